@@ -1,0 +1,23 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both set up what is missing first.
+SHELL := /bin/bash
+VENV := .venv
+SHARED ?= ../shared
+export SHARED
+
+.PHONY: setup run test bench clean-index
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	@echo "Trợ lý ảo is ready; asking in the terminal (the web chat comes with the gateway)." >&2
+	@$(VENV)/bin/trolyao ask
+
+test: setup
+	@$(VENV)/bin/python -m pytest
+
+bench: setup
+	@$(VENV)/bin/python -m retrieval.bench --shared $(SHARED)
+
+clean-index:
+	@rm -rf "$${TROLYAO_INDEX:-$${XDG_DATA_HOME:-$$HOME/.local/share}/trolyao/index}"

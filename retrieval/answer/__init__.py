@@ -1,0 +1,1 @@
+"""Answer stage: extractive answers with citations, or an honest abstention."""

@@ -1,0 +1,23 @@
+"""The ``trolyao`` command: one click group, one module per command."""
+from __future__ import annotations
+
+import click
+
+from retrieval.cli.ask_cmd import ask
+from retrieval.cli.ingest_cmd import ingest
+from retrieval.cli.search_cmd import search
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="trolyao")
+def cli() -> None:
+    """Trợ lý ảo: ingest, search and ask the directives of UBND tỉnh Lạng Sơn, with citations."""
+
+
+cli.add_command(ingest)
+cli.add_command(search)
+cli.add_command(ask)
+
+
+def main() -> None:
+    cli(prog_name="trolyao")

@@ -1,0 +1,75 @@
+"""Options and plumbing shared by the commands: index/model options, errors, JSON lines."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import click
+
+from retrieval.errors import InputError, TrolyaoError
+
+index_option = click.option(
+    "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Index directory (default: $TROLYAO_INDEX or ~/.local/share/trolyao/index).")
+model_option = click.option(
+    "--model", default=None,
+    help="sentence-transformers model id or path (default: $TROLYAO_MODEL or the embedded e5-small).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+
+
+def resolve_index_dir(index_dir: Path | None) -> Path:
+    from retrieval.index.layout import default_index_dir
+
+    return index_dir if index_dir is not None else default_index_dir()
+
+
+def user_errors(func: Callable) -> Callable:
+    """Turn the core's errors into one-line messages and exit code 1, without a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TrolyaoError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def setup_logging(quiet: bool) -> None:
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(message)s")
+    # Libraries that log per call (HTTP clients, sentence-transformers' load messages).
+    for noisy in ("sentence_transformers", "httpx", "urllib3", "bm25s", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def read_jsonl_queries(path: Path) -> Iterator[dict[str, Any]]:
+    """Batch input lines ``{"id", "text"}``; blank lines are skipped, bad lines are errors."""
+    try:
+        handle = path.open(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            if not isinstance(record, dict) or "text" not in record or not isinstance(record["text"], str):
+                raise InputError(f'{path}:{number}: expected an object with a "text" string')
+            record.setdefault("id", str(number))
+            yield record
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))

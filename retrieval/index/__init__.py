@@ -1,0 +1,1 @@
+"""Index building and storage: layout, manifest, store, lexical fields, diacritic restoration."""

@@ -1,0 +1,51 @@
+"""The manifest of an index generation: what built it, from what, and how big it is."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from retrieval.errors import IndexCorruptError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class InputEntry:
+    path: str
+    sha256: str
+    kind: str
+    passages: int
+    ingested_at: str
+
+
+@dataclass
+class Manifest:
+    model: str
+    dimension: int
+    inputs: list[InputEntry] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    build_time: str = ""
+    build_seconds: float = 0.0
+    format_version: int = FORMAT_VERSION
+
+    def save(self, directory: Path) -> None:
+        (directory / MANIFEST).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n",
+                                          encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> "Manifest":
+        path = directory / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format_version") != FORMAT_VERSION:
+                raise IndexCorruptError(
+                    f"index at {directory} has format version {data.get('format_version')!r}, "
+                    f"this trolyao reads {FORMAT_VERSION}: re-ingest into a new --index")
+            data["inputs"] = [InputEntry(**entry) for entry in data.get("inputs", [])]
+            return cls(**data)
+        except FileNotFoundError as exc:
+            raise IndexCorruptError(f"index at {directory} has no {MANIFEST}") from exc
+        except (ValueError, TypeError) as exc:
+            raise IndexCorruptError(f"index manifest {path} is unreadable: {exc}") from exc

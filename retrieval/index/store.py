@@ -1,0 +1,170 @@
+"""SQLite passage store: inputs, passages (with their metadata and lexical tokens), documents.
+
+A passage's ``row`` is its row in the FAISS matrix and the BM25 matrices, so every part of the
+index agrees on one numbering (0..n-1, no gaps).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from retrieval.errors import IndexCorruptError
+from retrieval.schema import Passage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inputs (
+    sha256 TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    passages INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    row INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    input_sha256 TEXT NOT NULL REFERENCES inputs(sha256),
+    text TEXT NOT NULL,
+    source TEXT, title TEXT, heading TEXT,
+    doc_number TEXT, doc_type TEXT, issued_date TEXT, issuer TEXT, signer TEXT,
+    bulletin_date TEXT,
+    mentions TEXT NOT NULL DEFAULT '[]',
+    extra TEXT NOT NULL DEFAULT '{}',
+    tokens_vi TEXT NOT NULL,
+    tokens_fold TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_number);
+CREATE INDEX IF NOT EXISTS passages_date ON passages(issued_date);
+CREATE TABLE IF NOT EXISTS mentions (
+    doc_number TEXT NOT NULL,
+    row INTEGER NOT NULL REFERENCES passages(row)
+);
+CREATE INDEX IF NOT EXISTS mentions_doc ON mentions(doc_number);
+"""
+
+_PASSAGE_COLUMNS = [f.name for f in fields(Passage)]
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    sha256: str
+    path: str
+    kind: str
+    title: str
+    passages: int
+    ingested_at: str
+
+
+class PassageStore:
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.db = sqlite3.connect(str(path), check_same_thread=False)
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise IndexCorruptError(f"cannot read passage store {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- inputs -----------------------------------------------------------------------------
+    def inputs(self) -> list[InputRecord]:
+        rows = self.db.execute(
+            "SELECT sha256, path, kind, title, passages, ingested_at FROM inputs ORDER BY ingested_at, path"
+        ).fetchall()
+        return [InputRecord(*r) for r in rows]
+
+    def has_input(self, sha256: str) -> bool:
+        return self.db.execute("SELECT 1 FROM inputs WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def input_by_path(self, path: str) -> InputRecord | None:
+        row = self.db.execute(
+            "SELECT sha256, path, kind, title, passages, ingested_at FROM inputs WHERE path = ?", (path,)
+        ).fetchone()
+        return InputRecord(*row) if row else None
+
+    def add_input(self, record: InputRecord) -> None:
+        self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?)", (
+            record.sha256, record.path, record.kind, record.title, record.passages, record.ingested_at))
+
+    def remove_input(self, sha256: str) -> list[int]:
+        """Delete an input and its passages; returns the removed rows (caller renumbers)."""
+        rows = [r for (r,) in self.db.execute(
+            "SELECT row FROM passages WHERE input_sha256 = ? ORDER BY row", (sha256,))]
+        self.db.execute("DELETE FROM mentions WHERE row IN (SELECT row FROM passages WHERE input_sha256 = ?)",
+                        (sha256,))
+        self.db.execute("DELETE FROM passages WHERE input_sha256 = ?", (sha256,))
+        self.db.execute("DELETE FROM inputs WHERE sha256 = ?", (sha256,))
+        return rows
+
+    def renumber(self) -> None:
+        """Close gaps left by removals so rows are 0..n-1 again, keeping their order."""
+        pairs = self.db.execute("SELECT row FROM passages ORDER BY row").fetchall()
+        for new, (old,) in enumerate(pairs):
+            if new != old:
+                self.db.execute("UPDATE passages SET row = ? WHERE row = ?", (new, old))
+                self.db.execute("UPDATE mentions SET row = ? WHERE row = ?", (new, old))
+
+    # -- passages ---------------------------------------------------------------------------
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
+
+    def existing_ids(self, ids: Iterable[str]) -> dict[str, str]:
+        """Map of passage id → source for the given ids already in the store."""
+        found: dict[str, str] = {}
+        for pid in ids:
+            row = self.db.execute("SELECT source FROM passages WHERE id = ?", (pid,)).fetchone()
+            if row:
+                found[pid] = row[0]
+        return found
+
+    def add_passages(self, input_sha256: str, passages: list[Passage],
+                     tokens_vi: list[list[str]], tokens_fold: list[list[str]]) -> list[int]:
+        start = self.count()
+        rows = list(range(start, start + len(passages)))
+        for row, p, tv, tf in zip(rows, passages, tokens_vi, tokens_fold):
+            self.db.execute(
+                "INSERT INTO passages (row, id, input_sha256, text, source, title, heading, doc_number,"
+                " doc_type, issued_date, issuer, signer, bulletin_date, mentions, extra, tokens_vi, tokens_fold)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row, p.id, input_sha256, p.text, p.source, p.title, p.heading, p.doc_number, p.doc_type,
+                 p.issued_date, p.issuer, p.signer, p.bulletin_date, json.dumps(p.mentions, ensure_ascii=False),
+                 json.dumps(p.extra, ensure_ascii=False), json.dumps(tv, ensure_ascii=False),
+                 json.dumps(tf, ensure_ascii=False)))
+            for number in {n for n in [p.doc_number, *p.mentions] if n}:
+                self.db.execute("INSERT INTO mentions VALUES (?, ?)", (number, row))
+        return rows
+
+    def passages(self) -> list[Passage]:
+        """All passages in row order."""
+        cols = ", ".join(_PASSAGE_COLUMNS)
+        return [self._passage(r) for r in self.db.execute(f"SELECT {cols} FROM passages ORDER BY row")]
+
+    def tokens(self, field: str) -> Iterator[list[str]]:
+        column = {"vi": "tokens_vi", "fold": "tokens_fold"}[field]
+        for (raw,) in self.db.execute(f"SELECT {column} FROM passages ORDER BY row"):
+            yield json.loads(raw)
+
+    def rows_for_document(self, number: str) -> tuple[list[int], list[int]]:
+        """Rows whose own directive is ``number``, and rows that merely mention it."""
+        own = [r for (r,) in self.db.execute(
+            "SELECT row FROM passages WHERE doc_number = ? ORDER BY row", (number,))]
+        mentioned = [r for (r,) in self.db.execute(
+            "SELECT DISTINCT row FROM mentions WHERE doc_number = ? ORDER BY row", (number,))]
+        return own, [r for r in mentioned if r not in set(own)]
+
+    def document_numbers(self) -> list[str]:
+        return [n for (n,) in self.db.execute("SELECT DISTINCT doc_number FROM mentions ORDER BY doc_number")]
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    @staticmethod
+    def _passage(row: tuple) -> Passage:
+        data = dict(zip(_PASSAGE_COLUMNS, row))
+        data["mentions"] = json.loads(data["mentions"] or "[]")
+        data["extra"] = json.loads(data["extra"] or "{}")
+        return Passage(**data)

@@ -1,0 +1,189 @@
+"""Build a new index generation from the current one plus new inputs, then publish it.
+
+Old passages are never re-embedded: their vectors are copied from the previous FAISS index.
+BM25 matrices are rebuilt from tokens stored in SQLite (cheap: no re-tokenising either).
+Everything happens in a work directory; ``publish`` swaps it in only when complete.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from retrieval.errors import InputError, ModelMismatchError
+from retrieval.index import layout
+from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir
+from retrieval.index.lexical import fold_tokens, vi_tokens
+from retrieval.index.manifest import InputEntry, Manifest
+from retrieval.index.store import InputRecord, PassageStore
+from retrieval.schema import Passage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IndexInput:
+    """One parsed input file, ready to index."""
+
+    path: str
+    sha256: str
+    kind: str
+    title: str
+    passages: list[Passage]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)      # paths indexed now
+    replaced: list[str] = field(default_factory=list)   # paths whose content changed
+    unchanged: list[str] = field(default_factory=list)  # paths already indexed with this content
+    passages_added: int = 0
+    passages_total: int = 0
+    embed_seconds: float = 0.0
+    generation: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added)
+
+
+def indexed_text(passage: Passage) -> str:
+    """What the dense and lexical fields see: the item heading gives every chunk its topic."""
+    if passage.heading and passage.heading not in passage.text:
+        return f"{passage.heading}\n{passage.text}"
+    return passage.text
+
+
+class IndexWriter:
+    """Collects inputs for one ingest run. Use inside ``layout.writer_lock(root)``."""
+
+    def __init__(self, root: Path, embedder_factory: Callable[[], "Embedder"], model_name: str,  # noqa: F821
+                 progress: bool = False):
+        self.root = root
+        self.embedder_factory = embedder_factory
+        self.model_name = model_name
+        self.progress = progress
+        self.previous = layout.current_generation(root) if layout.has_index(root) else None
+        self.manifest = Manifest.load(self.previous) if self.previous else None
+        if self.manifest and self.manifest.model != model_name:
+            raise ModelMismatchError(
+                f"index at {root} was built with model {self.manifest.model!r}, not {model_name!r}: "
+                "ingest into another --index or use the same --model")
+        self._known = {entry.sha256: entry.path for entry in (self.manifest.inputs if self.manifest else [])}
+        self._pending: list[IndexInput] = []
+        self.report = IngestReport()
+
+    def knows(self, sha256: str) -> bool:
+        return sha256 in self._known or any(i.sha256 == sha256 for i in self._pending)
+
+    def add(self, item: IndexInput) -> None:
+        if not item.passages:
+            raise InputError(f"{item.path}: no text to index")
+        self._pending.append(item)
+
+    def commit(self) -> IngestReport:
+        report = self.report
+        if not self._pending:
+            report.passages_total = self.manifest.counts.get("passages", 0) if self.manifest else 0
+            return report
+        work = layout.new_generation_dir(self.root)
+        try:
+            self._build(work, report)
+            report.generation = layout.publish(self.root, work).name
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)   # the previous generation keeps serving
+            raise
+        return report
+
+    # -- the build --------------------------------------------------------------------------
+    def _build(self, work: Path, report: IngestReport) -> None:
+        import faiss
+
+        started = time.perf_counter()
+        store = PassageStore(work / STORE_FILE)
+        vectors = np.zeros((0, 0), dtype=np.float32)
+        if self.previous:
+            _copy_sqlite(self.previous / STORE_FILE, store.db)
+            old = faiss.read_index(str(self.previous / DENSE_FILE))
+            vectors = old.reconstruct_n(0, old.ntotal) if old.ntotal else vectors
+
+        keep = np.ones(len(vectors), dtype=bool)
+        for item in self._pending:
+            stale = store.input_by_path(item.path)
+            if stale:   # same file, new content: its old passages go, the rest stay as they are
+                keep[store.remove_input(stale.sha256)] = False
+                report.replaced.append(item.path)
+            clash = store.existing_ids(p.id for p in item.passages)
+            if clash:
+                pid, src = next(iter(clash.items()))
+                raise InputError(f"{item.path}: passage id {pid!r} is already in the index (from {src})")
+        store.renumber()
+        vectors = vectors[keep] if len(vectors) else vectors
+
+        new_passages = [p for item in self._pending for p in item.passages]
+        t0 = time.perf_counter()
+        new_vectors = self.embedder_factory().encode_passages([indexed_text(p) for p in new_passages],
+                                                              progress=self.progress)
+        report.embed_seconds = time.perf_counter() - t0
+        dim = new_vectors.shape[1]
+
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        for item in self._pending:
+            texts = [indexed_text(p) for p in item.passages]
+            store.add_input(InputRecord(item.sha256, item.path, item.kind, item.title, len(item.passages), now))
+            store.add_passages(item.sha256, item.passages, [vi_tokens(t) for t in texts],
+                               [fold_tokens(t) for t in texts])
+            report.added.append(item.path)
+        store.commit()
+
+        all_vectors = np.vstack([vectors, new_vectors]) if len(vectors) else new_vectors
+        dense = faiss.IndexFlatIP(dim)
+        dense.add(np.ascontiguousarray(all_vectors, dtype=np.float32))
+        faiss.write_index(dense, str(work / DENSE_FILE))
+
+        self._write_bm25(store, work)
+        self._write_diacritics(store, work)
+
+        inputs = store.inputs()
+        report.passages_added = len(new_passages)
+        report.passages_total = store.count()
+        Manifest(
+            model=self.model_name, dimension=dim,
+            inputs=[InputEntry(i.path, i.sha256, i.kind, i.passages, i.ingested_at) for i in inputs],
+            counts={"inputs": len(inputs), "passages": report.passages_total,
+                    "documents": len(store.document_numbers())},
+            build_time=now, build_seconds=round(time.perf_counter() - started, 3),
+        ).save(work)
+        store.close()
+
+    @staticmethod
+    def _write_bm25(store: PassageStore, work: Path) -> None:
+        import bm25s
+
+        for f in BM25_FIELDS:
+            retriever = bm25s.BM25()
+            retriever.index(list(store.tokens(f)), show_progress=False)
+            retriever.save(str(bm25_dir(work, f)), show_progress=False)
+
+    @staticmethod
+    def _write_diacritics(store: PassageStore, work: Path) -> None:
+        from retrieval.index.diacritics import DiacriticRestorer
+
+        restorer = DiacriticRestorer.fit(indexed_text(p) for p in store.passages())
+        (work / DIACRITICS_FILE).write_text(json.dumps(restorer.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+
+def _copy_sqlite(source: Path, target: sqlite3.Connection) -> None:
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        src.backup(target)
+    finally:
+        src.close()

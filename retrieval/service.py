@@ -1,0 +1,60 @@
+"""The retrieval core as one object: load the index once, embed lazily, search and ask.
+
+The CLI and the action server both hold one ``Retrieval`` for their whole life, so the index,
+the term statistics and the model are loaded once, not per request.
+"""
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from retrieval.errors import ModelMismatchError
+from retrieval.index.hybrid import HybridIndex
+from retrieval.schema import Answer, Hit
+from retrieval.search.searcher import SearchFilters, Searcher
+
+
+class Retrieval:
+    def __init__(self, index_dir: Path, model: str | None = None):
+        self.index = HybridIndex.load(index_dir)
+        self.model = self._model_for(model)
+
+    def _model_for(self, requested: str | None) -> str:
+        """The index decides its model; asking for another one is an error, not a silent mix."""
+        from retrieval.embedding.embedder import model_label
+
+        built_with = self.index.manifest.model
+        requested = requested or os.environ.get("TROLYAO_MODEL")
+        if requested and model_label(requested) != built_with:
+            raise ModelMismatchError(
+                f"index at {self.index.root} was built with model {built_with!r}, not {requested!r}: "
+                "search it without --model/TROLYAO_MODEL or re-ingest with that model")
+        return built_with
+
+    @cached_property
+    def embedder(self):
+        from retrieval.embedding.embedder import load_embedder
+
+        return load_embedder(self.model)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        return Searcher(self.index, self.embedder)
+
+    @cached_property
+    def answerer(self):
+        from retrieval.answer.extractive import Answerer
+
+        return Answerer(self.searcher)
+
+    def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
+        return self.searcher.search(query, k, filters)
+
+    def ask(self, question: str) -> Answer:
+        return self.answerer.ask(question)
+
+    def warm_up(self) -> None:
+        """Load the model and statistics now (servers call this before taking requests)."""
+        self.embedder.encode_queries(["khởi động"])
+        _ = self.answerer

@@ -1,0 +1,37 @@
+"""Vietnamese text normalisation shared by every stage: NFC, diacritic folding, tokens, sentences."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Sentence ends: . ! ? ; … followed by space and an upper-case letter, digit or opening quote.
+# Abbreviations with dots inside numbers (10.000, 1,2) never match because a space must follow.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"“(\[]?[A-ZÀ-Ỹ0-9Đ])")
+
+
+def nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Vietnamese diacritics: "Sở Y tế chủ trì" → "so y te chu tri"."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return stripped.replace("đ", "d")
+
+
+def has_diacritics(text: str) -> bool:
+    """True when any letter carries a Vietnamese mark (or is đ)."""
+    return fold(text) != text.lower()
+
+
+def syllables(text: str) -> list[str]:
+    """Lower-cased NFC syllables (Vietnamese words are space-separated syllables)."""
+    return _WORD.findall(nfc(text).lower())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences, keeping punctuation; never returns empty strings."""
+    parts = _SENTENCE_END.split(text.strip())
+    return [p.strip() for p in parts if p.strip()]

