@@ -61,6 +61,12 @@ PRIOR_PHRASES: tuple[str, ...] = (
 PRIOR_WEIGHT = 1
 
 
+def _pyvi_add_accents(text: str) -> str:
+    from pyvi import ViUtils   # imported lazily: only queries with unknown syllables need it
+
+    return ViUtils.add_accents(text)
+
+
 def _lm_token(token: str) -> str:
     low = token.lower()
     return NUM if _DIGIT.search(low) else low
@@ -170,7 +176,9 @@ class _Compiled:
 class DiacriticRestorer:
     """Corpus-fitted diacritic restoration for queries (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, fallback: str = "oov", fallback_bonus: float = 0.0) -> None:
+        self.fallback = fallback
+        self.fallback_bonus = fallback_bonus
         self._vocab: list[str] = []
         self._ids: dict[str, int] = {}
         self._unigram: list[int] = []
@@ -299,34 +307,80 @@ class DiacriticRestorer:
             return [low]
         return self._tables().variants.get(low) or [low]
 
-    def _decode_segment(self, tokens: list[str]) -> list[str]:
+    def _hints(self, text: str, matches: list) -> dict[int, str]:
+        """pyvi's guesses (token index → lower-case syllable) for tokens the corpus cannot restore."""
+        if self.fallback == "none":
+            return {}
+        variants = self._tables().variants
+        want = []
+        for k, m in enumerate(matches):
+            low = m.group().lower()
+            if _DIGIT.search(low) or has_diacritics(low) or not low.isalpha():
+                continue
+            if self.fallback == "all" or low not in variants:
+                want.append(k)
+        if not want:
+            return {}
+        hints: dict[int, str] = {}
+        for k in want:
+            if k in hints:
+                continue
+            lo, hi = max(k - 2, 0), min(k + 2, len(matches) - 1)
+            if self.fallback == "all":
+                lo, hi = 0, len(matches) - 1
+            start, end = matches[lo].start(), matches[hi].end()
+            window = text[start:end].lower()
+            try:
+                guess = _pyvi_add_accents(window).lower()
+            except Exception:    # pyvi's CRF can emit labels it cannot map
+                continue
+            if len(guess) != len(window):
+                continue
+            for j in range(lo, hi + 1):
+                m = matches[j]
+                word = nfc(guess[m.start() - start:m.end() - start])
+                if j in want and j not in hints and fold(word) == m.group().lower():
+                    hints[j] = word
+        return hints
+
+    def _decode_segment(self, tokens: list[str], hints: dict[int, str] | None = None) -> list[str]:
+        hints = hints or {}
+        bonus = self.fallback_bonus
         tables = self._tables()
         variants = tables.variants
         logprob = tables.logprob
         # Each lattice column: (lm_tokens, outputs). LM token differs from output for numbers.
         columns: list[tuple[list[str], list[str]]] = []
-        for tok in tokens:
+        boost: list[str | None] = []
+        for k, tok in enumerate(tokens):
             low = tok.lower()
+            hint = hints.get(k)
+            boost.append(hint if bonus else None)
             if _DIGIT.search(low):
                 columns.append(([NUM], [low]))
             elif has_diacritics(low):
                 columns.append(([low], [low]))
             else:
-                cands = variants.get(low) or [low]
+                cands = variants.get(low)
+                if not cands:
+                    cands = [hint or low]
+                elif hint and hint not in cands:
+                    cands = cands + [hint]
                 columns.append((cands, cands))
         # Viterbi: best[j] = (score, backpointer list index) for candidate j of the current column.
         prev_words = [BOS]
         prev_scores = [0.0]
         back: list[list[int]] = []
-        for lm_words, _ in columns:
+        for col, (lm_words, _) in enumerate(columns):
             scores, pointers = [], []
+            hint = boost[col]
             for w in lm_words:
                 best, arg = -math.inf, 0
                 for k, (p, s) in enumerate(zip(prev_words, prev_scores)):
                     v = s + logprob(p, w)
                     if v > best:
                         best, arg = v, k
-                scores.append(best)
+                scores.append(best + bonus if w == hint else best)
                 pointers.append(arg)
             back.append(pointers)
             prev_words, prev_scores = lm_words, scores
@@ -346,7 +400,7 @@ class DiacriticRestorer:
         for start, end in zip(bounds[::2], bounds[1::2]):
             matches = list(_TOKEN.finditer(text, start, end))
             if matches:
-                words = self._decode_segment([m.group() for m in matches])
+                words = self._decode_segment([m.group() for m in matches], self._hints(text, matches))
                 result.extend((m.start(), m.end(), w) for m, w in zip(matches, words))
         return result
 

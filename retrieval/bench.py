@@ -1,0 +1,163 @@
+"""``make bench``: retrieval quality, speed and memory, printed as a table and written as JSON.
+
+- ViCoV19QA dev split (research use only: evaluated here, never shipped): R@1/5/10 and MRR@10
+  of dense, BM25, folded BM25 and hybrid, with queries as written and with diacritics removed.
+- The sample bulletins: the same metrics at document level on the labelled calibration questions.
+- Ingest passages/s, search and ask latency p50/p95 (model warm), peak RSS.
+The benchmark index is cached (keyed by the corpus hash through ingest's own idempotence), so
+only the first run embeds the 3,972 answers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from retrieval.evaluation import retrieval_metrics
+from retrieval.text import fold
+
+METHODS = {"dense": ("dense",), "bm25": ("bm25",), "bm25_fold": ("bm25_fold",),
+           "hybrid": ("dense", "bm25", "bm25_fold")}
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("TROLYAO_CACHE") or Path.home() / ".cache" / "trolyao")
+
+
+def _ingest(paths: list[Path], index: Path) -> dict:
+    from click.testing import CliRunner
+
+    from retrieval.cli import cli
+
+    started = time.perf_counter()
+    result = CliRunner().invoke(cli, ["ingest", *map(str, paths), "--index", str(index), "--quiet"])
+    if result.exit_code != 0:
+        raise SystemExit(f"bench: ingest failed: {result.output}")
+    return {"seconds": round(time.perf_counter() - started, 2)}
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]  # noqa: E731
+    return {"p50_ms": round(pick(0.5) * 1000, 1), "p95_ms": round(pick(0.95) * 1000, 1), "n": len(ordered)}
+
+
+def method_table(searcher, queries: dict[str, str], relevant: dict[str, set[str]], key, k: int = 10) -> dict:
+    """Metrics per method and query form; ``key`` maps a Hit to the id compared with ``relevant``."""
+    table = {}
+    for form, transform in (("accented", lambda t: t), ("no_diacritics", fold)):
+        texts = [transform(queries[q]) for q in queries]
+        for name, methods in METHODS.items():
+            results = searcher.search_many(texts, k=50, methods=methods)
+            run = {}
+            for qid, hits in zip(queries, results):
+                ranked = list(dict.fromkeys(key(h) for h in hits))
+                run[qid] = ranked[:k]
+            table[f"{name}/{form}"] = retrieval_metrics(run, relevant)
+    return table
+
+
+def vicov(shared: Path, limit: int | None) -> dict:
+    from retrieval.service import Retrieval
+
+    folder = shared / "benchmarks" / "vicov19qa"
+    index = _cache_dir() / "bench" / "vicov19qa-index"
+    ingest = _ingest([folder / "corpus.jsonl"], index)
+    service = Retrieval(index)
+    lines = [json.loads(l) for l in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines() if l]
+    lines = lines[:limit] if limit else lines
+    queries = {q["id"]: q["text"] for q in lines}
+    relevant = {q["id"]: set(q["relevant"]) for q in lines}
+    table = method_table(service.searcher, queries, relevant, key=lambda h: h.passage.id)
+    service.warm_up()
+    timings = []
+    for text in list(queries.values())[:200]:
+        t0 = time.perf_counter()
+        service.search(text, k=10)
+        timings.append(time.perf_counter() - t0)
+    return {"index": str(index), "ingest": ingest, "passages": len(service.index), "metrics": table,
+            "search_latency": _percentiles(timings)}
+
+
+def sample(shared: Path) -> dict:
+    from retrieval.answer.calibrate import load_questions
+    from retrieval.embedding.embedder import load_embedder, resolve_model
+    from retrieval.service import Retrieval
+
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Path(tmp) / "index"
+        ingest = _ingest(sorted((shared / "corpus").glob("*")), index)
+        service = Retrieval(index)
+        questions = [q for q in load_questions() if q.get("expected_docs")]
+        queries = {str(i): q["text"] for i, q in enumerate(questions)}
+        relevant = {str(i): set(q["expected_docs"]) for i, q in enumerate(questions)}
+        table = method_table(service.searcher, queries, relevant, key=lambda h: h.passage.doc_number or h.passage.id)
+        service.warm_up()
+        timings = []
+        for _ in range(3):
+            for q in load_questions():
+                t0 = time.perf_counter()
+                service.ask(q["text"])
+                timings.append(time.perf_counter() - t0)
+        passages = [p.text for p in service.index.passages]
+    # Embedding throughput on passages of typical length (the part of ingest that dominates).
+    embedder = load_embedder(resolve_model(None))
+    embedder.encode_passages(passages[:8])
+    batch = (passages * 4)[:256]
+    t0 = time.perf_counter()
+    embedder.encode_passages(batch)
+    rate = len(batch) / (time.perf_counter() - t0)
+    return {"ingest": ingest, "passages": len(passages), "metrics": table, "ask_latency": _percentiles(timings),
+            "embed_passages_per_s": round(rate, 1)}
+
+
+def print_table(title: str, table: dict) -> None:
+    print(f"\n{title}")
+    print(f"{'method/query form':<28}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}")
+    for name, m in table.items():
+        print(f"{name:<28}{m['R@1']:>7.3f}{m['R@5']:>7.3f}{m['R@10']:>7.3f}{m['MRR@10']:>8.3f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Retrieval benchmark")
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
+    parser.add_argument("--out", type=Path, default=Path("bench-results/retrieval.json"))
+    parser.add_argument("--limit", type=int, default=None, help="only the first N ViCoV19QA queries")
+    parser.add_argument("--skip-vicov", action="store_true")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count()}
+    results["sample"] = sample(args.shared)
+    print_table(f"Sample bulletins ({results['sample']['passages']} passages, document-level)",
+                results["sample"]["metrics"])
+    if not args.skip_vicov:
+        results["vicov19qa"] = vicov(args.shared, args.limit)
+        print_table(f"ViCoV19QA dev ({results['vicov19qa']['passages']} passages)", results["vicov19qa"]["metrics"])
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    try:
+        from retrieval.index.diacritics_eval import main as _unused  # noqa: F401
+        from retrieval.index import diacritics_eval
+        if hasattr(diacritics_eval, "evaluate"):
+            results["diacritics"] = diacritics_eval.evaluate(args.shared)
+    except ImportError:
+        pass
+    print("\nSpeed and memory")
+    print(f"  embed passages/s: {results['sample']['embed_passages_per_s']}")
+    print(f"  ask latency (sample): {results['sample']['ask_latency']}")
+    if "vicov19qa" in results:
+        print(f"  search latency (ViCoV19QA): {results['vicov19qa']['search_latency']}")
+    print(f"  peak RSS: {results['peak_rss_mb']} MB")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Index building: idempotent, incremental (no re-embedding), atomic, consistent on disk."""
+from __future__ import annotations
+
+import pytest
+
+from fakes import HashingEmbedder
+from retrieval.errors import IndexCorruptError, IndexNotFoundError, InputError, ModelMismatchError
+from retrieval.index import layout
+from retrieval.index.hybrid import HybridIndex
+from retrieval.index.writer import IndexInput, IndexWriter
+from retrieval.schema import Passage
+
+
+def make_input(name: str, texts: list[str], sha: str | None = None, number: str | None = None) -> IndexInput:
+    passages = [Passage(id=f"{name}:{i:02d}", text=t, source=name, heading=f"Mục {i}", doc_number=number,
+                        issued_date="2024-05-27" if number else None) for i, t in enumerate(texts)]
+    return IndexInput(path=f"/data/{name}", sha256=sha or f"sha-{name}", kind="text", title=name, passages=passages)
+
+
+def ingest(root, embedder, *inputs):
+    with layout.writer_lock(root):
+        writer = IndexWriter(root, lambda: embedder, embedder.name)
+        for item in inputs:
+            if writer.knows(item.sha256):
+                writer.report.unchanged.append(item.path)
+            else:
+                writer.add(item)
+        return writer.commit()
+
+
+A = ["Sở Y tế chủ trì phòng, chống sốt xuất huyết.", "Diệt lăng quăng, bọ gậy tại các hộ gia đình."]
+B = ["Tháng hành động phòng, chống ma túy năm 2024.", "Lực lượng Công an mở đợt cao điểm."]
+
+
+def test_first_ingest_builds_every_part(tmp_path):
+    embedder = HashingEmbedder()
+    report = ingest(tmp_path, embedder, make_input("a.txt", A, number="704/UBND-KGVX"))
+    index = HybridIndex.load(tmp_path)
+    assert report.passages_added == 2 and len(index) == 2
+    assert index.dense.ntotal == 2
+    assert index.manifest.model == embedder.name and index.manifest.dimension == embedder.dim
+    assert [i.sha256 for i in index.manifest.inputs] == ["sha-a.txt"]
+    assert index.manifest.counts == {"inputs": 1, "passages": 2, "documents": 1}
+    assert index.store.rows_for_document("704/UBND-KGVX") == ([0, 1], [])
+
+
+def test_reingesting_the_same_content_adds_nothing(tmp_path):
+    embedder = HashingEmbedder()
+    ingest(tmp_path, embedder, make_input("a.txt", A))
+    generation = layout.current_generation(tmp_path)
+    report = ingest(tmp_path, embedder, make_input("a-copy.txt", A, sha="sha-a.txt"))
+    assert report.unchanged == ["/data/a-copy.txt"] and not report.added
+    assert layout.current_generation(tmp_path) == generation   # no new generation at all
+    assert embedder.passages_embedded == 2
+
+
+def test_adding_a_file_embeds_only_its_passages(tmp_path):
+    embedder = HashingEmbedder()
+    ingest(tmp_path, embedder, make_input("a.txt", A))
+    before = HybridIndex.load(tmp_path).dense.reconstruct_n(0, 2)
+    ingest(tmp_path, embedder, make_input("b.txt", B))
+    index = HybridIndex.load(tmp_path)
+    assert embedder.passages_embedded == 4          # 2 + 2, not 2 + 4
+    assert len(index) == 4 and [p.id for p in index.passages][:2] == ["a.txt:00", "a.txt:01"]
+    assert (index.dense.reconstruct_n(0, 2) == before).all()
+
+
+def test_changed_file_replaces_its_own_passages(tmp_path):
+    embedder = HashingEmbedder()
+    ingest(tmp_path, embedder, make_input("a.txt", A), make_input("b.txt", B))
+    report = ingest(tmp_path, embedder, make_input("a.txt", A[:1], sha="sha-a2"))
+    index = HybridIndex.load(tmp_path)
+    assert report.replaced == ["/data/a.txt"]
+    assert sorted(p.id for p in index.passages) == ["a.txt:00", "b.txt:00", "b.txt:01"]
+    assert index.dense.ntotal == 3
+    # Rows stay aligned: each passage's stored vector is still its own text's vector.
+    for row, passage in enumerate(index.passages):
+        expected = embedder.encode_queries([f"{passage.heading}\n{passage.text}"])[0]
+        assert (index.dense.reconstruct(row) == expected).all()
+
+
+def test_failed_ingest_leaves_previous_index_serving(tmp_path):
+    ingest(tmp_path, HashingEmbedder(), make_input("a.txt", A))
+    generation = layout.current_generation(tmp_path)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        ingest(tmp_path, HashingEmbedder(fail_after=0), make_input("b.txt", B))
+    assert layout.current_generation(tmp_path) == generation
+    index = HybridIndex.load(tmp_path)
+    assert [p.id for p in index.passages] == ["a.txt:00", "a.txt:01"]
+    assert not list((tmp_path / layout.GENERATIONS).glob("tmp-*"))   # no half build left behind
+
+
+def test_interrupted_build_directory_is_ignored_and_cleaned(tmp_path):
+    ingest(tmp_path, HashingEmbedder(), make_input("a.txt", A))
+    stale = tmp_path / layout.GENERATIONS / "tmp-deadbeef"
+    stale.mkdir()
+    (stale / "manifest.json").write_text("{half")
+    assert len(HybridIndex.load(tmp_path)) == 2
+    ingest(tmp_path, HashingEmbedder(), make_input("b.txt", B))
+    assert not stale.exists()
+
+
+def test_old_generations_are_pruned(tmp_path):
+    embedder = HashingEmbedder()
+    for i in range(4):
+        ingest(tmp_path, embedder, make_input(f"f{i}.txt", [f"Văn bản số {i} về giao thông."]))
+    assert len(list((tmp_path / layout.GENERATIONS).glob("g-*"))) == layout.KEEP_GENERATIONS
+
+
+def test_duplicate_passage_id_from_another_file_is_refused(tmp_path):
+    embedder = HashingEmbedder()
+    ingest(tmp_path, embedder, make_input("a.txt", A))
+    clash = make_input("a.txt", B, sha="sha-other")
+    clash.path = "/elsewhere/a.txt"
+    with pytest.raises(InputError, match="already in the index"):
+        ingest(tmp_path, embedder, clash)
+    assert len(HybridIndex.load(tmp_path)) == 2
+
+
+def test_other_model_cannot_extend_the_index(tmp_path):
+    ingest(tmp_path, HashingEmbedder(), make_input("a.txt", A))
+    other = HashingEmbedder()
+    other.name = "another-model"
+    with pytest.raises(ModelMismatchError, match="another-model"):
+        ingest(tmp_path, other, make_input("b.txt", B))
+
+
+def test_missing_and_damaged_indexes_are_named(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        HybridIndex.load(tmp_path / "nowhere")
+    ingest(tmp_path, HashingEmbedder(), make_input("a.txt", A))
+    (layout.current_generation(tmp_path) / "dense.faiss").write_bytes(b"garbage")
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        HybridIndex.load(tmp_path)
