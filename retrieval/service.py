@@ -21,16 +21,28 @@ class Retrieval:
         self.model = self._model_for(model)
 
     def _model_for(self, requested: str | None) -> str:
-        """The index decides its model; asking for another one is an error, not a silent mix."""
-        from retrieval.embedding.embedder import model_label
+        """The index decides its model; asking for another one is an error, not a silent mix.
+
+        Returns what ``load_embedder`` needs: a folder, or a hub id.
+        """
+        from retrieval.embedding.embedder import SentenceTransformerEmbedder, resolve_model
 
         built_with = self.index.manifest.model
         requested = requested or os.environ.get("TROLYAO_MODEL")
-        if requested and model_label(requested) != built_with:
-            raise ModelMismatchError(
-                f"index at {self.index.root} was built with model {built_with!r}, not {requested!r}: "
-                "search it without --model/TROLYAO_MODEL or re-ingest with that model")
-        return built_with
+        if requested:
+            if SentenceTransformerEmbedder(requested).name != built_with:
+                raise ModelMismatchError(
+                    f"index at {self.index.root} was built with model {built_with!r}, not {requested!r}: "
+                    "search it without --model/TROLYAO_MODEL or re-ingest with that model")
+            return requested
+        default = resolve_model(None)
+        if SentenceTransformerEmbedder(default).name == built_with:
+            return default
+        if Path(built_with).is_dir() or "/" in built_with:   # a folder or a hub id: loadable as named
+            return built_with
+        raise ModelMismatchError(
+            f"index at {self.index.root} was built with model {built_with!r}, which is not the embedded "
+            "default: pass --model with that model's folder")
 
     @cached_property
     def embedder(self):

@@ -42,3 +42,23 @@ def corpus_files() -> list[Path]:
     files = sorted(CORPUS.glob("*.txt"))
     assert files, f"sample corpus not found at {CORPUS}"
     return files
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, corpus_files) -> Path:
+    """The two sample bulletins ingested with the real embedded model, through the real CLI."""
+    from click.testing import CliRunner
+
+    from retrieval.cli import cli
+
+    root = tmp_path_factory.mktemp("sample") / "index"
+    result = CliRunner().invoke(cli, ["ingest", *map(str, corpus_files), "--index", str(root), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="session")
+def retrieval_service(sample_index):
+    from retrieval.service import Retrieval
+
+    return Retrieval(sample_index)

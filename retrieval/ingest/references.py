@@ -160,15 +160,13 @@ def issuer_from_number(number: str) -> str | None:
     codes = _codes(normalize_doc_number(number))
     if not codes:
         return None
-    body_codes = [c for c in codes if c not in TYPE_CODES] or codes
-    for code in (body_codes[0], body_codes[-1]) if body_codes[0] in ("VP", "VPUBND") else (body_codes[-1], body_codes[0]):
-        bare = re.sub(r"\d+$", "", code)
+    for code in [c for c in codes if c not in TYPE_CODES] or codes:
         if code in ISSUER_CODES:
             return ISSUER_CODES[code]
-        if bare == "QH":
+        if re.fullmatch(r"QH\d*", code):
             return "Quốc hội"
-        if bare in ISSUER_CODES:
-            return ISSUER_CODES[bare]
+        if re.fullmatch(r"UBTVQH\d*", code):
+            return ISSUER_CODES["UBTVQH"]
     return None
 
 
@@ -185,6 +183,7 @@ _STOP_BIGRAMS = {
     "tổ chức", "chỉ đạo", "yêu cầu", "tiếp tục", "đề nghị", "giao cho", "quyết định", "thông báo",
     "kết luận", "đồng ý", "chấp thuận", "phân công", "công nhận", "tăng cường", "đẩy mạnh",
 }
+_TYPE_START_RE = re.compile(rf"(?i:{_TYPE_ALT})\b")
 _TRAILING_PUNCT = ",.;:)”\"’!?"
 
 
@@ -195,7 +194,7 @@ def issuer_after_of(text: str) -> str | None:
     "Ban Chấp hành Trung ương Đảng khóa XI"), so the name runs until a function word or verb
     phrase ("về", "sửa đổi", "thực hiện"), punctuation, or 10 words.
     """
-    tokens = text.split()
+    tokens = text.split("\n", 1)[0].split()   # a name never runs over a line break
     words: list[str] = []
     for i, token in enumerate(tokens):
         if token.startswith("("):
@@ -203,19 +202,19 @@ def issuer_after_of(text: str) -> str | None:
         core = token.rstrip(_TRAILING_PUNCT)
         if not core:
             break
-        if not words and not (core[0].isupper() or core[0].isdigit() is False and core.isupper()):
+        if not words and not core[0].isupper():
             return None
         lower = core.lower()
         following = tokens[i + 1] if i + 1 < len(tokens) else ""
         if core == lower:   # capitalised words are parts of names
             if lower in _STOP_WORDS or f"{lower} {following.rstrip(_TRAILING_PUNCT).lower()}" in _STOP_BIGRAMS:
                 break
-            if lower == "và" and not (following[:1].isupper()):
+            if lower == "và" and (not following[:1].isupper() or _TYPE_START_RE.match(" ".join(tokens[i + 1:i + 4]))):
                 break
         words.append(core)
         if core != token or len(words) >= 10:
             break
-    while words and words[-1].lower() in {"và", "tỉnh,"}:
+    while words and words[-1] == "và":
         words.pop()
     return " ".join(words) or None
 
@@ -240,6 +239,8 @@ def find_reference_matches(text: str) -> list[RefMatch]:
     text = nfc(text)
     found: list[RefMatch] = []
     for match in _NUMBER_RE.finditer(text):
+        if found and match.start() < found[-1].end:
+            continue   # inside the previous reference (the typo "ngày 703/UBND-NC, ngày 27/5/2024")
         number_raw = match.group("num")
         number = normalize_doc_number(number_raw)
         if not re.search(r"[A-ZĐ]", number):

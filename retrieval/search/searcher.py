@@ -46,11 +46,15 @@ class QueryView:
 
     @classmethod
     def of(cls, query: str, restorer) -> "QueryView":
+        """``restored`` marks a query typed without any diacritics (the folded field leads then).
+
+        The restorer also mends a half-accented query ("Sở Y tế duoc giao") and leaves a fully
+        accented one as typed, so it runs on every query.
+        """
         text = nfc(query).strip()
-        if restorer is not None and not has_diacritics(text):
-            accented = restorer.restore(text)
-            return cls(text, accented, accented != text.lower())
-        return cls(text, text, False)
+        if restorer is None:
+            return cls(text, text, False)
+        return cls(text, restorer.restore(text), not has_diacritics(text))
 
 
 class Searcher:

@@ -1,0 +1,75 @@
+"""Ask: extractive answers citing the right directive, with or without diacritics; honest abstention."""
+from __future__ import annotations
+
+import pytest
+
+from retrieval.text import fold
+
+# Written by reading the bulletins; none of them is in retrieval/answer/calibration.jsonl.
+QUESTIONS = [
+    ("Cơ quan nào chủ trì xây dựng kế hoạch tiêm mũi 3 cho trẻ em?", "2792/VP-KGVX", "Sở Y tế"),
+    ("Ai phải hoàn thiện các nền tảng Trợ lý ảo?", "706/UBND-KGVX", "Sở Thông tin và Truyền thông"),
+    ("Hạn rà soát Quy hoạch tỉnh là khi nào?", "723/UBND-KT", "10/6/2024"),
+    ("Trường Mầm non Đông Quan được công nhận đạt chuẩn mức độ mấy?", "1073/QĐ-UBND", "Mức độ 1"),
+    ("Bao nhiêu xe điện được thí điểm tại Đền Quan Giám sát?", "962/QĐ-UBND", "30 xe"),
+    ("Đến năm 2025 tỷ lệ tham gia bảo hiểm y tế đạt bao nhiêu?", "117/KH-UBND", "95%"),
+    ("Sở Tài nguyên và Môi trường cập nhật giấy phép tài nguyên nước ở đâu?", "727/UBND-KT", "gstnn-gp"),
+    ("Liên đoàn Cầu lông tỉnh tham gia giải gì?", "1066/QĐ-UBND", "cầu lông trung cao tuổi"),
+]
+
+OUT_OF_DOMAIN = [
+    "Giá cà phê xuất khẩu tuần này thế nào?",
+    "Cách đổi giấy phép lái xe ô tô hết hạn",
+    "Lịch thi đấu SEA Games năm nay",
+    "cong thuc lam banh chung",
+    "Ai là Tổng thống Mỹ hiện nay?",
+]
+
+
+def cited(answer):
+    return [c.doc_number for c in answer.citations]
+
+
+@pytest.mark.parametrize("question,doc,fact", QUESTIONS)
+def test_answer_cites_the_directive_and_states_the_fact(retrieval_service, question, doc, fact):
+    answer = retrieval_service.ask(question)
+    assert not answer.abstained
+    assert doc in cited(answer)[:3]
+    assert fact.lower() in answer.answer.lower()
+
+
+@pytest.mark.parametrize("question,doc,fact", QUESTIONS)
+def test_question_without_diacritics_cites_the_same_directive(retrieval_service, question, doc, fact):
+    answer = retrieval_service.ask(fold(question))
+    assert not answer.abstained
+    assert doc in cited(answer)[:3]
+
+
+@pytest.mark.parametrize("question", OUT_OF_DOMAIN)
+def test_out_of_domain_question_abstains_and_cites_nothing(retrieval_service, question):
+    answer = retrieval_service.ask(question)
+    assert answer.abstained and answer.citations == []
+    assert "không tìm thấy" in answer.answer or "chưa tìm thấy" in answer.answer
+
+
+@pytest.mark.parametrize("question,doc", [
+    ("Kế hoạch 143/KH-UBND nói gì?", "143/KH-UBND"),
+    ("ke hoach 143 noi gi", "143/KH-UBND"),
+    ("Quyết định số 924 /QĐ-UBND về việc gì?", "924/QĐ-UBND"),
+    ("Công văn 2625/VP-KT", "2625/VP-KT"),
+])
+def test_question_naming_a_document_goes_to_it(retrieval_service, question, doc):
+    answer = retrieval_service.ask(question)
+    assert not answer.abstained
+    assert cited(answer)[0] == doc
+
+
+def test_citation_has_every_field_of_the_json_schema(retrieval_service):
+    data = retrieval_service.ask("Ai chủ trì đánh giá tình hình dịch sốt xuất huyết?").to_dict()
+    assert set(data) == {"question", "answer", "abstained", "citations"}
+    citation = data["citations"][0]
+    assert {"doc_number", "doc_type", "issued_date", "issuer", "title", "bulletin", "source", "quote",
+            "score"} <= set(citation)
+    assert citation["doc_number"] == "704/UBND-KGVX" and citation["issued_date"] == "2022-06-23"
+    quote = citation["quote"].rstrip("…")
+    assert quote and quote in data["answer"]

@@ -1,0 +1,63 @@
+"""Hybrid search over the sample bulletins: the right directive first, with or without diacritics."""
+from __future__ import annotations
+
+import pytest
+
+from retrieval.search.searcher import SearchFilters
+from retrieval.text import fold
+
+# (query, the directive that answers it) — written by reading the bulletins.
+CASES = [
+    ("ai chủ trì phòng chống sốt xuất huyết", "704/UBND-KGVX"),
+    ("kế hoạch phát triển dịch vụ logistics", "143/KH-UBND"),
+    ("xã đạt chuẩn nông thôn mới đến năm 2025", "146/KH-UBND"),
+    ("tiêm vắc xin liều nhắc lại cho trẻ em 12 đến 17 tuổi", "2792/VP-KGVX"),
+    ("ngăn chặn châu chấu gây hại hoa màu ở Bình Gia", "2648/VP-KT"),
+    ("thời gian kiểm tra cải cách hành chính năm 2024", "80/KH-BCĐCCHC"),
+    ("hoạt động đấu giá tài sản", "703/UBND-NC"),
+    ("xe điện chở khách du lịch tại đền Chầu Lục", "962/QĐ-UBND"),
+    ("tháng hành động phòng chống ma túy", "124/KH-UBND"),
+    ("rà soát quy hoạch tỉnh thời kỳ 2021-2030", "723/UBND-KT"),
+]
+
+
+def top_docs(hits, n=3):
+    return [h.passage.doc_number for h in hits[:n]]
+
+
+@pytest.mark.parametrize("query,doc", CASES)
+def test_accented_query_finds_its_directive(retrieval_service, query, doc):
+    assert doc in top_docs(retrieval_service.search(query, k=5))
+
+
+@pytest.mark.parametrize("query,doc", CASES)
+def test_query_without_diacritics_finds_its_directive(retrieval_service, query, doc):
+    assert doc in top_docs(retrieval_service.search(fold(query), k=5))
+
+
+def test_hits_carry_their_metadata_and_method_ranks(retrieval_service):
+    hit = retrieval_service.search("Sở Y tế chủ trì đánh giá tình hình dịch sốt xuất huyết", k=1)[0]
+    p = hit.passage
+    assert (p.doc_number, p.doc_type, p.issued_date, p.issuer) == ("704/UBND-KGVX", "Công văn", "2022-06-23",
+                                                                   "UBND tỉnh")
+    assert p.source.endswith("2022-06-20.txt")
+    assert set(hit.ranks) == {"dense", "bm25", "bm25_fold"}
+
+
+def test_filter_by_document_number_keeps_only_that_document(retrieval_service):
+    hits = retrieval_service.search("tuyên truyền", k=10, filters=SearchFilters(doc_number="122 /kh-ubnd"))
+    assert hits and all(h.passage.doc_number == "122/KH-UBND" or "122/KH-UBND" in h.passage.mentions
+                        for h in hits)
+
+
+def test_filter_by_date_range(retrieval_service):
+    hits = retrieval_service.search("tuyên truyền", k=20,
+                                    filters=SearchFilters(date_from="2022-01-01", date_to="2022-12-31"))
+    assert hits and all((h.passage.issued_date or h.passage.bulletin_date).startswith("2022") for h in hits)
+
+
+def test_batch_search_matches_single_search(retrieval_service):
+    queries = [q for q, _ in CASES[:3]]
+    batch = retrieval_service.searcher.search_many(queries, k=5)
+    for query, hits in zip(queries, batch):
+        assert [h.passage.id for h in hits] == [h.passage.id for h in retrieval_service.search(query, k=5)]
