@@ -250,6 +250,7 @@ def _declared_charset(data: bytes) -> str | None:
 _SPACES = re.compile(r"[ \t\f\v]+")
 _LIST_MARK = re.compile(r"^(?:[-+•*–—]\s|\d{1,3}[.)]\s|[a-zđ][)]\s|[IVXLC]{1,6}[.)]\s)")
 _TERMINAL = re.compile(r"[.!?:;…][\"”’)\]]*$")
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)\]]*$")
 
 
 def clean_line(line: str) -> str:
@@ -260,47 +261,57 @@ def clean_line(line: str) -> str:
 def rebuild_paragraphs(lines: list[str]) -> list[str]:
     """Join hard-wrapped lines back into paragraphs (PDF text, wrapped TXT/Markdown).
 
-    A line continues the previous one when the next starts in lower case or the previous fills
-    the line width without ending a sentence; a short line without final punctuation ends its
-    paragraph (a heading). Blank lines always end a paragraph. "infor-\\nmation" is rejoined;
-    a spaced dash ("kinh tế -\\nxã hội") keeps its dash.
+    A line continues the previous one when it starts in lower case, or when the previous one
+    reaches the right margin without ending a sentence. A blank line, a short line without final
+    punctuation (a heading), a list mark or an indented first line start a new paragraph.
+    "infor-\nmation" is rejoined, "221/QĐ-\nTTg" and "COVID-\n19" keep their hyphen, a spaced
+    dash ("kinh tế -\nxã hội") stays a dash.
     """
-    widths = [len(line) for line in lines if line.strip()]
-    width = statistics.quantiles(widths, n=10)[-1] if len(widths) >= 10 else max(widths, default=0)
+    raw_lines = [line.expandtabs(4).rstrip() for line in lines]
+    filled = [line for line in raw_lines if line.strip()]
+    ends = [len(line) for line in filled]   # where a line ends: leading indentation counts
+    width = statistics.quantiles(ends, n=10)[-1] if len(ends) >= 10 else max(ends, default=0)
+    base = min((len(line) - len(line.lstrip()) for line in filled), default=0)
     paragraphs: list[str] = []
-    current = ""
-    previous = ""
-    for raw in lines:
+    current = previous = ""
+    previous_end = previous_indent = 0
+    for raw in raw_lines:
         line = clean_line(raw)
         if not line:
             if current:
                 paragraphs.append(current)
             current = previous = ""
             continue
+        indent = len(raw) - len(raw.lstrip())
+        if current and indent >= base + 2 and indent > previous_indent + 1:
+            paragraphs.append(current)   # an indented first line opens a paragraph
+            current = ""
         if not current:
-            current = previous = line
-            continue
-        if re.search(r"\w-$", previous) and line[:1].islower():
+            current = line
+        elif re.search(r"[a-zà-ỹđ]-$", previous) and line[:1].islower():
             current = current[:-1] + line
-        elif _continues(previous, line, width):
+        elif re.search(r"[A-ZĐ0-9][-/]$", previous) and re.match(r"[A-ZĐ0-9]", line):
+            current = current + line   # a document number or code broken at its hyphen/slash
+        elif _continues(previous, line, previous_end, width):
             current = f"{current} {line}"
         else:
             paragraphs.append(current)
             current = line
-        previous = line
+        previous, previous_end, previous_indent = line, len(raw), indent
     if current:
         paragraphs.append(current)
     return paragraphs
 
 
-def _continues(previous: str, line: str, width: float) -> bool:
+def _continues(previous: str, line: str, previous_end: int, width: float) -> bool:
     if _LIST_MARK.match(line):
         return False
-    if _TERMINAL.search(previous):
-        return False
-    if line[:1].islower():
+    if line[:1].islower():   # prose never opens a paragraph in lower case
         return True
-    return len(previous) >= 0.7 * width
+    if _SENTENCE_END.search(previous):
+        return False
+    # ";" and ":" end lines inside Vietnamese list-like sentences: only the margin decides.
+    return previous_end >= 0.7 * width
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
@@ -577,6 +588,16 @@ def load_docx(path: Path, data: bytes) -> RawDocument:
 _PAGE_NUMBER = re.compile(r"^\s*(?:[-–]\s*)?\d{1,4}(?:\s*[-–])?\s*$|^\s*(?:trang|page)\s+\d+(?:\s*(?:/|of|trên)\s*\d+)?\s*$", re.I)
 
 
+def _page_text(page) -> str:
+    """Layout-mode text (keeps vertical gaps as blank lines and first-line indents, the
+    paragraph cues), plain extraction when layout mode fails or finds nothing."""
+    try:
+        text = page.extract_text(extraction_mode="layout")
+    except Exception:   # layout mode is stricter about odd fonts; plain mode still reads them
+        text = ""
+    return text if text.strip() else (page.extract_text() or "")
+
+
 def load_pdf(path: Path, data: bytes) -> RawDocument:
     """The PDF's text layer as paragraphs: repeated page headers/footers and page numbers
     dropped, wrapped and hyphen-split lines rejoined. Scanned PDFs (no text) are refused."""
@@ -586,27 +607,31 @@ def load_pdf(path: Path, data: bytes) -> RawDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise InputError(f"{path}: PDF is password-protected")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_page_text(page) for page in reader.pages]
     except InputError:
         raise
     except Exception as exc:   # pypdf raises many types for a damaged file
         raise InputError(f"{path}: cannot read PDF (corrupt or not a PDF: {type(exc).__name__})") from exc
-    page_lines = [[clean_line(line) for line in nfc(text).replace("\r", "\n").split("\n")] for text in pages]
-    if not any(line for lines in page_lines for line in lines):
+    page_lines = [nfc(text).replace("\r", "\n").split("\n") for text in pages]
+    if not any(line.strip() for lines in page_lines for line in lines):
         raise InputError(f"{path}: PDF has no text layer (scanned images?); OCR it first")
     repeated: set[str] = set()
     if len(page_lines) >= 3:   # running headers/footers: same line (digits aside) on most pages
         counts: dict[str, int] = {}
         for lines in page_lines:
-            for key in {re.sub(r"\d+", "#", line) for line in lines[:3] + lines[-3:] if line}:
+            filled = [clean_line(line) for line in lines if line.strip()]
+            for key in {re.sub(r"\d+", "#", line) for line in filled[:3] + filled[-3:]}:
                 counts[key] = counts.get(key, 0) + 1
         repeated = {k for k, n in counts.items() if n >= 0.6 * len(page_lines)}
     flat: list[str] = []
     for lines in page_lines:
-        for line in lines:
-            if _PAGE_NUMBER.match(line) or re.sub(r"\d+", "#", line) in repeated:
-                continue
-            flat.append(line)
+        kept = [line for line in lines
+                if not (_PAGE_NUMBER.match(line) or re.sub(r"\d+", "#", clean_line(line)) in repeated)]
+        while kept and not kept[0].strip():    # a paragraph may run on over the page break
+            kept.pop(0)
+        while kept and not kept[-1].strip():
+            kept.pop()
+        flat.extend(kept)
     paragraphs = rebuild_paragraphs(flat)
     title = None
     try:
