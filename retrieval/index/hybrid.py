@@ -30,6 +30,14 @@ def bm25_dir(generation: Path, field: str) -> Path:
     return generation / f"bm25_{field}"
 
 
+def import_bm25s():
+    """bm25s sets its own logger to DEBUG at import; keep its per-call chatter off stderr."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
 @dataclass
 class HybridIndex:
     root: Path
@@ -43,9 +51,9 @@ class HybridIndex:
 
     @classmethod
     def load(cls, root: Path) -> "HybridIndex":
-        import bm25s
         import faiss
 
+        bm25s = import_bm25s()
         generation = current_generation(root)
         manifest = Manifest.load(generation)
         try:

@@ -20,7 +20,7 @@ import numpy as np
 
 from retrieval.errors import InputError, ModelMismatchError
 from retrieval.index import layout
-from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir
+from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir, import_bm25s
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.index.manifest import InputEntry, Manifest
 from retrieval.index.store import InputRecord, PassageStore
@@ -166,8 +166,7 @@ class IndexWriter:
 
     @staticmethod
     def _write_bm25(store: PassageStore, work: Path) -> None:
-        import bm25s
-
+        bm25s = import_bm25s()
         for f in BM25_FIELDS:
             retriever = bm25s.BM25()
             retriever.index(list(store.tokens(f)), show_progress=False)
