@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable
 
 from retrieval.ingest.references import (
-    DOC_TYPES, RefMatch, find_reference_matches, infer_doc_type, iso_date, issuer_from_number,
+    DOC_TYPES, find_reference_matches, infer_doc_type, iso_date, issuer_from_number,
     merge_references, normalize_doc_number, parse_date,
 )
 from retrieval.schema import DocumentRef, Item, SourceDocument
@@ -58,7 +58,7 @@ _CHROME_PATTERNS = [
     r"^trang chu\s*(?:[>»›/|].*)?$", r"^home\s*[>»›/|]", r"^.{0,80}\s[>»›]\s.{0,80}\s[>»›]\s.{0,80}$",
     r"^(?:(?:chia se|share|tweet|like|thich|gui email|gui cho ban be|email|in bai viet|in bai|in trang|"
     r"ban in|print|luu bai viet|luu tin|facebook|zalo|twitter|linkedin|messenger|copy link|"
-    r"sao chep lien ket|in|gui|\d+)\s*[:|,/•·-]?\s*)+$",
+    r"sao chep lien ket|in|gui|\d+)(?:\s*[:|,/•·-]\s*|\s+|$))+$",
     r"^(?:so )?luot (?:xem|doc|truy cap)\s*:?\s*[\d.,]*$", r"^(?:da xem|views?)\s*:?\s*[\d.,]+$",
     r"^[\d.,]+ luot (?:xem|doc)$",
     r"^(?:ngay dang|ngay cap nhat|cap nhat(?: luc| ngay)?|dang ngay|dang luc|thoi gian dang|ngay xuat ban|"

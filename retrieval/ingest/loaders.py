@@ -29,7 +29,7 @@ BINARY_EXTENSIONS = {".docx": "docx", ".pdf": "pdf"}
 JSONL_EXTENSIONS = {".jsonl", ".ndjson", ".json"}
 # What a directory expands to (".json" only when named explicitly: directories hold config files).
 DIRECTORY_EXTENSIONS = set(TEXT_EXTENSIONS) | set(BINARY_EXTENSIONS) | {".jsonl", ".ndjson"}
-SUPPORTED_TEXT = ".txt .md .markdown .html .htm .docx .pdf .jsonl"
+SUPPORTED_LIST = ".txt .md .markdown .html .htm .docx .pdf .jsonl"
 
 
 @dataclass
@@ -64,7 +64,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                 and not any(part.startswith((".", "~$")) for part in p.relative_to(path).parts)
             )
             if not found:
-                raise InputError(f"{path}: directory holds no supported files ({SUPPORTED_TEXT})")
+                raise InputError(f"{path}: directory holds no supported files ({SUPPORTED_LIST})")
             files.extend(found)
         else:
             files.append(path)
@@ -143,7 +143,7 @@ def _magic(data: bytes) -> str | None:
 def _unsupported(path: Path, what: str | None = None) -> InputError:
     ext = path.suffix.lower() or "no extension"
     detail = f" ({what})" if what else ""
-    return InputError(f"{path}: unsupported format '{ext}'{detail}; supported: {SUPPORTED_TEXT}")
+    return InputError(f"{path}: unsupported format '{ext}'{detail}; supported: {SUPPORTED_LIST}")
 
 
 def detect_format(path: Path, data: bytes) -> tuple[str, str | None]:
@@ -432,7 +432,7 @@ def _text_len(el) -> int:
 
 def html_document(html: str, source: str) -> RawDocument:
     """Article text of an HTML page as lines: page furniture dropped, block structure kept."""
-    from bs4 import BeautifulSoup, NavigableString, Tag
+    from bs4 import BeautifulSoup, NavigableString
 
     soup = BeautifulSoup(html, "lxml")
     page_title = None
@@ -461,8 +461,11 @@ def html_document(html: str, source: str) -> RawDocument:
     if container is body:   # no article found: page header/footer are furniture
         for tag in body.find_all(["header", "footer"]):
             tag.decompose()
-    h1 = container.find("h1") or body.find("h1")
+    # The article's own h1, else the page title: an h1 outside the article is often the site logo.
+    h1 = container.find("h1")
     title = clean_line(h1.get_text(" ")) if h1 else page_title
+    if not title and body.find("h1"):
+        title = clean_line(body.find("h1").get_text(" "))
 
     headings: list[str] = []
     for tag in container.find_all(_HEADING_TAGS):
