@@ -6,6 +6,7 @@ decides whether to answer at all; the answer is its best sentence(s), never gene
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from retrieval.answer.abstain import AbstainModel
@@ -20,6 +21,35 @@ MAX_CITATIONS = 3
 MAX_QUOTE_CHARS = 300
 CANDIDATES = 10
 RELATIVE_SUPPORT = 0.6
+RANK_DISCOUNT = 0.05  # a lower-ranked chunk's sentence must be clearly better to win
+CUE_BONUS = 1.0       # share of the question's term weight a sentence of the asked shape earns
+
+# What a question asks for (matched on folded text) and the sentence shapes that carry it:
+# a deadline asks for a date or period, a quantity for an amount, "who" for an assignment.
+# A strong shape earns the whole bonus, a weak one (any date, any number) a quarter of it.
+ANSWER_CUES = [
+    (re.compile(r"\b(khi nao|bao gio|han chot|thoi han|han|thoi gian|ngay nao|luc nao|den khi)\b"),
+     re.compile(r"\b(truoc ngay|den ngay|cham nhat|hoan thanh trong|trong thang|trong quy|trong nam|"
+                r"den het nam|den nam \d|tu ngay|hang (ngay|tuan|thang|quy|nam))\b"),
+     re.compile(r"\d{1,2}/\d{1,2}/\d{4}|\bnam \d{4}")),
+    (re.compile(r"\b(bao nhieu|may|ty le|so luong|muc)\b"),
+     re.compile(r"\b(khong qua|toi da|toi thieu|tong so|so luong|ty le|dat tren|dat tu|tren \d|\d+ ?%)"),
+     re.compile(r"\d")),
+    (re.compile(r"\b(ai|co quan nao|don vi nao|so nao|nganh nao|chiu trach nhiem)\b"),
+     re.compile(r"\b(chu tri|duoc giao|giao cho|yeu cau|chiu trach nhiem)\b"),
+     re.compile(r"\b(phoi hop|so|ubnd)\b")),
+]
+HEADING_TERM_WEIGHT = 0.5   # a term the item heading already holds says little about a sentence
+
+
+def cue_strength(question: str, sentence: str) -> float:
+    """1 when the sentence has the strong shape of what the question asks, 0.25 weak, else 0."""
+    folded_q = fold(question)
+    for asks, strong, weak in ANSWER_CUES:
+        if asks.search(folded_q):
+            folded_s = fold(sentence)
+            return 1.0 if strong.search(folded_s) else 0.25 if weak.search(folded_s) else 0.0
+    return 0.0
 
 
 @dataclass(frozen=True)
@@ -73,26 +103,48 @@ class Answerer:
             return Answer(question, ABSTAIN_TEXT, True, [])
         # Cite only passages that carry a fair share of the best passage's evidence.
         supporting = [h for h in hits if self.evidence(terms, h).coverage >= RELATIVE_SUPPORT * top.coverage]
-        best = self._best_sentences(terms, hits[0].passage)
-        answer_text = " ".join(s.text for s in best)
-        return Answer(question, answer_text, False, self._citations(terms, supporting))
+        best = self._answer_sentences(question, terms, supporting or hits[:1])
+        return Answer(question, " ".join(s.text for s in best), False, self._citations(terms, supporting))
 
-    def _best_sentences(self, terms: list[str], passage: Passage, limit: int = 2) -> list[ScoredSentence]:
-        sentences = split_sentences(passage.text) or [passage.text]
-        scored = [ScoredSentence(s, self._sentence_score(terms, s)) for s in sentences]
-        top = max(scored, key=lambda s: s.score)
+    def _answer_sentences(self, question: str, terms: list[str], hits: list[Hit]) -> list[ScoredSentence]:
+        """The best sentence among the passages of the top document, and a close runner-up beside it.
+
+        The sentence that answers is not always in the best-ranked chunk (a plan's heading chunk
+        ranks first, its figures sit in the next one), so every chunk of the top document competes.
+        """
+        bonus = CUE_BONUS * sum(self.weights.idf(t) for t in terms)
+        document = hits[0].passage.doc_number
+        pool = [h for h in hits if h is hits[0] or (document and h.passage.doc_number == document)]
+        best: tuple[float, int, list[ScoredSentence]] | None = None
+        for rank, hit in enumerate(pool):
+            heading = {fold(x) for x in syllables(hit.passage.heading)}
+            scored = []
+            for text in split_sentences(hit.passage.text) or [hit.passage.text]:
+                topical = self._sentence_score(terms, text, heading)
+                # The shape only counts in a sentence that is about the question at all.
+                scored.append(ScoredSentence(text, topical + (bonus * cue_strength(question, text) if topical else 0)))
+            top = max(scored, key=lambda x: x.score)
+            value = top.score * (1.0 - RANK_DISCOUNT * rank)
+            if best is None or value > best[0]:
+                best = (value, rank, scored)
+        _, _, scored = best
+        top = max(scored, key=lambda x: x.score)
         chosen = [top]
         # A second sentence only when it is nearly as relevant (a task and its deadline, say).
-        runner_up = sorted((s for s in scored if s is not top), key=lambda s: -s.score)[:1]
-        if runner_up and limit > 1 and runner_up[0].score >= 0.8 * top.score > 0:
+        runner_up = sorted((x for x in scored if x is not top), key=lambda x: -x.score)[:1]
+        if runner_up and runner_up[0].score >= 0.8 * top.score > 0:
             chosen.append(runner_up[0])
-        order = {s.text: i for i, s in enumerate(scored)}
-        return sorted(chosen, key=lambda s: order[s.text])
+        return sorted(chosen, key=scored.index)
 
-    def _sentence_score(self, terms: list[str], sentence: str) -> float:
+    def _best_sentence(self, terms: list[str], passage: Passage) -> str:
+        sentences = split_sentences(passage.text) or [passage.text]
+        return max(sentences, key=lambda text: self._sentence_score(terms, text))
+
+    def _sentence_score(self, terms: list[str], sentence: str, heading: set[str] = frozenset()) -> float:
         words = [fold(s) for s in syllables(sentence)]
         present = set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:])}
-        score = sum(self.weights.idf(t) for t in terms if t in present)
+        score = sum(self.weights.idf(t) * (HEADING_TERM_WEIGHT if t in heading else 1.0)
+                    for t in terms if t in present)
         score += sum(self.weights.idf(a) for a, b in zip(terms, terms[1:]) if f"{a}_{b}" in present)
         return score
 
@@ -105,7 +157,7 @@ class Answerer:
             if key in seen:
                 continue
             seen.add(key)
-            quote = self._best_sentences(terms, p, limit=1)[0].text
+            quote = self._best_sentence(terms, p)
             citations.append(Citation(
                 doc_number=p.doc_number, doc_type=p.doc_type, issued_date=p.issued_date, issuer=p.issuer,
                 title=p.heading or p.title, bulletin=p.title, source=p.source,
