@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
-import resource
-import statistics
 import sys
 import tempfile
 import time
@@ -117,6 +116,29 @@ def sample(shared: Path) -> dict:
             "embed_passages_per_s": round(rate, 1)}
 
 
+_RSS_PROBE = """
+import json, resource, sys
+from pathlib import Path
+from retrieval.service import Retrieval
+service = Retrieval(Path(sys.argv[1]))
+service.warm_up()
+queries = [json.loads(l)["text"] for l in open(sys.argv[2], encoding="utf-8")][:50]
+for q in queries:
+    service.ask(q)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss_mb(index: Path, shared: Path) -> float:
+    """Peak RSS of a fresh process holding the model and the index (as the action server will)."""
+    import subprocess
+
+    queries = shared / "benchmarks" / "vicov19qa" / "queries.jsonl"
+    out = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(index), str(queries)],
+                         capture_output=True, text=True, check=True)
+    return round(int(out.stdout.split()[-1]) / 1024, 1)
+
+
 def print_table(title: str, table: dict) -> None:
     print(f"\n{title}")
     print(f"{'method/query form':<28}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}")
@@ -133,26 +155,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count()}
+    logging.basicConfig(level=logging.WARNING)
     results["sample"] = sample(args.shared)
     print_table(f"Sample bulletins ({results['sample']['passages']} passages, document-level)",
                 results["sample"]["metrics"])
     if not args.skip_vicov:
         results["vicov19qa"] = vicov(args.shared, args.limit)
         print_table(f"ViCoV19QA dev ({results['vicov19qa']['passages']} passages)", results["vicov19qa"]["metrics"])
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    try:
-        from retrieval.index.diacritics_eval import main as _unused  # noqa: F401
-        from retrieval.index import diacritics_eval
-        if hasattr(diacritics_eval, "evaluate"):
-            results["diacritics"] = diacritics_eval.evaluate(args.shared)
-    except ImportError:
-        pass
+    if "vicov19qa" in results:
+        results["peak_rss_mb"] = peak_rss_mb(Path(results["vicov19qa"]["index"]), args.shared)
+    from retrieval.index import diacritics_eval
+
+    results["diacritics"] = diacritics_eval.evaluate(args.shared, pyvi=True)
     print("\nSpeed and memory")
     print(f"  embed passages/s: {results['sample']['embed_passages_per_s']}")
     print(f"  ask latency (sample): {results['sample']['ask_latency']}")
     if "vicov19qa" in results:
         print(f"  search latency (ViCoV19QA): {results['vicov19qa']['search_latency']}")
-    print(f"  peak RSS: {results['peak_rss_mb']} MB")
+    if "peak_rss_mb" in results:
+        print(f"  peak RSS, model + ViCoV19QA index loaded, 50 searches: {results['peak_rss_mb']} MB")
+    print(f"  diacritic restoration: {json.dumps(results['diacritics'], ensure_ascii=False)[:400]}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.out}", file=sys.stderr)

