@@ -21,7 +21,7 @@ def ingest(root, embedder, *inputs):
     with layout.writer_lock(root):
         writer = IndexWriter(root, lambda: embedder, embedder.name)
         for item in inputs:
-            if writer.knows(item.sha256):
+            if writer.knows(item.sha256, item.parser):
                 writer.report.unchanged.append(item.path)
             else:
                 writer.add(item)
@@ -132,3 +132,39 @@ def test_missing_and_damaged_indexes_are_named(tmp_path):
     (layout.current_generation(tmp_path) / "dense.faiss").write_bytes(b"garbage")
     with pytest.raises(IndexCorruptError, match="damaged"):
         HybridIndex.load(tmp_path)
+
+
+def test_reparsing_with_new_code_reembeds_only_changed_chunks(tmp_path):
+    embedder = HashingEmbedder()
+    first = make_input("a.txt", A)
+    first.parser = "v1"
+    ingest(tmp_path, embedder, first)
+    with layout.writer_lock(tmp_path):
+        writer = IndexWriter(tmp_path, lambda: embedder, embedder.name)
+        assert writer.knows("sha-a.txt", "v1") and not writer.knows("sha-a.txt", "v2")
+    reparsed = make_input("a.txt", [A[0], "Một đoạn mới do bộ tách đoạn mới tạo ra."])
+    reparsed.parser = "v2"
+    report = ingest(tmp_path, embedder, reparsed)
+    index = HybridIndex.load(tmp_path)
+    assert report.replaced == ["/data/a.txt"] and report.passages_embedded == 1
+    assert embedder.passages_embedded == 3            # 2 at first, then only the changed chunk
+    assert [e.parser for e in index.manifest.inputs] == ["v2"]
+    for row, passage in enumerate(index.passages):
+        expected = embedder.encode_queries([f"{passage.heading}\n{passage.text}"])[0]
+        assert (index.dense.reconstruct(row) == expected).all()
+
+
+def test_store_written_before_parser_fingerprints_is_upgraded_on_open(tmp_path):
+    import sqlite3
+
+    from retrieval.index.store import PassageStore
+
+    path = tmp_path / "store.sqlite"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE inputs (sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL,"
+                " title TEXT NOT NULL DEFAULT '', passages INTEGER NOT NULL, ingested_at TEXT NOT NULL)")
+    old.execute("INSERT INTO inputs VALUES ('abc', '/data/a.txt', 'text', 'a', 0, '2026-01-01')")
+    old.commit()
+    old.close()
+    store = PassageStore(path)
+    assert [(i.sha256, i.parser) for i in store.inputs()] == [("abc", "")]

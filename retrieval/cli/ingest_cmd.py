@@ -35,7 +35,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
     from retrieval.embedding.embedder import load_embedder
     from retrieval.index.layout import writer_lock
     from retrieval.index.writer import IndexInput, IndexWriter
-    from retrieval.ingest import expand_paths, load_path
+    from retrieval.ingest import expand_paths, load_path, parser_fingerprint
     from retrieval.ingest.chunking import chunk_document
 
     setup_logging(quiet)
@@ -46,21 +46,21 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
         writer = IndexWriter(root, lambda: embedder, embedder.name, progress=not quiet)
         for path in files:
             sha = file_sha256(path)
-            if writer.knows(sha):
+            if writer.knows(sha, parser_fingerprint()):
                 writer.report.unchanged.append(str(path))
                 continue
             parsed = load_path(path)
             if isinstance(parsed, list):
-                item = IndexInput(str(path.resolve()), sha, "jsonl", path.name, parsed)
+                kind, title, passages = "jsonl", path.name, parsed
             else:
-                item = IndexInput(str(path.resolve()), sha, parsed.kind, parsed.title, chunk_document(parsed))
-            writer.add(item)
+                kind, title, passages = parsed.kind, parsed.title, chunk_document(parsed)
+            writer.add(IndexInput(str(path.resolve()), sha, kind, title, passages, parser_fingerprint()))
         report = writer.commit()
     if not quiet:
         for path in report.unchanged:
             log.info("unchanged: %s", path)
-        rate = report.passages_added / report.embed_seconds if report.embed_seconds else 0.0
+        rate = report.passages_embedded / report.embed_seconds if report.embed_seconds else 0.0
         click.echo(
             f"{len(report.added)} file(s) indexed ({len(report.replaced)} replaced), "
-            f"{len(report.unchanged)} unchanged; {report.passages_added} passages added "
-            f"({rate:.1f}/s), {report.passages_total} in {root}", err=True)
+            f"{len(report.unchanged)} unchanged; {report.passages_added} passages added, "
+            f"{report.passages_embedded} embedded ({rate:.1f}/s); {report.passages_total} in {root}", err=True)

@@ -18,6 +18,7 @@ class InputEntry:
     kind: str
     passages: int
     ingested_at: str
+    parser: str = ""
 
 
 @dataclass

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS inputs (
     kind TEXT NOT NULL,
     title TEXT NOT NULL DEFAULT '',
     passages INTEGER NOT NULL,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    parser TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS passages (
     row INTEGER PRIMARY KEY,
@@ -56,6 +57,7 @@ class InputRecord:
     title: str
     passages: int
     ingested_at: str
+    parser: str = ""   # fingerprint of the ingest code that parsed it
 
 
 class PassageStore:
@@ -63,9 +65,24 @@ class PassageStore:
         self.path = path
         try:
             self.db = sqlite3.connect(str(path), check_same_thread=False)
-            self.db.executescript(SCHEMA)
+            self._ensure_schema()
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"cannot read passage store {path}: {exc}") from exc
+
+    def _ensure_schema(self) -> None:
+        self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(inputs)")}
+        if "parser" not in columns:   # stores written before inputs recorded their parser
+            self.db.execute("ALTER TABLE inputs ADD COLUMN parser TEXT NOT NULL DEFAULT ''")
+
+    def copy_from(self, source: Path) -> None:
+        """Replace this store's content with a copy of another store (the previous generation)."""
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            src.backup(self.db)
+        finally:
+            src.close()
+        self._ensure_schema()
 
     def close(self) -> None:
         self.db.close()
@@ -73,22 +90,24 @@ class PassageStore:
     # -- inputs -----------------------------------------------------------------------------
     def inputs(self) -> list[InputRecord]:
         rows = self.db.execute(
-            "SELECT sha256, path, kind, title, passages, ingested_at FROM inputs ORDER BY ingested_at, path"
+            "SELECT sha256, path, kind, title, passages, ingested_at, parser FROM inputs ORDER BY ingested_at, path"
         ).fetchall()
         return [InputRecord(*r) for r in rows]
 
     def has_input(self, sha256: str) -> bool:
         return self.db.execute("SELECT 1 FROM inputs WHERE sha256 = ?", (sha256,)).fetchone() is not None
 
-    def input_by_path(self, path: str) -> InputRecord | None:
+    def input_replaced_by(self, path: str, sha256: str) -> InputRecord | None:
+        """The input a new one replaces: the same path, or the same content parsed by older code."""
         row = self.db.execute(
-            "SELECT sha256, path, kind, title, passages, ingested_at FROM inputs WHERE path = ?", (path,)
-        ).fetchone()
+            "SELECT sha256, path, kind, title, passages, ingested_at, parser FROM inputs"
+            " WHERE path = ? OR sha256 = ?", (path, sha256)).fetchone()
         return InputRecord(*row) if row else None
 
     def add_input(self, record: InputRecord) -> None:
-        self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?)", (
-            record.sha256, record.path, record.kind, record.title, record.passages, record.ingested_at))
+        self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)", (
+            record.sha256, record.path, record.kind, record.title, record.passages, record.ingested_at,
+            record.parser))
 
     def remove_input(self, sha256: str) -> list[int]:
         """Delete an input and its passages; returns the removed rows (caller renumbers)."""
@@ -137,6 +156,11 @@ class PassageStore:
             for number in {n for n in [p.doc_number, *p.mentions] if n}:
                 self.db.execute("INSERT INTO mentions VALUES (?, ?)", (number, row))
         return rows
+
+    def passages_of_input(self, sha256: str) -> list[tuple[int, Passage]]:
+        cols = ", ".join(_PASSAGE_COLUMNS)
+        return [(r[0], self._passage(r[1:])) for r in self.db.execute(
+            f"SELECT row, {cols} FROM passages WHERE input_sha256 = ? ORDER BY row", (sha256,))]
 
     def passages(self) -> list[Passage]:
         """All passages in row order."""

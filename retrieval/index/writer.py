@@ -7,10 +7,10 @@ Everything happens in a work directory; ``publish`` swaps it in only when comple
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import shutil
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,7 @@ class IndexInput:
     kind: str
     title: str
     passages: list[Passage]
+    parser: str = ""   # fingerprint of the ingest code that parsed it
 
 
 @dataclass
@@ -46,6 +47,7 @@ class IngestReport:
     replaced: list[str] = field(default_factory=list)   # paths whose content changed
     unchanged: list[str] = field(default_factory=list)  # paths already indexed with this content
     passages_added: int = 0
+    passages_embedded: int = 0                           # the rest reused their vectors
     passages_total: int = 0
     embed_seconds: float = 0.0
     generation: str | None = None
@@ -77,12 +79,13 @@ class IndexWriter:
             raise ModelMismatchError(
                 f"index at {root} was built with model {self.manifest.model!r}, not {model_name!r}: "
                 "ingest into another --index or use the same --model")
-        self._known = {entry.sha256: entry.path for entry in (self.manifest.inputs if self.manifest else [])}
+        self._known = {(e.sha256, e.parser) for e in (self.manifest.inputs if self.manifest else [])}
         self._pending: list[IndexInput] = []
         self.report = IngestReport()
 
-    def knows(self, sha256: str) -> bool:
-        return sha256 in self._known or any(i.sha256 == sha256 for i in self._pending)
+    def knows(self, sha256: str, parser: str = "") -> bool:
+        """True when this content was already indexed by the same ingest code."""
+        return (sha256, parser) in self._known or any(i.sha256 == sha256 for i in self._pending)
 
     def add(self, item: IndexInput) -> None:
         if not item.passages:
@@ -111,14 +114,17 @@ class IndexWriter:
         store = PassageStore(work / STORE_FILE)
         vectors = np.zeros((0, 0), dtype=np.float32)
         if self.previous:
-            _copy_sqlite(self.previous / STORE_FILE, store.db)
+            store.copy_from(self.previous / STORE_FILE)
             old = faiss.read_index(str(self.previous / DENSE_FILE))
             vectors = old.reconstruct_n(0, old.ntotal) if old.ntotal else vectors
 
         keep = np.ones(len(vectors), dtype=bool)
+        reusable: dict[str, np.ndarray] = {}   # vectors of replaced passages, by their indexed text
         for item in self._pending:
-            stale = store.input_by_path(item.path)
-            if stale:   # same file, new content: its old passages go, the rest stay as they are
+            stale = store.input_replaced_by(item.path, item.sha256)
+            if stale:   # new content, or new parsing code: its old passages go, the rest stay
+                for row, passage in store.passages_of_input(stale.sha256):
+                    reusable[_text_key(passage)] = vectors[row]
                 keep[store.remove_input(stale.sha256)] = False
                 report.replaced.append(item.path)
             clash = store.existing_ids(p.id for p in item.passages)
@@ -129,16 +135,22 @@ class IndexWriter:
         vectors = vectors[keep] if len(vectors) else vectors
 
         new_passages = [p for item in self._pending for p in item.passages]
+        # A chunk whose text did not change keeps its vector: re-parsing never re-embeds it.
+        to_embed = [p for p in new_passages if _text_key(p) not in reusable]
         t0 = time.perf_counter()
-        new_vectors = self.embedder_factory().encode_passages([indexed_text(p) for p in new_passages],
-                                                              progress=self.progress)
+        fresh = self.embedder_factory().encode_passages([indexed_text(p) for p in to_embed],
+                                                        progress=self.progress)
         report.embed_seconds = time.perf_counter() - t0
-        dim = new_vectors.shape[1]
+        report.passages_embedded = len(to_embed)
+        reusable.update((_text_key(p), v) for p, v in zip(to_embed, fresh))
+        dim = fresh.shape[1] if len(fresh) else len(next(iter(reusable.values())))
+        new_vectors = np.stack([reusable[_text_key(p)] for p in new_passages])
 
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         for item in self._pending:
             texts = [indexed_text(p) for p in item.passages]
-            store.add_input(InputRecord(item.sha256, item.path, item.kind, item.title, len(item.passages), now))
+            store.add_input(InputRecord(item.sha256, item.path, item.kind, item.title, len(item.passages), now,
+                                        item.parser))
             store.add_passages(item.sha256, item.passages, [vi_tokens(t) for t in texts],
                                [fold_tokens(t) for t in texts])
             report.added.append(item.path)
@@ -157,7 +169,7 @@ class IndexWriter:
         report.passages_total = store.count()
         Manifest(
             model=self.model_name, dimension=dim,
-            inputs=[InputEntry(i.path, i.sha256, i.kind, i.passages, i.ingested_at) for i in inputs],
+            inputs=[InputEntry(i.path, i.sha256, i.kind, i.passages, i.ingested_at, i.parser) for i in inputs],
             counts={"inputs": len(inputs), "passages": report.passages_total,
                     "documents": len(store.document_numbers())},
             build_time=now, build_seconds=round(time.perf_counter() - started, 3),
@@ -180,9 +192,5 @@ class IndexWriter:
         (work / DIACRITICS_FILE).write_text(json.dumps(restorer.to_dict(), ensure_ascii=False), encoding="utf-8")
 
 
-def _copy_sqlite(source: Path, target: sqlite3.Connection) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        src.backup(target)
-    finally:
-        src.close()
+def _text_key(passage: Passage) -> str:
+    return hashlib.sha256(indexed_text(passage).encode("utf-8")).hexdigest()

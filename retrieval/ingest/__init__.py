@@ -5,12 +5,29 @@
 """
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from retrieval.ingest.loaders import expand_paths
 from retrieval.schema import Passage, SourceDocument
 
-__all__ = ["expand_paths", "load_path"]
+__all__ = ["expand_paths", "load_path", "parser_fingerprint"]
+
+
+@lru_cache(maxsize=1)
+def parser_fingerprint() -> str:
+    """A hash of the code that turns files into passages.
+
+    The index records it per input, so after a parser or chunker change a re-ingest re-parses
+    files whose bytes did not change (and still re-embeds only chunks whose text changed).
+    """
+    package = Path(__file__).resolve().parent
+    sources = sorted(package.glob("*.py")) + [package.parent / "text.py", package.parent / "schema.py"]
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_path(path: str | Path) -> SourceDocument | list[Passage]:
