@@ -122,3 +122,42 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class Task:
+    """A task a directive assigns: who leads, who cooperates, who else acts, by when, under which document.
+
+    Agency names are canonical gazetteer names of the agency *as it was* when the document was
+    issued ("Sở Thông tin và Truyền thông"); ``successors`` maps any of them that no longer exists
+    under that name to the body that took over its work ("Sở Khoa học và Công nghệ"), so an
+    official asking today is pointed to the right body.
+    """
+
+    action: str                              # what must be done, as written (trimmed)
+    lead: str | None                         # the agency that leads (chủ trì / is required to act)
+    partners: list[str] = field(default_factory=list)   # phối hợp với … (incl. collective names)
+    assignees: list[str] = field(default_factory=list)  # others given their own part of the work
+    deadline: str | None = None              # as written: "trước ngày 10/6/2024", "hằng tháng"
+    deadline_date: str | None = None         # ISO when the deadline is (or resolves to) a date
+    quote: str = ""                          # the exact sentence the task was read from
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issued_date: str | None = None
+    issuer: str | None = None
+    signer: str | None = None
+    bulletin: str = ""                       # bulletin / document title
+    source: str = ""                         # input file name
+    passage_id: str = ""
+    successors: dict[str, str] = field(default_factory=dict)
+    unknown_agencies: list[str] = field(default_factory=list)  # names that look like agencies but are not in the gazetteer
+
+    @property
+    def successor(self) -> str | None:
+        """The successor of the lead agency, where the gazetteer maps one."""
+        return self.successors.get(self.lead) if self.lead else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["successor"] = self.successor
+        return data
