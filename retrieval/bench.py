@@ -86,7 +86,6 @@ def vicov(shared: Path, limit: int | None) -> dict:
 
 def sample(shared: Path) -> dict:
     from retrieval.answer.calibrate import load_questions
-    from retrieval.embedding.embedder import load_embedder, resolve_model
     from retrieval.service import Retrieval
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,8 +107,8 @@ def sample(shared: Path) -> dict:
                 service.ask(q["text"])
                 timings.append(time.perf_counter() - t0)
         passages = [p.text for p in service.index.passages]
+        embedder = service.embedder
     # Embedding throughput on passages of typical length (the part of ingest that dominates).
-    embedder = load_embedder(resolve_model(None))
     embedder.encode_passages(passages[:8])
     batch = (passages * 4)[:256]
     t0 = time.perf_counter()

@@ -73,3 +73,14 @@ def test_citation_has_every_field_of_the_json_schema(retrieval_service):
     assert citation["doc_number"] == "704/UBND-KGVX" and citation["issued_date"] == "2022-06-23"
     quote = citation["quote"].rstrip("…")
     assert quote and quote in data["answer"]
+
+
+@pytest.mark.parametrize("question", [q for q, _, _ in QUESTIONS] + [
+    "Kiểm tra công tác cải cách hành chính năm 2024 hoàn thành khi nào?",
+    "Ai chủ trì xây dựng kế hoạch tiêm vắc xin cho trẻ em?",
+])
+def test_first_citation_quotes_the_answer(retrieval_service, question):
+    answer = retrieval_service.ask(question)
+    assert not answer.abstained
+    quote = answer.citations[0].quote.rstrip("…")
+    assert quote and quote in answer.answer

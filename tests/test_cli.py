@@ -117,3 +117,21 @@ def test_default_index_comes_from_the_environment(tmp_path, corpus_files):
     assert run("ingest", str(corpus_files[0]), "--quiet", env=env).returncode == 0
     result = run("search", "sốt xuất huyết", "--json", env=env)
     assert result.returncode == 0 and json.loads(result.stdout)["hits"]
+
+
+def test_empty_query_is_a_usage_error(sample_index):
+    result = run("search", "  ", "--index", str(sample_index))
+    assert result.returncode == 2 and "QUERY is empty" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_interactive_ask_keeps_stdout_for_answers(sample_index):
+    result = subprocess.run([str(TROLYAO), "ask", "--json", "--index", str(sample_index)],
+                            input="Giá vàng hôm nay?\n\n", capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["abstained"] is True    # stdout is pure JSON, the prompt went to stderr
+
+
+def test_index_path_under_a_file_is_a_clean_error(tmp_path, corpus_files):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    assert_clean_error(run("ingest", str(corpus_files[0]), "--index", str(blocker / "sub")), "afile")

@@ -21,9 +21,7 @@ def ingest(root, embedder, *inputs):
     with layout.writer_lock(root):
         writer = IndexWriter(root, lambda: embedder, embedder.name)
         for item in inputs:
-            if writer.knows(item.sha256, item.parser):
-                writer.report.unchanged.append(item.path)
-            else:
+            if not writer.already_indexed(item.sha256, item.parser, item.path):
                 writer.add(item)
         return writer.commit()
 
@@ -46,11 +44,16 @@ def test_first_ingest_builds_every_part(tmp_path):
 
 def test_reingesting_the_same_content_adds_nothing(tmp_path):
     embedder = HashingEmbedder()
-    ingest(tmp_path, embedder, make_input("a.txt", A))
-    generation = layout.current_generation(tmp_path)
-    report = ingest(tmp_path, embedder, make_input("a-copy.txt", A, sha="sha-a.txt"))
-    assert report.unchanged == ["/data/a-copy.txt"] and not report.added
-    assert layout.current_generation(tmp_path) == generation   # no new generation at all
+    original, copy = make_input("a.txt", A), make_input("a-copy.txt", A, sha="sha-a.txt")
+    for item in (original, copy):   # both files exist: a copy, not a move
+        item.path = str(tmp_path / item.title)
+        (tmp_path / item.title).write_text("x")
+    index_dir = tmp_path / "idx"
+    ingest(index_dir, embedder, original)
+    generation = layout.current_generation(index_dir)
+    report = ingest(index_dir, embedder, original, copy)
+    assert report.unchanged == [original.path, copy.path] and not report.added and not report.moved
+    assert layout.current_generation(index_dir) == generation   # no new generation at all
     assert embedder.passages_embedded == 2
 
 
@@ -100,18 +103,59 @@ def test_interrupted_build_directory_is_ignored_and_cleaned(tmp_path):
     assert not stale.exists()
 
 
-def test_old_generations_are_pruned(tmp_path):
+def test_pruning_keeps_the_serving_generation_and_the_one_it_replaced(tmp_path):
     embedder = HashingEmbedder()
-    for i in range(4):
+    served = []
+    for i in range(4):   # several publishes within one second: names alone cannot order them
         ingest(tmp_path, embedder, make_input(f"f{i}.txt", [f"Văn bản số {i} về giao thông."]))
-    assert len(list((tmp_path / layout.GENERATIONS).glob("g-*"))) == layout.KEEP_GENERATIONS
+        served.append(layout.current_generation(tmp_path))
+    assert set((tmp_path / layout.GENERATIONS).glob("g-*")) == {served[-1], served[-2]}
 
 
-def test_duplicate_passage_id_from_another_file_is_refused(tmp_path):
+def test_dangling_current_is_an_error_not_a_fresh_start(tmp_path):
+    import shutil
+
+    ingest(tmp_path, HashingEmbedder(), make_input("a.txt", A))
+    shutil.rmtree(layout.current_generation(tmp_path))
+    with pytest.raises(IndexCorruptError, match="missing generation"):
+        ingest(tmp_path, HashingEmbedder(), make_input("b.txt", B))
+
+
+def test_moved_file_keeps_its_passages_when_a_new_file_takes_its_old_name(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    embedder = HashingEmbedder()
+    original = make_input("a.txt", A, sha="sha-x")
+    original.path = str(docs / "a.txt")
+    ingest(tmp_path / "idx", embedder, original)
+    # a.txt was moved to b.txt (its old path is gone), then a new a.txt was written.
+    with layout.writer_lock(tmp_path / "idx"):
+        writer = IndexWriter(tmp_path / "idx", lambda: embedder, embedder.name)
+        assert writer.already_indexed("sha-x", "", str(docs / "b.txt"))
+        newcomer = make_input("a.txt", B, sha="sha-y")
+        newcomer.path = str(docs / "a.txt")
+        writer.add(newcomer)
+        report = writer.commit()
+    index = HybridIndex.load(tmp_path / "idx")
+    assert report.moved == [str(docs / "b.txt")] and report.replaced == []
+    assert sorted(i.path for i in index.manifest.inputs) == [str(docs / "a.txt"), str(docs / "b.txt")]
+    assert len(index) == 4
+
+
+def test_files_with_the_same_name_in_different_folders_both_get_in(tmp_path):
+    one, two = make_input("note.txt", A, sha="sha-1"), make_input("note.txt", B, sha="sha-2")
+    one.path, two.path = "/x/note.txt", "/y/note.txt"
+    ingest(tmp_path, HashingEmbedder(), one, two)
+    ids = [p.id for p in HybridIndex.load(tmp_path).passages]
+    assert len(ids) == len(set(ids)) == 4
+    assert ids[:2] == ["note.txt:00", "note.txt:01"] and ids[2].endswith("~sha-2")
+
+
+def test_duplicate_jsonl_passage_id_from_another_file_is_refused(tmp_path):
     embedder = HashingEmbedder()
     ingest(tmp_path, embedder, make_input("a.txt", A))
     clash = make_input("a.txt", B, sha="sha-other")
-    clash.path = "/elsewhere/a.txt"
+    clash.path, clash.kind = "/elsewhere/a.jsonl", "jsonl"
     with pytest.raises(InputError, match="already in the index"):
         ingest(tmp_path, embedder, clash)
     assert len(HybridIndex.load(tmp_path)) == 2
@@ -141,7 +185,8 @@ def test_reparsing_with_new_code_reembeds_only_changed_chunks(tmp_path):
     ingest(tmp_path, embedder, first)
     with layout.writer_lock(tmp_path):
         writer = IndexWriter(tmp_path, lambda: embedder, embedder.name)
-        assert writer.knows("sha-a.txt", "v1") and not writer.knows("sha-a.txt", "v2")
+        assert writer.already_indexed("sha-a.txt", "v1", "/data/a.txt")
+        assert not writer.already_indexed("sha-a.txt", "v2", "/data/a.txt")
     reparsed = make_input("a.txt", [A[0], "Một đoạn mới do bộ tách đoạn mới tạo ra."])
     reparsed.parser = "v2"
     report = ingest(tmp_path, embedder, reparsed)
@@ -166,5 +211,5 @@ def test_store_written_before_parser_fingerprints_is_upgraded_on_open(tmp_path):
     old.execute("INSERT INTO inputs VALUES ('abc', '/data/a.txt', 'text', 'a', 0, '2026-01-01')")
     old.commit()
     old.close()
-    store = PassageStore(path)
+    store = PassageStore(path, writable=True)
     assert [(i.sha256, i.parser) for i in store.inputs()] == [("abc", "")]

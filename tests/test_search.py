@@ -61,3 +61,22 @@ def test_batch_search_matches_single_search(retrieval_service):
     batch = retrieval_service.searcher.search_many(queries, k=5)
     for query, hits in zip(queries, batch):
         assert [h.passage.id for h in hits] == [h.passage.id for h in retrieval_service.search(query, k=5)]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", "?"])
+def test_query_without_words_matches_nothing(retrieval_service, query):
+    assert retrieval_service.search(query, k=5) == []
+
+
+@pytest.mark.parametrize("mention", ["924/QĐ-UBND", "924 /qđ-ubnd", "924/QD-UBND", "quyết định 924", "924"])
+def test_document_filter_accepts_any_spelling_of_the_number(retrieval_service, mention):
+    hits = retrieval_service.search("dự án", k=5, filters=SearchFilters(doc_number=mention))
+    assert hits and all(h.passage.doc_number == "924/QĐ-UBND" or "924/QĐ-UBND" in h.passage.mentions
+                        for h in hits)
+
+
+def test_document_filter_with_unknown_number_is_an_error(retrieval_service):
+    from retrieval.errors import InputError
+
+    with pytest.raises(InputError, match="999/XX"):
+        retrieval_service.search("dự án", filters=SearchFilters(doc_number="999/XX"))

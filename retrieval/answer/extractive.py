@@ -85,7 +85,7 @@ class Answerer:
         """The indexed document a question names, if it names exactly one."""
         from retrieval.ingest.references import resolve_document_mention
 
-        return resolve_document_mention(question, self.searcher.index.store.document_numbers())
+        return resolve_document_mention(question, self.searcher.index.document_numbers)
 
     def topic_terms(self, question: str) -> list[str]:
         return self.weights.topic_terms(question)
@@ -103,42 +103,44 @@ class Answerer:
             return Answer(question, ABSTAIN_TEXT, True, [])
         # Cite only passages that carry a fair share of the best passage's evidence.
         supporting = [h for h in hits if self.evidence(terms, h).coverage >= RELATIVE_SUPPORT * top.coverage]
-        best = self._answer_sentences(question, terms, supporting or hits[:1])
-        return Answer(question, " ".join(s.text for s in best), False, self._citations(terms, supporting))
+        source, best = self._answer_sentences(question, terms, supporting or hits[:1])
+        citations = self._citations(question, terms, [source] + [h for h in supporting if h is not source],
+                                    first_quote=best[0].text)
+        return Answer(question, " ".join(s.text for s in best), False, citations)
 
-    def _answer_sentences(self, question: str, terms: list[str], hits: list[Hit]) -> list[ScoredSentence]:
-        """The best sentence among the passages of the top document, and a close runner-up beside it.
+    def _scored_sentences(self, question: str, terms: list[str], passage: Passage) -> list[ScoredSentence]:
+        """Each sentence scored by the question's terms it holds, plus a bonus for the asked shape."""
+        bonus = CUE_BONUS * sum(self.weights.idf(t) for t in terms)
+        heading = {fold(x) for x in syllables(passage.heading)}
+        scored = []
+        for text in split_sentences(passage.text) or [passage.text]:
+            topical = self._sentence_score(terms, text, heading)
+            # The shape only counts in a sentence that is about the question at all.
+            scored.append(ScoredSentence(text, topical + (bonus * cue_strength(question, text) if topical else 0)))
+        return scored
+
+    def _answer_sentences(self, question: str, terms: list[str],
+                          hits: list[Hit]) -> tuple[Hit, list[ScoredSentence]]:
+        """The passage that answers and its best sentence (with a close runner-up beside it).
 
         The sentence that answers is not always in the best-ranked chunk (a plan's heading chunk
         ranks first, its figures sit in the next one), so every chunk of the top document competes.
         """
-        bonus = CUE_BONUS * sum(self.weights.idf(t) for t in terms)
         document = hits[0].passage.doc_number
         pool = [h for h in hits if h is hits[0] or (document and h.passage.doc_number == document)]
-        best: tuple[float, int, list[ScoredSentence]] | None = None
+        best: tuple[float, Hit, list[ScoredSentence]] | None = None
         for rank, hit in enumerate(pool):
-            heading = {fold(x) for x in syllables(hit.passage.heading)}
-            scored = []
-            for text in split_sentences(hit.passage.text) or [hit.passage.text]:
-                topical = self._sentence_score(terms, text, heading)
-                # The shape only counts in a sentence that is about the question at all.
-                scored.append(ScoredSentence(text, topical + (bonus * cue_strength(question, text) if topical else 0)))
-            top = max(scored, key=lambda x: x.score)
-            value = top.score * (1.0 - RANK_DISCOUNT * rank)
+            scored = self._scored_sentences(question, terms, hit.passage)
+            value = max(x.score for x in scored) * (1.0 - RANK_DISCOUNT * rank)
             if best is None or value > best[0]:
-                best = (value, rank, scored)
-        _, _, scored = best
-        top = max(scored, key=lambda x: x.score)
-        chosen = [top]
+                best = (value, hit, scored)
+        _, hit, scored = best
+        ranked = sorted(scored, key=lambda x: -x.score)
+        chosen = ranked[:1]
         # A second sentence only when it is nearly as relevant (a task and its deadline, say).
-        runner_up = sorted((x for x in scored if x is not top), key=lambda x: -x.score)[:1]
-        if runner_up and runner_up[0].score >= 0.8 * top.score > 0:
-            chosen.append(runner_up[0])
-        return sorted(chosen, key=scored.index)
-
-    def _best_sentence(self, terms: list[str], passage: Passage) -> str:
-        sentences = split_sentences(passage.text) or [passage.text]
-        return max(sentences, key=lambda text: self._sentence_score(terms, text))
+        if len(ranked) > 1 and ranked[1].score >= 0.8 * ranked[0].score > 0:
+            chosen.append(ranked[1])
+        return hit, sorted(chosen, key=scored.index)
 
     def _sentence_score(self, terms: list[str], sentence: str, heading: set[str] = frozenset()) -> float:
         words = [fold(s) for s in syllables(sentence)]
@@ -148,7 +150,8 @@ class Answerer:
         score += sum(self.weights.idf(a) for a, b in zip(terms, terms[1:]) if f"{a}_{b}" in present)
         return score
 
-    def _citations(self, terms: list[str], hits: list[Hit]) -> list[Citation]:
+    def _citations(self, question: str, terms: list[str], hits: list[Hit], first_quote: str) -> list[Citation]:
+        """One citation per document, the answering passage first, quoting the answer's sentence."""
         citations: list[Citation] = []
         seen: set[str] = set()
         for hit in hits:
@@ -157,7 +160,8 @@ class Answerer:
             if key in seen:
                 continue
             seen.add(key)
-            quote = self._best_sentence(terms, p)
+            quote = first_quote if not citations else max(
+                self._scored_sentences(question, terms, p), key=lambda x: x.score).text
             citations.append(Citation(
                 doc_number=p.doc_number, doc_type=p.doc_type, issued_date=p.issued_date, issuer=p.issuer,
                 title=p.heading or p.title, bulletin=p.title, source=p.source,

@@ -38,6 +38,8 @@ def ask(question, questions_file, index_dir, model, as_json) -> None:
 
     if question is not None and questions_file is not None:
         raise click.UsageError("give either QUESTION or --questions FILE.jsonl, not both")
+    if question is not None and not question.strip():
+        raise click.UsageError("QUESTION is empty")
     setup_logging(quiet=True)
     service = Retrieval(resolve_index_dir(index_dir), model)
     if questions_file is not None:
@@ -53,7 +55,7 @@ def ask(question, questions_file, index_dir, model, as_json) -> None:
     click.echo("Trợ lý ảo — hỏi về chỉ đạo, điều hành của UBND tỉnh (Enter trống để thoát).", err=True)
     while True:
         try:
-            line = click.prompt("?", default="", show_default=False, prompt_suffix=" ")
+            line = click.prompt("?", default="", show_default=False, prompt_suffix=" ", err=True)
         except (EOFError, click.Abort):
             break
         if not line.strip():

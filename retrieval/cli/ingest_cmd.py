@@ -46,8 +46,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
         writer = IndexWriter(root, lambda: embedder, embedder.name, progress=not quiet)
         for path in files:
             sha = file_sha256(path)
-            if writer.knows(sha, parser_fingerprint()):
-                writer.report.unchanged.append(str(path))
+            if writer.already_indexed(sha, parser_fingerprint(), str(path.resolve())):
                 continue
             parsed = load_path(path)
             if isinstance(parsed, list):
@@ -62,5 +61,5 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
         rate = report.passages_embedded / report.embed_seconds if report.embed_seconds else 0.0
         click.echo(
             f"{len(report.added)} file(s) indexed ({len(report.replaced)} replaced), "
-            f"{len(report.unchanged)} unchanged; {report.passages_added} passages added, "
+            f"{len(report.unchanged)} unchanged, {len(report.moved)} moved; {report.passages_added} passages added, "
             f"{report.passages_embedded} embedded ({rate:.1f}/s); {report.passages_total} in {root}", err=True)

@@ -47,6 +47,10 @@ def search(query, queries_file, k, doc_number, date_from, date_to, index_dir, mo
 
     if (query is None) == (queries_file is None):
         raise click.UsageError("give either QUERY or --queries FILE.jsonl")
+    if query is not None and not query.strip():
+        raise click.UsageError("QUERY is empty")
+    if date_from and date_to and date_from > date_to:
+        raise click.UsageError("--from is later than --to")
     setup_logging(quiet=True)
     service = Retrieval(resolve_index_dir(index_dir), model)
     filters = SearchFilters(doc_number, date_from, date_to)

@@ -48,6 +48,7 @@ class HybridIndex:
     bm25: dict[str, "bm25s.BM25"]  # noqa: F821
     store: PassageStore
     restorer: object | None   # DiacriticRestorer, when the generation has statistics
+    document_numbers: list[str]   # every document number the passages carry or mention
 
     @classmethod
     def load(cls, root: Path) -> "HybridIndex":
@@ -62,6 +63,7 @@ class HybridIndex:
             dense = faiss.read_index(str(generation / DENSE_FILE))
             bm25 = {f: bm25s.BM25.load(str(bm25_dir(generation, f)), show_progress=False, verbosity=0)
                     for f in BM25_FIELDS}
+            restorer = _load_restorer(generation)
         except IndexCorruptError:
             raise
         except Exception as exc:  # faiss/bm25s/sqlite each raise their own types on damaged files
@@ -72,7 +74,8 @@ class HybridIndex:
                 f"index at {root} is inconsistent: {dense.ntotal} vectors, {len(passages)} passages, "
                 f"manifest says {manifest.counts.get('passages')}; re-ingest into a fresh --index")
         return cls(root=root, generation=generation, manifest=manifest, passages=passages,
-                   dense=dense, bm25=bm25, store=store, restorer=_load_restorer(generation))
+                   dense=dense, bm25=bm25, store=store, restorer=restorer,
+                   document_numbers=store.document_numbers())
 
     def __len__(self) -> int:
         return len(self.passages)

@@ -17,12 +17,11 @@ import time
 import uuid
 from pathlib import Path
 
-from retrieval.errors import IndexNotFoundError
+from retrieval.errors import IndexCorruptError, IndexNotFoundError
 from retrieval.filelock import exclusive_lock
 
 CURRENT = "current"
 GENERATIONS = "generations"
-KEEP_GENERATIONS = 2   # the serving one and its predecessor (a reader may still hold it open)
 
 
 def default_index_dir() -> Path:
@@ -34,20 +33,29 @@ def default_index_dir() -> Path:
 
 
 def current_generation(root: Path) -> Path:
-    if not root.exists():
+    if not root.is_dir():
         raise IndexNotFoundError(f"no index at {root}: run 'trolyao ingest PATH --index {root}' first")
     link = root / CURRENT
     if not link.is_symlink() and not link.exists():
         raise IndexNotFoundError(f"{root} holds no index yet: run 'trolyao ingest PATH --index {root}' first")
-    return link.resolve()
+    target = link.resolve()
+    if not target.is_dir():
+        raise IndexCorruptError(f"index at {root} points at a missing generation ({target.name}); "
+                                "re-ingest into a fresh --index")
+    return target
 
 
 def has_index(root: Path) -> bool:
-    return (root / CURRENT).exists()
+    """True when an index was published here (even a damaged one: that is an error, not a fresh start)."""
+    return (root / CURRENT).is_symlink() or (root / CURRENT).exists()
 
 
 def writer_lock(root: Path):
     """One writer at a time; readers never wait."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexNotFoundError(f"cannot use {root} as an index directory: {exc.strerror}") from exc
     return exclusive_lock(root / ".lock")
 
 
@@ -64,6 +72,7 @@ def new_generation_dir(root: Path) -> Path:
 
 def publish(root: Path, work: Path) -> Path:
     """Give the finished build its final name and point ``current`` at it atomically."""
+    previous = (root / CURRENT).resolve() if has_index(root) else None
     final = work.with_name(f"g-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}")
     os.rename(work, final)
     _fsync_dir(final.parent)
@@ -73,14 +82,15 @@ def publish(root: Path, work: Path) -> Path:
     os.symlink(Path(GENERATIONS) / final.name, tmp_link)
     os.replace(tmp_link, root / CURRENT)
     _fsync_dir(root)
-    _prune(root, keep=final)
+    _prune(root, keep={final, previous})
     return final
 
 
-def _prune(root: Path, keep: Path) -> None:
-    done = sorted((p for p in (root / GENERATIONS).glob("g-*") if p != keep), key=lambda p: p.name)
-    for old in done[: max(0, len(done) - (KEEP_GENERATIONS - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+def _prune(root: Path, keep: set[Path | None]) -> None:
+    """Keep the new generation and the one it replaced (a reader may still be loading it)."""
+    for old in (root / GENERATIONS).glob("g-*"):
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _fsync_dir(path: Path) -> None:

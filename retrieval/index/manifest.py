@@ -48,5 +48,5 @@ class Manifest:
             return cls(**data)
         except FileNotFoundError as exc:
             raise IndexCorruptError(f"index at {directory} has no {MANIFEST}") from exc
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
             raise IndexCorruptError(f"index manifest {path} is unreadable: {exc}") from exc

@@ -61,11 +61,19 @@ class InputRecord:
 
 
 class PassageStore:
-    def __init__(self, path: Path):
+    """Read-only by default: readers must never write into a published generation."""
+
+    def __init__(self, path: Path, writable: bool = False):
         self.path = path
         try:
-            self.db = sqlite3.connect(str(path), check_same_thread=False)
-            self._ensure_schema()
+            if writable:
+                self.db = sqlite3.connect(str(path), check_same_thread=False)
+                self._ensure_schema()
+            else:
+                if not path.is_file():
+                    raise IndexCorruptError(f"passage store {path} is missing")
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                self.db.execute("SELECT 1 FROM passages LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"cannot read passage store {path}: {exc}") from exc
 
@@ -94,15 +102,15 @@ class PassageStore:
         ).fetchall()
         return [InputRecord(*r) for r in rows]
 
-    def has_input(self, sha256: str) -> bool:
-        return self.db.execute("SELECT 1 FROM inputs WHERE sha256 = ?", (sha256,)).fetchone() is not None
-
-    def input_replaced_by(self, path: str, sha256: str) -> InputRecord | None:
-        """The input a new one replaces: the same path, or the same content parsed by older code."""
-        row = self.db.execute(
+    def inputs_replaced_by(self, path: str, sha256: str) -> list[InputRecord]:
+        """Inputs a new one replaces: the same path, or the same content parsed by older code."""
+        rows = self.db.execute(
             "SELECT sha256, path, kind, title, passages, ingested_at, parser FROM inputs"
-            " WHERE path = ? OR sha256 = ?", (path, sha256)).fetchone()
-        return InputRecord(*row) if row else None
+            " WHERE path = ? OR sha256 = ?", (path, sha256)).fetchall()
+        return [InputRecord(*row) for row in rows]
+
+    def move_input(self, sha256: str, path: str) -> None:
+        self.db.execute("UPDATE inputs SET path = ? WHERE sha256 = ?", (path, sha256))
 
     def add_input(self, record: InputRecord) -> None:
         self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)", (

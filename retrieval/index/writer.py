@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from retrieval.errors import InputError, ModelMismatchError
+from retrieval.errors import IndexCorruptError, InputError, ModelMismatchError
 from retrieval.index import layout
 from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir, import_bm25s
 from retrieval.index.lexical import fold_tokens, vi_tokens
@@ -46,15 +46,12 @@ class IngestReport:
     added: list[str] = field(default_factory=list)      # paths indexed now
     replaced: list[str] = field(default_factory=list)   # paths whose content changed
     unchanged: list[str] = field(default_factory=list)  # paths already indexed with this content
+    moved: list[str] = field(default_factory=list)      # indexed content found under a new path
     passages_added: int = 0
     passages_embedded: int = 0                           # the rest reused their vectors
     passages_total: int = 0
     embed_seconds: float = 0.0
     generation: str | None = None
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.added)
 
 
 def indexed_text(passage: Passage) -> str:
@@ -79,13 +76,28 @@ class IndexWriter:
             raise ModelMismatchError(
                 f"index at {root} was built with model {self.manifest.model!r}, not {model_name!r}: "
                 "ingest into another --index or use the same --model")
-        self._known = {(e.sha256, e.parser) for e in (self.manifest.inputs if self.manifest else [])}
+        self._known = {e.sha256: e for e in (self.manifest.inputs if self.manifest else [])}
         self._pending: list[IndexInput] = []
+        self._moves: dict[str, str] = {}   # sha256 → new path of an indexed file that was moved
         self.report = IngestReport()
 
-    def knows(self, sha256: str, parser: str = "") -> bool:
-        """True when this content was already indexed by the same ingest code."""
-        return (sha256, parser) in self._known or any(i.sha256 == sha256 for i in self._pending)
+    def already_indexed(self, sha256: str, parser: str, path: str) -> bool:
+        """True when this content was indexed by the same ingest code: nothing to parse or embed.
+
+        A file found under a new path whose old path is gone was moved: the index follows it
+        (so a new file later written at the old path does not replace the moved one's passages).
+        """
+        if any(i.sha256 == sha256 for i in self._pending):
+            return True
+        entry = self._known.get(sha256)
+        if entry is None or entry.parser != parser:
+            return False
+        if entry.path != path and not Path(entry.path).exists():
+            self._moves[sha256] = path
+            self.report.moved.append(path)
+        else:
+            self.report.unchanged.append(path)
+        return True
 
     def add(self, item: IndexInput) -> None:
         if not item.passages:
@@ -94,7 +106,7 @@ class IndexWriter:
 
     def commit(self) -> IngestReport:
         report = self.report
-        if not self._pending:
+        if not self._pending and not self._moves:
             report.passages_total = self.manifest.counts.get("passages", 0) if self.manifest else 0
             return report
         work = layout.new_generation_dir(self.root)
@@ -111,26 +123,32 @@ class IndexWriter:
         import faiss
 
         started = time.perf_counter()
-        store = PassageStore(work / STORE_FILE)
+        store = PassageStore(work / STORE_FILE, writable=True)
         vectors = np.zeros((0, 0), dtype=np.float32)
         if self.previous:
-            store.copy_from(self.previous / STORE_FILE)
-            old = faiss.read_index(str(self.previous / DENSE_FILE))
+            try:
+                store.copy_from(self.previous / STORE_FILE)
+                old = faiss.read_index(str(self.previous / DENSE_FILE))
+            except Exception as exc:  # sqlite3/faiss raise their own types on damaged files
+                raise IndexCorruptError(f"index at {self.root} is damaged ({type(exc).__name__}: {exc}); "
+                                        "re-ingest into a fresh --index") from exc
             vectors = old.reconstruct_n(0, old.ntotal) if old.ntotal else vectors
 
+        for sha256, path in self._moves.items():
+            store.move_input(sha256, path)
         keep = np.ones(len(vectors), dtype=bool)
         reusable: dict[str, np.ndarray] = {}   # vectors of replaced passages, by their indexed text
         for item in self._pending:
-            stale = store.input_replaced_by(item.path, item.sha256)
-            if stale:   # new content, or new parsing code: its old passages go, the rest stay
+            # New content at a known path, or known content parsed by older code: the old
+            # passages go (their vectors stay at hand), every other input stays as it is.
+            for stale in store.inputs_replaced_by(item.path, item.sha256):
                 for row, passage in store.passages_of_input(stale.sha256):
                     reusable[_text_key(passage)] = vectors[row]
                 keep[store.remove_input(stale.sha256)] = False
                 report.replaced.append(item.path)
-            clash = store.existing_ids(p.id for p in item.passages)
-            if clash:
-                pid, src = next(iter(clash.items()))
-                raise InputError(f"{item.path}: passage id {pid!r} is already in the index (from {src})")
+        taken = set(store.existing_ids(p.id for item in self._pending for p in item.passages))
+        for item in self._pending:
+            _claim_ids(item, taken)
         store.renumber()
         vectors = vectors[keep] if len(vectors) else vectors
 
@@ -143,8 +161,9 @@ class IndexWriter:
         report.embed_seconds = time.perf_counter() - t0
         report.passages_embedded = len(to_embed)
         reusable.update((_text_key(p), v) for p, v in zip(to_embed, fresh))
-        dim = fresh.shape[1] if len(fresh) else len(next(iter(reusable.values())))
-        new_vectors = np.stack([reusable[_text_key(p)] for p in new_passages])
+        dim = fresh.shape[1] if len(fresh) else vectors.shape[1] if len(vectors) else self.manifest.dimension
+        new_vectors = (np.stack([reusable[_text_key(p)] for p in new_passages]) if new_passages
+                       else np.zeros((0, dim), dtype=np.float32))
 
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         for item in self._pending:
@@ -157,6 +176,8 @@ class IndexWriter:
         store.commit()
 
         all_vectors = np.vstack([vectors, new_vectors]) if len(vectors) else new_vectors
+        if not len(all_vectors):
+            raise InputError("nothing left to index")
         dense = faiss.IndexFlatIP(dim)
         dense.add(np.ascontiguousarray(all_vectors, dtype=np.float32))
         faiss.write_index(dense, str(work / DENSE_FILE))
@@ -190,6 +211,22 @@ class IndexWriter:
 
         restorer = DiacriticRestorer.fit(indexed_text(p) for p in store.passages())
         (work / DIACRITICS_FILE).write_text(json.dumps(restorer.to_dict(), ensure_ascii=False), encoding="utf-8")
+
+
+def _claim_ids(item: IndexInput, taken: set[str]) -> None:
+    """Make this input's passage ids unique in the index.
+
+    Ids we made from a file name ("note:01:00") get the content hash appended when another
+    file of the same name holds them; ids given in JSONL are kept or refused, never rewritten.
+    """
+    ids = [p.id for p in item.passages]
+    clash = [pid for pid in ids if pid in taken] or [pid for pid in set(ids) if ids.count(pid) > 1]
+    if clash:
+        if item.kind == "jsonl":
+            raise InputError(f"{item.path}: passage id {clash[0]!r} is already in the index")
+        for p in item.passages:
+            p.id = f"{p.id}~{item.sha256[:8]}"
+    taken.update(p.id for p in item.passages)
 
 
 def _text_key(passage: Passage) -> str:

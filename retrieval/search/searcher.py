@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.errors import InputError
 from retrieval.index.hybrid import HybridIndex
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.schema import Hit
 from retrieval.search.fusion import rank_of, top_rows, weighted_zscore_fusion
-from retrieval.text import nfc
+from retrieval.text import nfc, syllables
 
 ALL_METHODS = ("dense", "bm25", "bm25_fold")
 # Fusion weights, chosen on half of the ViCoV19QA dev queries and checked on the other half
@@ -65,15 +66,17 @@ class Searcher:
         """Search several queries; the dense side encodes them in one batch."""
         views = [QueryView.of(q, self.index.restorer) for q in queries]
         allowed = self._allowed(filters) if filters and filters.active else None
-        vectors = (self.embedder.encode_queries([v.accented for v in views])
-                   if "dense" in methods and len(self.index) else None)
+        # A query with no word in it ("", "!!!") matches nothing; it must not rank the corpus.
+        searchable = [i for i, v in enumerate(views) if syllables(v.text)] if len(self.index) else []
+        vectors = (dict(zip(searchable, self.embedder.encode_queries([views[i].accented for i in searchable])))
+                   if "dense" in methods and searchable else {})
         results = []
         weights = {m: w for m, w in WEIGHTS.items() if m in methods}
         for i, view in enumerate(views):
-            scores = self.method_scores(view, None if vectors is None else vectors[i])
-            if len(self.index) == 0:
+            if i not in searchable:
                 results.append([])
                 continue
+            scores = self.method_scores(view, vectors.get(i))
             fused = weighted_zscore_fusion(scores, weights)
             results.append([
                 Hit(self.index.passages[row], float(fused[row]),
@@ -91,12 +94,25 @@ class Searcher:
         scores["bm25_fold"] = self.index.bm25_scores("fold", fold_tokens(view.text))
         return scores
 
-    def _allowed(self, filters: SearchFilters) -> np.ndarray:
-        from retrieval.ingest.references import normalize_doc_number
+    def resolve_document(self, mention: str) -> str:
+        """The indexed document a user's mention names ("924/qd-ubnd", "kế hoạch 143", "143")."""
+        from retrieval.ingest.references import normalize_doc_number, resolve_document_mention
 
+        exact = normalize_doc_number(mention)
+        if exact in self.index.document_numbers:
+            return exact
+        found = resolve_document_mention(mention, self.index.document_numbers)
+        if found is None and mention.strip().isdigit():   # a bare number: "143"
+            matches = [n for n in self.index.document_numbers if n.split("/")[0] == mention.strip()]
+            found = matches[0] if len(matches) == 1 else None
+        if found is None:
+            raise InputError(f"document {mention!r} is not in the index (or names several documents)")
+        return found
+
+    def _allowed(self, filters: SearchFilters) -> np.ndarray:
         mask = np.ones(len(self.index), dtype=bool)
         if filters.doc_number:
-            own, mentioned = self.index.store.rows_for_document(normalize_doc_number(filters.doc_number))
+            own, mentioned = self.index.store.rows_for_document(self.resolve_document(filters.doc_number))
             doc_mask = np.zeros_like(mask)
             doc_mask[own + mentioned] = True
             mask &= doc_mask
