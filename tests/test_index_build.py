@@ -38,7 +38,7 @@ def test_first_ingest_builds_every_part(tmp_path):
     assert index.dense.ntotal == 2
     assert index.manifest.model == embedder.name and index.manifest.dimension == embedder.dim
     assert [i.sha256 for i in index.manifest.inputs] == ["sha-a.txt"]
-    assert index.manifest.counts == {"inputs": 1, "passages": 2, "documents": 1}
+    assert index.manifest.counts == {"inputs": 1, "passages": 2, "documents": 1, "tasks": 0}
     assert index.store.rows_for_document("704/UBND-KGVX") == ([0, 1], [])
 
 
@@ -213,3 +213,20 @@ def test_store_written_before_parser_fingerprints_is_upgraded_on_open(tmp_path):
     old.close()
     store = PassageStore(path, writable=True)
     assert [(i.sha256, i.parser) for i in store.inputs()] == [("abc", "")]
+
+
+def test_tasks_are_stored_with_their_input_and_replaced_with_it(tmp_path):
+    from retrieval.schema import Task
+    from retrieval.tasks.store import load_registry
+
+    embedder = HashingEmbedder()
+    first = make_input("a.txt", A, number="704/UBND-KGVX")
+    first.tasks = [Task(action="tổ chức đánh giá tình hình dịch bệnh", lead="Sở Y tế",
+                        partners=["Các cơ quan liên quan"], doc_number="704/UBND-KGVX", passage_id="a.txt:00")]
+    ingest(tmp_path, embedder, first)
+    assert [t.lead for t in load_registry(tmp_path).tasks] == ["Sở Y tế"]
+    assert HybridIndex.load(tmp_path).manifest.counts["tasks"] == 1
+    changed = make_input("a.txt", A, sha="sha-a2", number="704/UBND-KGVX")
+    changed.tasks = [Task(action="xây dựng kế hoạch", lead="Sở Nội vụ")]
+    ingest(tmp_path, embedder, changed)
+    assert [(t.lead, t.partners) for t in load_registry(tmp_path).tasks] == [("Sở Nội vụ", [])]

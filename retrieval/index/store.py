@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from retrieval.errors import IndexCorruptError
-from retrieval.schema import Passage
+from retrieval.schema import Passage, Task
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inputs (
@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS mentions (
     row INTEGER NOT NULL REFERENCES passages(row)
 );
 CREATE INDEX IF NOT EXISTS mentions_doc ON mentions(doc_number);
+CREATE TABLE IF NOT EXISTS tasks (
+    input_sha256 TEXT NOT NULL REFERENCES inputs(sha256),
+    position INTEGER NOT NULL,
+    data TEXT NOT NULL
+);
 """
 
 _PASSAGE_COLUMNS = [f.name for f in fields(Passage)]
@@ -124,6 +129,7 @@ class PassageStore:
         self.db.execute("DELETE FROM mentions WHERE row IN (SELECT row FROM passages WHERE input_sha256 = ?)",
                         (sha256,))
         self.db.execute("DELETE FROM passages WHERE input_sha256 = ?", (sha256,))
+        self.db.execute("DELETE FROM tasks WHERE input_sha256 = ?", (sha256,))
         self.db.execute("DELETE FROM inputs WHERE sha256 = ?", (sha256,))
         return rows
 
@@ -169,6 +175,21 @@ class PassageStore:
         cols = ", ".join(_PASSAGE_COLUMNS)
         return [(r[0], self._passage(r[1:])) for r in self.db.execute(
             f"SELECT row, {cols} FROM passages WHERE input_sha256 = ? ORDER BY row", (sha256,))]
+
+    def add_tasks(self, input_sha256: str, tasks: list[Task]) -> None:
+        self.db.executemany("INSERT INTO tasks VALUES (?, ?, ?)", [
+            (input_sha256, i, json.dumps(asdict(t), ensure_ascii=False)) for i, t in enumerate(tasks)])
+
+    def tasks(self) -> list[Task]:
+        """Every task, in ingest order then document order (an index without the table has none)."""
+        has_table = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'tasks'").fetchone()
+        if not has_table:
+            return []
+        rows = self.db.execute(
+            "SELECT t.data FROM tasks t JOIN inputs i ON i.sha256 = t.input_sha256"
+            " ORDER BY i.ingested_at, i.path, t.position")
+        return [Task(**json.loads(data)) for (data,) in rows]
 
     def passages(self) -> list[Passage]:
         """All passages in row order."""

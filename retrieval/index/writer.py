@@ -24,7 +24,7 @@ from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STO
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.index.manifest import InputEntry, Manifest
 from retrieval.index.store import InputRecord, PassageStore
-from retrieval.schema import Passage
+from retrieval.schema import Passage, Task
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class IndexInput:
     title: str
     passages: list[Passage]
     parser: str = ""   # fingerprint of the ingest code that parsed it
+    tasks: list[Task] = field(default_factory=list)
 
 
 @dataclass
@@ -172,6 +173,7 @@ class IndexWriter:
                                         item.parser))
             store.add_passages(item.sha256, item.passages, [vi_tokens(t) for t in texts],
                                [fold_tokens(t) for t in texts])
+            store.add_tasks(item.sha256, item.tasks)
             report.added.append(item.path)
         store.commit()
 
@@ -192,7 +194,7 @@ class IndexWriter:
             model=self.model_name, dimension=dim,
             inputs=[InputEntry(i.path, i.sha256, i.kind, i.passages, i.ingested_at, i.parser) for i in inputs],
             counts={"inputs": len(inputs), "passages": report.passages_total,
-                    "documents": len(store.document_numbers())},
+                    "documents": len(store.document_numbers()), "tasks": len(store.tasks())},
             build_time=now, build_seconds=round(time.perf_counter() - started, 3),
         ).save(work)
         store.close()
@@ -224,8 +226,11 @@ def _claim_ids(item: IndexInput, taken: set[str]) -> None:
     if clash:
         if item.kind == "jsonl":
             raise InputError(f"{item.path}: passage id {clash[0]!r} is already in the index")
+        renamed = {p.id: f"{p.id}~{item.sha256[:8]}" for p in item.passages}
         for p in item.passages:
-            p.id = f"{p.id}~{item.sha256[:8]}"
+            p.id = renamed[p.id]
+        for task in item.tasks:
+            task.passage_id = renamed.get(task.passage_id, task.passage_id)
     taken.update(p.id for p in item.passages)
 
 

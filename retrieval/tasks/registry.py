@@ -1,0 +1,147 @@
+"""The task registry: look up who must do what, with whom, by when, under which document.
+
+The CLI (`trolyao tasks`) and the dialogue's actions ("Ai chủ trì …?", "Sở Y tế được giao những
+việc gì?", "Việc nào sắp đến hạn?") call the same methods. Tasks are extracted at ingest and
+stored with the index; this object holds them in memory, read-only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from retrieval.schema import Task
+from retrieval.text import fold, syllables
+
+ROLES = ("lead", "partner", "assignee")
+DUE_SOON_DAYS = 7
+# Words of a question that say nothing about which task is meant.
+_QUERY_SCAFFOLDING = frozenset(fold(w) for w in """
+ai gì nào đâu khi bao giờ nhiêu hạn chót chủ trì phối hợp chịu trách nhiệm được giao những việc các
+là có không của và với về cho thì mà này đó cơ quan đơn vị hỏi biết
+""".split())
+
+
+@dataclass(frozen=True)
+class TaskMatch:
+    task: Task
+    role: str | None = None        # the asked agency's role: lead / partner / assignee
+    via_successor: bool = False    # matched because the asked agency took over the named one's work
+    status: str | None = None      # overdue / due_soon / open / no_deadline (with a reference day)
+    score: float = 1.0             # text relevance when a query was given
+
+    def to_dict(self) -> dict:
+        data = self.task.to_dict()
+        data.update(role=self.role, via_successor=self.via_successor, status=self.status)
+        return data
+
+
+class TaskRegistry:
+    def __init__(self, tasks: Iterable[Task], gazetteer=None):
+        self.tasks = list(tasks)
+        self._gazetteer = gazetteer
+        self._words = [_words(f"{t.action} {t.quote}") for t in self.tasks]
+
+    @property
+    def gazetteer(self):
+        if self._gazetteer is None:
+            from retrieval.tasks.agencies import Gazetteer
+
+            self._gazetteer = Gazetteer.load()
+        return self._gazetteer
+
+    # -- the lookups the dialogue needs ------------------------------------------------------
+    def find(self, agency: str | None = None, doc: str | None = None, due_before: str | None = None,
+             due_after: str | None = None, query: str | None = None, today: str | None = None,
+             roles: tuple[str, ...] = ROLES) -> list[TaskMatch]:
+        """Tasks matching every given filter, most relevant (then earliest deadline) first."""
+        wanted = self._agency_names(agency) if agency else None
+        doc_key = _doc_key(doc.strip()) if doc else None
+        query_words = [w for w in _words(query) if w not in _QUERY_SCAFFOLDING] if query else []
+        matches = []
+        for task, words in zip(self.tasks, self._words):
+            if doc_key and not _same_document(task.doc_number, doc_key):
+                continue
+            if due_before and not (task.deadline_date and task.deadline_date <= due_before):
+                continue
+            if due_after and not (task.deadline_date and task.deadline_date >= due_after):
+                continue
+            role, via = (None, False)
+            if wanted is not None:
+                role, via = self._role(task, wanted, roles)
+                if role is None:
+                    continue
+            score = 1.0
+            if query_words:
+                score = sum(w in words for w in query_words) / len(query_words)
+                if score < 0.5:
+                    continue
+            matches.append(TaskMatch(task, role, via, status(task, today), score))
+        return sorted(matches, key=lambda m: (-m.score, ROLES.index(m.role) if m.role else 0,
+                                              m.task.deadline_date or "9999", m.task.issued_date or ""))
+
+    def who_leads(self, query: str) -> list[TaskMatch]:
+        """"Ai chủ trì …?": the tasks whose action matches, best first (their leads answer it)."""
+        return [m for m in self.find(query=query) if m.task.lead]
+
+    def tasks_of(self, agency: str, today: str | None = None) -> list[TaskMatch]:
+        """"Sở Y tế được giao những việc gì?": every task where the agency has a role."""
+        return self.find(agency=agency, today=today)
+
+    def due_soon(self, today: str, days: int = DUE_SOON_DAYS) -> list[TaskMatch]:
+        """"Việc nào sắp đến hạn?": tasks whose deadline falls within ``days`` after ``today``."""
+        until = (dt.date.fromisoformat(today) + dt.timedelta(days=days)).isoformat()
+        return self.find(due_after=today, due_before=until, today=today)
+
+    def unknown_agencies(self) -> list[str]:
+        return sorted({name for t in self.tasks for name in t.unknown_agencies})
+
+    # -- matching ----------------------------------------------------------------------------
+    def _agency_names(self, agency: str) -> set[str]:
+        """The asked agency under its canonical name, or as typed when the gazetteer does not know it."""
+        canonical = self.gazetteer.canonical(agency)
+        return {canonical} if canonical else {agency.strip()}
+
+    def _role(self, task: Task, wanted: set[str], roles: tuple[str, ...]) -> tuple[str | None, bool]:
+        holders = {"lead": [task.lead] if task.lead else [], "partner": task.partners, "assignee": task.assignees}
+        for role in roles:
+            for name in holders[role]:
+                if name in wanted or _folded_name(name) in {_folded_name(w) for w in wanted}:
+                    return role, False
+                if task.successors.get(name) in wanted:   # "Sở KH&CN" asks about Sở TT&TT's tasks
+                    return role, True
+        return None, False
+
+
+def status(task: Task, today: str | None) -> str | None:
+    """overdue / due_soon (within 7 days) / open, relative to ``today``; None without a reference day."""
+    if today is None:
+        return None
+    if not task.deadline_date:
+        return "no_deadline"
+    if task.deadline_date < today:
+        return "overdue"
+    soon = (dt.date.fromisoformat(today) + dt.timedelta(days=DUE_SOON_DAYS)).isoformat()
+    return "due_soon" if task.deadline_date <= soon else "open"
+
+
+def _words(text: str) -> set[str]:
+    return {fold(s) for s in syllables(text)}
+
+
+def _folded_name(name: str) -> str:
+    return " ".join(fold(s) for s in syllables(name))
+
+
+def _same_document(number: str | None, key: str) -> bool:
+    """"143" names 143/KH-UBND; "143/kh-ubnd" and "143/KH-UBND" are one document."""
+    if not number:
+        return False
+    own = _doc_key(number)
+    return own == key or ("/" not in key and own.split("/")[0] == key)
+
+
+def _doc_key(number: str) -> str:
+    from retrieval.ingest.references import doc_number_key
+
+    return doc_number_key(number)
