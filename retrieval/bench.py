@@ -108,13 +108,18 @@ def sample(shared: Path) -> dict:
                 timings.append(time.perf_counter() - t0)
         passages = [p.text for p in service.index.passages]
         embedder = service.embedder
+        from retrieval.tasks.accuracy import load_gold, task_accuracy
+        from retrieval.tasks.store import load_registry
+
+        tasks = task_accuracy(load_registry(index).tasks,
+                              load_gold(Path(__file__).resolve().parents[1] / "tests" / "data" / "tasks_gold.yaml"))
     # Embedding throughput on passages of typical length (the part of ingest that dominates).
     embedder.encode_passages(passages[:8])
     batch = (passages * 4)[:256]
     t0 = time.perf_counter()
     embedder.encode_passages(batch)
     rate = len(batch) / (time.perf_counter() - t0)
-    return {"ingest": ingest, "passages": len(passages), "metrics": table, "ask_latency": _percentiles(timings),
+    return {"ingest": ingest, "passages": len(passages), "metrics": table, "tasks": tasks, "ask_latency": _percentiles(timings),
             "search_latency": _percentiles(search_timings),
             "embed_passages_per_s": round(rate, 1)}
 
@@ -170,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.index import diacritics_eval
 
     results["diacritics"] = diacritics_eval.evaluate(args.shared, pyvi=True)
+    print("\nTask extraction vs tests/data/tasks_gold.yaml (targets: lead P ≥ 0.95, R ≥ 0.90; deadline ≥ 0.90)")
+    for name, value in results["sample"]["tasks"].items():
+        print(f"  {name:<28}{value}")
     print("\nSpeed and memory")
     print(f"  embed passages/s: {results['sample']['embed_passages_per_s']}")
     print(f"  search latency (sample questions): {results['sample']['search_latency']}")

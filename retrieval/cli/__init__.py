@@ -6,6 +6,7 @@ import click
 from retrieval.cli.ask_cmd import ask
 from retrieval.cli.ingest_cmd import ingest
 from retrieval.cli.search_cmd import search
+from retrieval.cli.tasks_cmd import tasks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,6 +18,7 @@ def cli() -> None:
 cli.add_command(ingest)
 cli.add_command(search)
 cli.add_command(ask)
+cli.add_command(tasks)
 
 
 def main() -> None:

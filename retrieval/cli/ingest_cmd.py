@@ -37,6 +37,7 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
     from retrieval.index.writer import IndexInput, IndexWriter
     from retrieval.ingest import expand_paths, load_path, parser_fingerprint
     from retrieval.ingest.chunking import chunk_document
+    from retrieval.tasks.extract import extract_tasks
 
     setup_logging(quiet)
     root = resolve_index_dir(index_dir)
@@ -49,12 +50,16 @@ def ingest(paths: tuple[Path, ...], index_dir: Path | None, model: str | None, q
             if writer.already_indexed(sha, parser_fingerprint(), str(path.resolve())):
                 continue
             parsed = load_path(path)
-            if isinstance(parsed, list):
-                kind, title, passages = "jsonl", path.name, parsed
+            if isinstance(parsed, list):   # JSONL passages carry no document structure to read tasks from
+                kind, title, passages, tasks = "jsonl", path.name, parsed, []
             else:
-                kind, title, passages = parsed.kind, parsed.title, chunk_document(parsed)
-            writer.add(IndexInput(str(path.resolve()), sha, kind, title, passages, parser_fingerprint()))
+                passages = chunk_document(parsed)
+                kind, title, tasks = parsed.kind, parsed.title, extract_tasks(parsed, passages)
+            writer.add(IndexInput(str(path.resolve()), sha, kind, title, passages, parser_fingerprint(), tasks))
         report = writer.commit()
+    unknown = sorted({name for item in writer.added_inputs for t in item.tasks for name in t.unknown_agencies})
+    if unknown:   # never dropped silently: the gazetteer (retrieval/tasks/data) should learn them
+        log.warning("agency names not in the gazetteer (kept as written): %s", "; ".join(unknown))
     if not quiet:
         for path in report.unchanged:
             log.info("unchanged: %s", path)

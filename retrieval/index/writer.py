@@ -100,6 +100,10 @@ class IndexWriter:
             self.report.unchanged.append(path)
         return True
 
+    @property
+    def added_inputs(self) -> list[IndexInput]:
+        return list(self._pending)
+
     def add(self, item: IndexInput) -> None:
         if not item.passages:
             raise InputError(f"{item.path}: no text to index")

@@ -1,0 +1,534 @@
+"""Tasks from directives: who leads, with whom, who else acts, by when, under which document.
+
+Rules (the labelled set follows the same ones):
+
+* A sentence is cut into clauses at ";". A clause *opens* a task when it names its actors:
+  - an agency list in subject position (at the start, or after an introduction ending in "," or
+    ":" — "Theo đó, …", "Về tiến độ thực hiện: …", "Đối với …, …") followed by an action;
+  - a requester (UBND tỉnh, its chairman, "đồng chí …") followed by "yêu cầu / đề nghị / giao
+    (cho) / chỉ đạo" and an agency list: the listed agencies are the actors;
+  - with no subject at all, "yêu cầu / đề nghị / giao (cho)" followed by an agency list.
+  Clauses that name no actor continue the task opened before them in the sentence.
+* Roles: the first actor is the ``lead`` (the "chủ trì" agency is always the first actor named in
+  these directives: "X chủ trì, phối hợp với Y …"); the other actors of the same clause are
+  ``assignees`` (so ``assignees`` never repeats the lead; all actors = lead + assignees);
+  agencies after "phối hợp (chặt chẽ) (với)" anywhere in the task are ``partners``. Objects of
+  "chỉ đạo / huy động / đôn đốc X" are none of these.
+* Requesters (provincial leadership) and central bodies never act in a provincial task; a
+  sentence that names the item's own document is the item's report line, not a task.
+* A sentence of the same paragraph that names nobody and starts with an action ("Tăng cường …",
+  "Theo đó, tăng cường …", "Đối với …, cần …") right after a task is a *new task* with the same
+  lead, assignees and partners (its own quote, action and deadline): officials ask about each
+  duty, and each needs its own sentence as evidence.
+* A "Thời gian / Thời hạn …" sentence naming nobody gives its deadline to the item's previous
+  task when that task has none.
+* Deadlines are read from the task's own text (first dated one, else a recurring one).
+* Agency names are canonical as the agency was on the document's date; ``successors`` says who
+  does the work today. Agency-looking names the gazetteer does not know keep their written form
+  and are listed in ``unknown_agencies``.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.ingest.references import find_references, iso_date
+from retrieval.schema import Item, Passage, SourceDocument, Task
+from retrieval.tasks.agencies import AgencyMatch, Gazetteer, action_length
+from retrieval.text import fold, nfc, split_sentences
+
+_NOT_ACTORS = {"provincial leadership", "central body"}
+
+# --------------------------------------------------------------------------- deadlines
+
+_D = (r"\d{1,2}\s*[/.\-]\s*\d{1,2}(?:\s*[/.\-]\s*\d{4})?"
+      r"|\d{1,2}\s+tháng\s+\d{1,2}(?:\s*,?\s*năm\s+\d{4})?")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_BY = r"(?:trước|chậm nhất|muộn nhất|không quá|hạn chót|đến hết|hết|đến|tới|hoàn thành|xong|cuối|trong|vào)"
+_DEADLINES = [   # (kind, pattern); all case-insensitive
+    ("recurring", r"(?:trước|vào)\s+ngày\s+\d{1,2}\s+(?:hằng|hàng)\s+(?:tháng|quý|năm)"),
+    ("range", rf"từ\s+(?:ngày\s+)?(?:{_D})\s*(?:đến|tới|-|–)\s*(?:hết\s+)?(?:ngày\s+)?(?P<date>{_D})"),
+    ("year_range", r"từ\s+năm\s+\d{4}\s*(?:đến|tới|-|–)\s*(?:hết\s+)?năm\s+(?P<y>\d{4})"),
+    ("date", rf"(?<!tính )(?P<by>{_BY})(?:\s+(?:vào|là|trước|trong))?\s+(?:ngày\s+)?(?P<date>{_D})(?![\d/])"),
+    ("month", rf"(?P<by>{_BY})\s+tháng\s+(?P<m>\d{{1,2}})(?:\s*(?:/|năm)\s*(?P<y>\d{{4}}))?(?![\d/])"),
+    ("quarter", rf"(?P<by>{_BY})\s+quý\s+(?P<q>IV|III|II|I|[1-4])\b(?:\s*(?:/|năm)\s*(?P<y>\d{{4}}))?"),
+    ("half", r"trong\s+6\s+tháng\s+(?P<h>đầu|cuối)\s+năm\s+(?P<y>\d{4})"),
+    ("year", rf"(?<!tầm nhìn )(?P<by>{_BY})\s+năm\s+(?P<y>\d{{4}})"),
+    ("recurring", r"(?:hằng|hàng)\s+(?:ngày|tuần|tháng|quý|năm)\b|định kỳ|thường xuyên"),
+]
+_DEADLINE_RES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _DEADLINES]
+
+
+def _day_month_year(text: str) -> tuple[int, int, int | None]:
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    return numbers[0], numbers[1], (numbers[2] if len(numbers) > 2 else None)
+
+
+def _with_year(day: int, month: int, year: int | None, ref: str | None) -> str | None:
+    """ISO date; a missing year comes from the reference date (the next year when the date
+    would otherwise lie more than two months before it: "trước ngày 10/01" in December)."""
+    if year is not None:
+        return iso_date(day, month, year)
+    if not ref:
+        return None
+    ref_date = dt.date.fromisoformat(ref)
+    found = iso_date(day, month, ref_date.year)
+    if found and dt.date.fromisoformat(found) < ref_date - dt.timedelta(days=60):
+        found = iso_date(day, month, ref_date.year + 1)
+    return found
+
+
+def _end_of_month(year: int, month: int) -> str | None:
+    if not 1 <= month <= 12:
+        return None
+    return iso_date(calendar.monthrange(year, month)[1], month, year)
+
+
+def _deadline_date(kind: str, m: re.Match, ref: str | None) -> str | None:
+    by = fold(m.groupdict().get("by") or "")
+    before = by == "truoc"          # "trước" is exclusive: keep the boundary as written
+    ref_year = int(ref[:4]) if ref else None
+    if kind in ("range", "date"):
+        return _with_year(*_day_month_year(m.group("date")), ref)
+    year = int(m.group("y")) if m.groupdict().get("y") else ref_year
+    if year is None:
+        return None
+    if kind in ("year", "year_range"):
+        return f"{year:04d}-01-01" if before else f"{year:04d}-12-31"
+    if kind == "half":
+        return f"{year:04d}-06-30" if m.group("h") == "đầu" else f"{year:04d}-12-31"
+    if kind == "month":
+        month = int(m.group("m"))
+        return iso_date(1, month, year) if before else _end_of_month(year, month)
+    if kind == "quarter":
+        quarter = _ROMAN[m.group("q").lower()]
+        return iso_date(1, 3 * quarter - 2, year) if before else _end_of_month(year, 3 * quarter)
+    return None
+
+
+def find_deadline(text: str, ref_date: str | None = None) -> tuple[str, str | None] | None:
+    """(deadline as written, ISO date or None) of the first dated deadline in ``text``, else of
+    the first recurring one ("hằng tháng", "thường xuyên"); None when there is none."""
+    text = nfc(text)
+    dated: list[tuple[int, int, str, str | None]] = []
+    recurring: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _DEADLINE_RES:
+        for m in pattern.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b in taken):
+                continue    # inside a longer deadline already read ("từ ngày … đến ngày …")
+            taken.append(m.span())
+            if kind == "recurring":
+                recurring.append((m.start(), m.group(0)))
+            else:
+                dated.append((m.start(), m.end(), m.group(0), _deadline_date(kind, m, ref_date)))
+    if dated:
+        _, _, written, iso = min(dated)
+        return written, iso
+    if recurring:
+        return min(recurring)[1], None
+    return None
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass
+class TaskContext:
+    """What a sentence's tasks inherit: the item's document, the dates to resolve against, and
+    (state kept by ``extract_from_sentence``) the paragraph's last task and the item's tasks."""
+
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issued_date: str | None = None
+    issuer: str | None = None
+    signer: str | None = None
+    bulletin: str = ""
+    source: str = ""
+    ref_date: str | None = None           # document date (else the bulletin week), for deadlines
+    gazetteer: Gazetteer | None = None
+    last: Task | None = None              # last task of the current paragraph
+    item_tasks: list[Task] = field(default_factory=list)
+    districts: list[str] = field(default_factory=list)   # districts the item's last task named
+
+    @classmethod
+    def for_item(cls, doc: SourceDocument, item: Item, gazetteer: Gazetteer | None = None) -> TaskContext:
+        primary = item.primary
+        return cls(
+            doc_number=primary.number if primary else None,
+            doc_type=primary.doc_type if primary else None,
+            issued_date=primary.issued_date if primary else None,
+            issuer=primary.issuer if primary else None,
+            signer=primary.signer if primary else None,
+            bulletin=doc.title, source=Path(doc.source).name,
+            ref_date=(primary.issued_date if primary else None) or doc.week_end or doc.week_start,
+            gazetteer=gazetteer,
+        )
+
+    @property
+    def gaz(self) -> Gazetteer:
+        if self.gazetteer is None:
+            self.gazetteer = Gazetteer.load()
+        return self.gazetteer
+
+    def new_paragraph(self) -> None:
+        self.last = None
+
+
+# --------------------------------------------------------------------------- sentence analysis
+
+# Between two agencies of one list: "A, B", "A và B", "A, đề nghị B" (a comma is needed before
+# "đề nghị": "UBND tỉnh đề nghị B" is a request, not a list).
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:và|đề nghị|nhất là|đặc biệt là|trong đó có|cùng với|cùng)\s+)?"
+                       r"|\s+(?:(?:và|nhất là|đặc biệt là|trong đó có|cùng với|cùng)\s+)?)", re.IGNORECASE)
+_PAREN = re.compile(r"\s*\([^()]*\)")
+_LEAD_MARK = re.compile(r"\s*[,:]?\s*(?:là\s+(?:cơ quan|đơn vị)\s+(?:chủ trì|đầu mối|thường trực)"
+                        r"|(?:có trách nhiệm\s+)?chủ trì|làm đầu mối)\b\s*,?", re.IGNORECASE)
+_FILLER = re.compile(r"\s*[,:]?\s*(?:(?:có\s+)?liên qua[nm]\s*)?(?:theo|trong phạm vi)\s+(?:chức năng|nhiệm vụ)"
+                     r"[^;]{0,80}?(?:được giao|của mình)\s*,?", re.IGNORECASE)
+_PARTNER = re.compile(r"\s*[,:]?\s*(?:phối hợp(?:\s+chặt chẽ)?(?:\s+với)?|với sự phối hợp của)\s+", re.IGNORECASE)
+_DUTY = re.compile(r"\s*[,:]?\s*(?:được giao(?:\s+bổ sung)?(?:\s+nhiệm vụ)?|có trách nhiệm|cần phải|cần|phải)\s+",
+                   re.IGNORECASE)
+_TRIGGER = re.compile(r"\b(?:yêu cầu|đề nghị|giao cho|giao|chỉ đạo|chỉ thị)\s*[,:]?\s*", re.IGNORECASE)
+_BLOCKERS = {"đã", "đang", "vừa", "là", "có", "được", "không", "chưa", "sẽ", "của", "tại", "về"}
+_INTRO = re.compile(r"^(?:Theo đó|Đồng thời|Ngoài ra|Bên cạnh đó|Mặt khác|Cùng với đó|Trong đó)\s*,\s*",
+                    re.IGNORECASE)
+_BULLET = re.compile(r"|[-–+•*]|\(?(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)]", re.IGNORECASE)
+_DEADLINE_SENTENCE = re.compile(r"^(?:Thời gian|Thời hạn)\b", re.IGNORECASE)
+_DISTRICT_INTRO = re.compile(r"^\s*Đối với\s+(?:\d+\s+|các\s+)?huyện\s+", re.IGNORECASE)
+_BARE_DISTRICT = {"ubnd huyen", "uy ban nhan dan huyen"}
+
+
+@dataclass
+class _Opener:
+    """A clause that opens a task: its actors, partners, and where its action starts."""
+
+    span_start: int
+    action_start: int
+    actors: list[AgencyMatch]
+    partners: list[AgencyMatch] = field(default_factory=list)
+
+
+def _clauses(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the ";"-separated clauses, ignoring ";" inside parentheses."""
+    spans, depth, start = [], 0, 0
+    for i, ch in enumerate(sentence):
+        depth += ch == "("
+        depth -= ch == ")" and depth > 0
+        if ch == ";" and depth == 0:
+            spans.append((start, i))
+            start = i + 1
+    spans.append((start, len(sentence)))
+    return spans
+
+
+def _parse_list(sentence: str, mentions: list[AgencyMatch], i: int) -> tuple[list[int], int]:
+    """Indices of the agency list starting at mentions[i] ("A, B và C", "A (B)"), and its end."""
+    members, end, j = [i], mentions[i].end, i + 1
+    while True:
+        paren = _PAREN.match(sentence, end)
+        if paren:   # "Sở Nội vụ (Ban Thi đua - Khen thưởng)": the unit inside names no other actor
+            end = paren.end()
+            while j < len(mentions) and mentions[j].start < end:
+                j += 1
+        if j < len(mentions) and _LIST_GAP.fullmatch(sentence, end, mentions[j].start):
+            members.append(j)
+            end, j = mentions[j].end, j + 1
+            continue
+        return members, end
+
+
+def _subject_position(prefix: str) -> bool:
+    """May an agency list that follows ``prefix`` (the clause so far) be the clause's subject?"""
+    p = prefix.rstrip()
+    if _BULLET.fullmatch(p):     # "- Sở Y tế: …", "a) UBND các huyện, thành phố …"
+        return True
+    return (p.endswith((",", ":")) or bool(re.search(r"(?i)(?:^|\s)đồng chí$", p))
+            or bool(re.search(r"(?i)nòng cốt là$", p)))
+
+
+def _action_start(sentence: str, pos: int, end: int) -> int | None:
+    """Where the action begins at or after ``pos``: up to four filler words may come first
+    ("… liên quam theo …"), but never a word that makes the clause a report ("đã", "là", "có")."""
+    words = list(re.finditer(r"\w+", sentence[pos:end]))
+    texts = [w.group() for w in words]
+    for k in range(min(5, len(words))):
+        if action_length(texts, k):
+            return pos + words[k].start()
+        if texts[k].lower() in _BLOCKERS:
+            return None
+    return None
+
+
+def _roles_after(sentence: str, mentions: list[AgencyMatch], pos: int, end: int,
+                 next_mention: int) -> tuple[int | None, list[AgencyMatch]]:
+    """Read "chủ trì", fillers, "phối hợp với …", duty markers after the actors; return where
+    the action starts (None when no action follows) and the partners named on the way."""
+    partners: list[AgencyMatch] = []
+    while True:
+        for pattern in (_LEAD_MARK, _FILLER):
+            m = pattern.match(sentence, pos, end)
+            if m:
+                pos = m.end()
+                break
+        else:
+            m = _PARTNER.match(sentence, pos, end)
+            k = next((k for k in range(next_mention, len(mentions)) if m and mentions[k].start == m.end()), None)
+            if m and k is not None:
+                members, pos = _parse_list(sentence, mentions, k)
+                partners += [mentions[x] for x in members]
+                next_mention = members[-1] + 1
+                continue
+            m = _DUTY.match(sentence, pos, end)
+            if m:
+                pos = m.end()
+                continue
+            return _action_start(sentence, pos, end), partners
+
+
+def _is_actor(gaz: Gazetteer, m: AgencyMatch) -> bool:
+    return not m.known or gaz.kind(m.canonical) not in _NOT_ACTORS
+
+
+def _open_clause(sentence: str, start: int, end: int, mentions: list[AgencyMatch], gaz: Gazetteer,
+                 report_line: bool, allow_bare_trigger: bool, issuer: str | None = None) -> _Opener | None:
+    """The task a clause opens, if it names its actors (see the module's rules)."""
+    inside = [k for k, m in enumerate(mentions) if start <= m.start < end]
+    k = inside[0] if inside else None
+    while k is not None and k < len(mentions) and mentions[k].start < end:
+        members, list_end = _parse_list(sentence, mentions, k)
+        if _subject_position(sentence[start:mentions[k].start]):
+            actors = [mentions[x] for x in members]
+            if all(_is_actor(gaz, a) for a in actors):
+                if report_line and issuer and any(a.canonical == issuer for a in actors):
+                    return None          # "Ban Chỉ đạo … ban hành Kế hoạch … (Kế hoạch số …)"
+                action, partners = _roles_after(sentence, mentions, list_end, end, members[-1] + 1)
+                if action is not None:
+                    return _Opener(start, action, actors, partners)
+                return None
+            if not report_line:          # a requester: "UBND tỉnh yêu cầu: Sở Y tế chủ trì …"
+                return _triggered(sentence, list_end, end, mentions, gaz, start)
+            return None
+        k = members[-1] + 1
+    if allow_bare_trigger and not report_line:   # "Đồng chí yêu cầu Sở … ", no requester named
+        return _triggered(sentence, start, end, mentions, gaz, start, with_chi_dao=False)
+    return None
+
+
+def _triggered(sentence: str, pos: int, end: int, mentions: list[AgencyMatch], gaz: Gazetteer,
+               span_start: int, with_chi_dao: bool = True) -> _Opener | None:
+    for trig in _TRIGGER.finditer(sentence, pos, end):
+        if not with_chi_dao and fold(trig.group()).startswith("chi"):
+            continue
+        k = next((k for k, m in enumerate(mentions) if m.start == trig.end()), None)
+        if k is None:
+            continue
+        members, list_end = _parse_list(sentence, mentions, k)
+        actors = [mentions[x] for x in members if _is_actor(gaz, mentions[x])]
+        if not actors:
+            continue
+        action, partners = _roles_after(sentence, mentions, list_end, end, members[-1] + 1)
+        if action is not None:
+            return _Opener(span_start, action, actors, partners)
+    return None
+
+
+def _district_opener(sentence: str, gaz: Gazetteer) -> _Opener | None:
+    """"Đối với 02 huyện Tràng Định, Bình Gia …, cần tập trung …": those districts' UBNDs act."""
+    m = _DISTRICT_INTRO.match(sentence)
+    if not m:
+        return None
+    names: list[AgencyMatch] = []
+    words = list(re.finditer(r"[\w]+|[,;.()]", sentence[m.end():]))
+    current: list[re.Match] = []
+
+    def close() -> bool:
+        if not current:
+            return False
+        a, b = m.end() + current[0].start(), m.end() + current[-1].end()
+        canonical = gaz.canonical(f"UBND huyện {sentence[a:b]}")
+        if canonical:
+            names.append(AgencyMatch(a, b, sentence[a:b], canonical))
+        current.clear()
+        return bool(canonical)
+
+    end = m.end()
+    for word in words:
+        text = word.group()
+        if text[:1].isupper():
+            current.append(word)
+            continue
+        if not close():
+            break
+        end = m.end() + word.start()
+        if text not in (",", "và", "huyện"):
+            break
+    if not names:
+        return None
+    for comma in re.finditer(r",\s*(?:(?:cần|phải)\s+)?", sentence[end:]):
+        action = _action_start(sentence, end + comma.end(), end + comma.end() + 40)
+        if action == end + comma.end():
+            return _Opener(0, action, names)
+    return None
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _agency_name(m: AgencyMatch, gaz: Gazetteer, ctx: TaskContext) -> list[str]:
+    """Names a mention stands for in a task: canonical as of the document's date, the districts
+    of the previous task for a bare "(Chủ tịch) UBND huyện", the written form when unknown."""
+    if not m.known:
+        return [m.text]
+    written = re.sub(r"^chu tich ", "", fold(m.text))
+    if written in _BARE_DISTRICT and ctx.districts:
+        return list(ctx.districts)
+    return [gaz.as_of(m.canonical, ctx.ref_date) if ctx.ref_date else m.canonical]
+
+
+def _names(matches: list[AgencyMatch], gaz: Gazetteer, ctx: TaskContext) -> list[str]:
+    out: list[str] = []
+    for m in matches:
+        out += [n for n in _agency_name(m, gaz, ctx) if n not in out]
+    return out
+
+
+def _make_task(ctx: TaskContext, sentence: str, action: str, lead: str | None, assignees: list[str],
+               partners: list[str], span: str, unknown: list[str]) -> Task:
+    gaz = ctx.gaz
+    assignees = [a for a in assignees if a != lead]
+    partners = [p for p in partners if p != lead and p not in assignees]
+    deadline = find_deadline(span, ctx.ref_date)
+    successors = {}
+    for name in [lead, *assignees, *partners]:
+        if name and gaz.canonical(name) == name:
+            later = gaz.successor(name)
+            if later:
+                successors[name] = later
+    return Task(
+        action=action.strip(" ,;:.…/\n") or action.strip(), lead=lead, partners=partners, assignees=assignees,
+        deadline=deadline[0] if deadline else None, deadline_date=deadline[1] if deadline else None,
+        quote=sentence, doc_number=ctx.doc_number, doc_type=ctx.doc_type, issued_date=ctx.issued_date,
+        issuer=ctx.issuer, signer=ctx.signer, bulletin=ctx.bulletin, source=ctx.source,
+        successors=successors, unknown_agencies=unknown,
+    )
+
+
+def _names_own_document(sentence: str, ctx: TaskContext) -> bool:
+    return bool(ctx.doc_number) and any(r.number == ctx.doc_number for r in find_references(sentence))
+
+
+def extract_from_sentence(sentence: str, context: TaskContext) -> list[Task]:
+    """Tasks of one sentence. ``context`` carries the item's document and, across the sentences
+    of a paragraph, the previous task (for continuations); this function updates it."""
+    sentence = nfc(sentence).strip()
+    gaz = context.gaz
+    mentions = gaz.mentions(sentence)
+    unknown = list(dict.fromkeys(m.text for m in mentions if not m.known))
+    report_line = _names_own_document(sentence, context)
+
+    openers: list[tuple[int, int, _Opener]] = []     # (clause index, clause end, opener)
+    clauses = _clauses(sentence)
+    for index, (start, end) in enumerate(clauses):
+        opener = _open_clause(sentence, start, end, mentions, gaz, report_line, allow_bare_trigger=not openers,
+                              issuer=gaz.canonical(context.issuer or ""))
+        if opener is None and index == 0:
+            opener = _district_opener(sentence, gaz)
+        if opener:
+            openers.append((index, end, opener))
+
+    tasks: list[Task] = []
+    if openers:
+        for n, (index, _, opener) in enumerate(openers):
+            stop = clauses[openers[n + 1][0]][0] if n + 1 < len(openers) else len(sentence)
+            actors = _names(opener.actors, gaz, context)
+            partners = _names(opener.partners, gaz, context)
+            partners += [p for p in _extra_partners(sentence, opener.action_start, stop, mentions, gaz, context)
+                         if p not in partners]
+            span = sentence[opener.span_start:stop]
+            task = _make_task(context, sentence, sentence[opener.action_start:stop], actors[0] if actors else None,
+                              actors[1:], partners, span, unknown)
+            tasks.append(task)
+            named_districts = [a for a in actors if gaz.kind(a) == "district"]
+            if named_districts:
+                context.districts = named_districts
+    elif context.last is not None and _continues(sentence):
+        body = _INTRO.sub("", sentence)
+        offset = len(sentence) - len(body)
+        prev = context.last
+        extra = _extra_partners(sentence, offset, len(sentence), mentions, gaz, context)
+        tasks.append(_make_task(context, sentence, body, prev.lead, list(prev.assignees),
+                                list(prev.partners) + [p for p in extra if p not in prev.partners],
+                                sentence, unknown))
+    elif _DEADLINE_SENTENCE.match(sentence) and context.item_tasks and context.item_tasks[-1].deadline is None:
+        found = find_deadline(sentence, context.ref_date)
+        if found:
+            context.item_tasks[-1].deadline, context.item_tasks[-1].deadline_date = found
+        return []
+
+    context.last = tasks[-1] if tasks else None
+    context.item_tasks.extend(tasks)
+    return tasks
+
+
+def _continues(sentence: str) -> bool:
+    """Does a sentence that names no actor go on with the previous task's duties?"""
+    body = _INTRO.sub("", sentence)
+    if re.match(r"(?i)^Đối với\b", body):
+        return bool(re.search(r"(?i)\b(?:cần|phải)\b", body))
+    words = re.findall(r"\w+", body)
+    return bool(action_length(words, 0))
+
+
+def _extra_partners(sentence: str, start: int, stop: int, mentions: list[AgencyMatch], gaz: Gazetteer,
+                    ctx: TaskContext) -> list[str]:
+    """Partners named by "phối hợp (chặt chẽ) (với) …" inside the action text."""
+    found: list[AgencyMatch] = []
+    for m in re.finditer(r"(?:phối hợp(?:\s+chặt chẽ)?(?:\s+với)?|với sự phối hợp của)\s+",
+                         sentence[start:stop], re.IGNORECASE):
+        at = start + m.end()
+        k = next((k for k, x in enumerate(mentions) if x.start == at), None)
+        if k is not None:
+            members, _ = _parse_list(sentence, mentions, k)
+            found += [mentions[x] for x in members if mentions[x].start < stop]
+    return _names(found, gaz, ctx)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _passage_for(sentence: str, candidates: list[Passage]) -> str:
+    """The id of the passage holding the sentence (its opening words for split sentences)."""
+    probe = _normalise(sentence)[:80]
+    for passage in candidates:
+        if probe in _normalise(passage.text):
+            return passage.id
+    return ""
+
+
+def extract_tasks(doc: SourceDocument, passages: list[Passage] | None = None, *,
+                  gazetteer: Gazetteer | None = None) -> list[Task]:
+    """Every task of every item of ``doc``; ``passages`` (the document's chunks) fill passage_id."""
+    gaz = gazetteer or Gazetteer.load()
+    stem = Path(doc.source).stem
+    tasks: list[Task] = []
+    for number, item in enumerate(doc.items, start=1):
+        context = TaskContext.for_item(doc, item, gaz)
+        prefix = f"{stem}:{number:02d}:"
+        candidates = [p for p in passages or [] if p.id.startswith(prefix)] or \
+                     [p for p in passages or [] if p.heading == item.heading]
+        for paragraph in item.paragraphs:
+            context.new_paragraph()
+            for sentence in split_sentences(paragraph):
+                found = extract_from_sentence(sentence, context)
+                for task in found:
+                    task.passage_id = _passage_for(sentence, candidates)
+                tasks.extend(found)
+    return tasks

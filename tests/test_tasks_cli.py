@@ -1,0 +1,33 @@
+"""`trolyao tasks` as officials use it: table, JSON lines, CSV for Excel, deadlines status."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from test_cli import run
+
+
+def test_json_lines_have_the_documented_fields(sample_index):
+    result = run("tasks", "--agency", "so y te", "--json", "--index", str(sample_index))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows
+    required = {"doc_number", "doc_type", "issued_date", "issuer", "action", "lead", "partners", "assignees",
+                "deadline", "deadline_date", "successor", "quote", "bulletin", "role"}
+    assert all(required <= set(r) for r in rows)
+    assert any(r["doc_number"] == "704/UBND-KGVX" and r["role"] == "lead" for r in rows)
+
+
+def test_csv_has_a_bom_for_excel(sample_index):
+    result = run("tasks", "--doc", "723/UBND-KT", "--csv", "--index", str(sample_index))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert rows and all(r["doc_number"] == "723/UBND-KT" for r in rows)
+
+
+def test_table_marks_deadlines_against_today(sample_index):
+    result = run("tasks", "--doc", "723", "--today", "2024-06-05", "--index", str(sample_index))
+    assert result.returncode == 0, result.stderr
+    assert "sắp đến hạn" in result.stdout and "trước ngày 10/6/2024" in result.stdout
