@@ -31,3 +31,19 @@ def test_table_marks_deadlines_against_today(sample_index):
     result = run("tasks", "--doc", "723", "--today", "2024-06-05", "--index", str(sample_index))
     assert result.returncode == 0, result.stderr
     assert "sắp đến hạn" in result.stdout and "trước ngày 10/6/2024" in result.stdout
+
+
+def test_unknown_agency_is_reported_after_ingest_and_kept(tmp_path):
+    page = tmp_path / "chi-dao.txt"
+    page.write_text(
+        "Chỉ đạo xây dựng kho dữ liệu y tế\n\n"
+        "UBND tỉnh chỉ đạo (Công văn số 100/UBND-KT, ngày 02/6/2024) về xây dựng kho dữ liệu y tế.\n\n"
+        "Trung tâm Dữ liệu Mặt Trăng chủ trì, phối hợp với Sở Y tế xây dựng kho dữ liệu trước ngày 30/6/2024.\n",
+        encoding="utf-8")
+    index = str(tmp_path / "idx")
+    result = run("ingest", str(page), "--index", index)
+    assert result.returncode == 0, result.stderr
+    assert "not in the gazetteer" in result.stderr and "Trung tâm Dữ liệu Mặt Trăng" in result.stderr
+    rows = [json.loads(line) for line in run("tasks", "--index", index, "--json").stdout.splitlines()]
+    assert [(r["lead"], r["partners"], r["deadline_date"]) for r in rows] == [
+        ("Trung tâm Dữ liệu Mặt Trăng", ["Sở Y tế"], "2024-06-30")]
