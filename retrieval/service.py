@@ -60,6 +60,13 @@ class Retrieval:
 
         return Answerer(self.searcher)
 
+    @cached_property
+    def tasks(self):
+        """The task registry of this index ("Ai chủ trì …?", "Sở Y tế được giao những việc gì?")."""
+        from retrieval.tasks.registry import TaskRegistry
+
+        return TaskRegistry(self.index.store.tasks())
+
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         return self.searcher.search(query, k, filters)
 

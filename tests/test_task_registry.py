@@ -61,3 +61,8 @@ def test_unknown_agency_stays_as_written():
     registry = TaskRegistry([Task(action="x", lead="Trung tâm Dữ liệu tỉnh", unknown_agencies=["Trung tâm Dữ liệu tỉnh"])])
     assert [m.role for m in registry.tasks_of("Trung tâm Dữ liệu tỉnh")] == ["lead"]
     assert registry.unknown_agencies() == ["Trung tâm Dữ liệu tỉnh"]
+
+
+def test_service_exposes_the_same_registry(retrieval_service, registry):
+    assert len(retrieval_service.tasks.tasks) == len(registry.tasks) > 0
+    assert retrieval_service.tasks.who_leads("tiêm vắc xin liều nhắc lại cho trẻ em")[0].task.lead == "Sở Y tế"
