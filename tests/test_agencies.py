@@ -81,6 +81,13 @@ ALIASES = [
     ("Đài PT&TH tỉnh", "Đài Phát thanh và Truyền hình tỉnh"),
     ("Bộ CHQS tỉnh", "Bộ Chỉ huy Quân sự tỉnh"),
     ("Ban TĐKT", "Ban Thi đua - Khen thưởng"),
+    # roles named by what they do
+    ("các lực lượng chuyên môn", "Cơ quan chuyên môn"),
+    ("phòng, ban chuyên môn", "Cơ quan chuyên môn"),
+    ("các cơ quan chuyên môn thuộc UBND tỉnh", "Các sở, ban, ngành"),   # the longer, provincial name wins
+    ("cơ quan soạn thảo", "Đơn vị soạn thảo"),
+    ("cơ quan chủ trì soạn thảo", "Đơn vị soạn thảo"),
+    ("các đơn vị có tài sản đấu giá", "Các cơ quan có tài sản đấu giá"),
 ]
 
 

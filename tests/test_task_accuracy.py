@@ -26,12 +26,12 @@ def test_labelled_set_covers_both_bulletins():
 
 
 def test_lead_agency(accuracy):
-    assert accuracy["lead_precision"] >= 0.85 and accuracy["lead_recall"] >= 0.85
+    assert accuracy["lead_precision"] >= 0.92 and accuracy["lead_recall"] >= 0.88
 
 
 def test_partners(accuracy):
-    assert accuracy["partners_recall"] >= 0.80 and accuracy["partners_precision"] >= 0.55
+    assert accuracy["partners_recall"] >= 0.85 and accuracy["partners_precision"] >= 0.85
 
 
 def test_deadlines(accuracy):
-    assert accuracy["deadline_exact"] >= 0.80
+    assert accuracy["deadline_exact"] >= 0.88

@@ -116,8 +116,10 @@ SENTENCES = [
      "Sở Kế hoạch và Đầu tư", [], [], "2024-06-08", "tiếp thu"),
     ("Các lực lượng chuyên trách, nòng cốt là lực lượng Công an mở đợt cao điểm tấn công trấn áp tội phạm về ma túy.",
      "2024-05-31", "Lực lượng Công an", [], [], None, "mở đợt cao điểm"),
+    # "phối hợp" without "với" still names a partner ("Cơ quan chuyên môn": the gazetteer's role name)
     ("Đài Phát thanh và Truyền hình tỉnh, Báo Lạng Sơn phối hợp cơ quan chuyên môn thông tin kịp thời, chính xác.",
-     "2024-05-30", "Đài Phát thanh và Truyền hình tỉnh", ["Báo Lạng Sơn"], [], None, "phối hợp cơ quan chuyên môn"),
+     "2024-05-30", "Đài Phát thanh và Truyền hình tỉnh", ["Báo Lạng Sơn"], ["Cơ quan chuyên môn"], None,
+     "thông tin kịp thời"),
     ("Các sở, ban, ngành liên quam theo chức năng, nhiệm vụ được giao phối hợp, hỗ trợ hoạt động y tế cơ sở.",
      "2024-05-29", "Các sở, ban, ngành", [], [], None, "phối hợp, hỗ trợ"),
     # made up, other phrasings of the same family
@@ -231,8 +233,8 @@ def test_continuation_sentences_keep_the_lead():
                                    context)
     third = extract_from_sentence("Theo đó, củng cố hoạt động của nhóm điều trị bệnh sốt xuất huyết.", context)
     assert len(first) == len(second) == len(third) == 1
-    for task in second + third:
-        assert (task.lead, task.partners) == ("Sở Y tế", ["Các cơ quan liên quan"])
+    for task in second + third:     # the subject carries over, the partners of the first sentence do not
+        assert (task.lead, task.partners) == ("Sở Y tế", [])
     assert second[0].action.startswith("Tăng cường việc theo dõi")
     assert third[0].action.startswith("củng cố hoạt động")
     # A sentence that neither names an actor nor starts with an action ends the chain.
@@ -322,7 +324,10 @@ def test_2024_tasks(bulletins):
     assert locusts.successor == "Sở Nông nghiệp và Môi trường"
     water = _by_number(tasks, "727/UBND-KT")[0]
     assert water.partners == ["Các sở, ban, ngành", "UBND các huyện, thành phố", "UBND các xã, phường, thị trấn"]
-    assert not any(t.doc_number == "80/KH-BCĐCCHC" for t in tasks)   # the inspected units are no actors
+    # The inspected units are no actors; the plan's own timeline is its issuer's task.
+    inspection = _by_number(tasks, "80/KH-BCĐCCHC")
+    assert [(t.lead, t.assignees, t.deadline_date) for t in inspection] == \
+        [("Ban Chỉ đạo cải cách hành chính tỉnh", [], "2024-06-30")]
 
 
 def test_tasks_point_to_their_passage(bulletins):
@@ -340,3 +345,122 @@ def test_no_agency_name_is_dropped(bulletins):
         for task in tasks:
             for name in [task.lead, *task.assignees, *task.partners]:
                 assert gaz.canonical(name) == name or name in task.unknown_agencies, name
+
+
+# --------------------------------------------------------------------------- conventions of the labelled set
+# Made-up sentences of the same family (other agencies, topics and years), one table per rule.
+
+# A continuation keeps the subject but only the partners it names itself.
+CONTINUATIONS = [
+    # (first sentence, continuation, partners of the continuation)
+    ("Sở Giáo dục và Đào tạo chủ trì, phối hợp với Sở Y tế tổ chức kiểm tra an toàn thực phẩm bếp ăn bán trú.",
+     "Tăng cường tuyên truyền kiến thức phòng, chống ngộ độc thực phẩm cho học sinh.", []),
+    ("Sở Công Thương chủ trì, phối hợp với Công an tỉnh kiểm tra các cửa hàng xăng dầu trong năm 2020.",
+     "Đẩy mạnh kiểm soát thị trường, phối hợp với Cục Quản lý thị trường tỉnh xử lý vi phạm.",
+     ["Cục Quản lý thị trường tỉnh"]),
+    ("UBND các xã, phường chủ trì, phối hợp với Sở Nông nghiệp và Môi trường rà soát điểm sạt lở năm 2025.",
+     "Theo đó, chủ động di dời các hộ dân ra khỏi vùng nguy hiểm.", []),
+]
+
+
+@pytest.mark.parametrize("first, then, partners", CONTINUATIONS)
+def test_a_continuation_keeps_the_subject_not_the_partners(first, then, partners):
+    context = TaskContext(ref_date="2024-05-30")
+    [opened] = extract_from_sentence(first, context)
+    [continued] = extract_from_sentence(then, context)
+    assert (continued.lead, continued.assignees) == (opened.lead, opened.assignees)
+    assert opened.partners and continued.partners == partners
+
+
+# "Đối với <agencies> <action>": the agencies right after "Đối với" are addressed.
+ADDRESSED = [
+    # (sentence, lead, action starts with)
+    ("Đối với các cơ quan có tài sản đấu giá thực hiện công khai kết quả đấu giá trên cổng thông tin.",
+     "Các cơ quan có tài sản đấu giá", "thực hiện công khai"),
+    ("Đối với Sở Xây dựng, khẩn trương hoàn thiện hồ sơ điều chỉnh quy hoạch chung trước ngày 30/9/2020.",
+     "Sở Xây dựng", "khẩn trương hoàn thiện"),
+    ("Đối với UBND các xã, phường: chủ động rà soát các hộ nghèo phát sinh.", "UBND các xã, phường", "chủ động rà soát"),
+]
+
+
+@pytest.mark.parametrize("sentence, lead, action", ADDRESSED)
+def test_the_agencies_after_doi_voi_are_addressed(sentence, lead, action):
+    [task] = _tasks(sentence, "2025-08-01")
+    assert task.lead == lead and task.action.startswith(action)
+
+
+@pytest.mark.parametrize("sentence", [
+    # "Đối với" names a topic here: the agency is not followed by an action of its own
+    "Đối với các dự án do Sở Xây dựng đã thẩm định, không xem xét điều chỉnh.",
+    "Đối với UBND các huyện đã hoàn thành chỉ tiêu, được xem xét khen thưởng.",
+])
+def test_doi_voi_a_topic_opens_no_task(sentence):
+    assert _tasks(sentence, "2020-06-01") == []
+
+
+# A frequency is a deadline only for the agency's own action.
+@pytest.mark.parametrize("text, written", [
+    ("củng cố tổ phản ứng nhanh để thường xuyên hỗ trợ tuyến xã", None),           # purpose clause
+    ("bố trí cán bộ trực nhằm thường xuyên nắm tình hình", None),
+    ("vận động Nhân dân thường xuyên vệ sinh chuồng trại", None),                  # what the people do
+    ("hướng dẫn người dân định kỳ phát quang bụi rậm", None),
+    ("hướng dẫn hộ gia đình thường xuyên kiểm tra dụng cụ chứa nước; thường xuyên báo cáo", "thường xuyên"),
+    ("Ủy ban nhân dân cấp huyện thường xuyên kiểm tra", "thường xuyên"),          # "nhân dân" of a UBND
+    ("cập nhật dữ liệu dân cư thường xuyên, kịp thời", "thường xuyên"),
+])
+def test_frequencies_of_others_are_no_deadline(text, written):
+    found = find_deadline(text, "2024-05-30")
+    assert (found[0] if found else None) == written
+
+
+# A ";" clause with a dated deadline of its own, after a clause that had one, is a task of its own.
+def test_a_clause_with_its_own_deadline_is_its_own_task():
+    sentence = ("Sở Văn hóa, Thể thao và Du lịch, UBND các huyện, thành phố tổ chức hội thi cấp cơ sở trong "
+                "tháng 8/2020; tiến hành tổng kết, khen thưởng vào quý IV năm 2020.")
+    tasks = _tasks(sentence, "2020-06-20")
+    assert [(t.lead, t.assignees, t.deadline_date) for t in tasks] == [
+        ("Sở Văn hóa, Thể thao và Du lịch", ["UBND các huyện, thành phố"], "2020-08-31"),
+        ("Sở Văn hóa, Thể thao và Du lịch", ["UBND các huyện, thành phố"], "2020-12-31")]
+    assert tasks[0].quote.endswith("tháng 8/2020;") and tasks[1].quote.startswith("tiến hành tổng kết")
+    assert tasks[1].action.startswith("tiến hành tổng kết")
+
+
+@pytest.mark.parametrize("sentence, deadline_date", [
+    # one list of duties with one final deadline
+    ("Sở Tài chính rà soát các khoản chi; báo cáo UBND tỉnh kết quả; thời gian hoàn thành trước ngày 15/10/2025.",
+     "2025-10-15"),
+    # the clause with a date comes first, the next one has none
+    ("Sở Tư pháp tổ chức tập huấn trong tháng 7/2020; tiếp tục hướng dẫn nghiệp vụ hòa giải.", "2020-07-31"),
+])
+def test_clauses_without_a_deadline_of_their_own_stay_one_task(sentence, deadline_date):
+    [task] = _tasks(sentence, "2020-06-20")
+    assert task.deadline_date == deadline_date and task.quote == sentence
+
+
+# A plan's timeline that names nobody, before any task, is the schedule of the body that issued it.
+@pytest.mark.parametrize("issuer, doc_type, lead", [
+    ("Sở Tư pháp", "Kế hoạch", "Sở Tư pháp"),
+    ("Ban Chỉ đạo cải cách hành chính tỉnh", "Kế hoạch", "Ban Chỉ đạo cải cách hành chính tỉnh"),
+    ("UBND tỉnh", "Kế hoạch", None),          # the leadership's plans assign work to others
+    ("Sở Tư pháp", "Công văn", None),         # a letter's timeline belongs to a task it names
+])
+def test_a_plans_timeline_is_its_issuers_task(issuer, doc_type, lead):
+    context = TaskContext(ref_date="2020-09-01", issuer=issuer, doc_type=doc_type, doc_number="12/KH-X")
+    assert extract_from_sentence("Theo đó, đơn vị được kiểm tra là UBND các huyện, thành phố.", context) == []
+    tasks = extract_from_sentence("Thời gian kiểm tra hoàn thành trong quý IV năm 2020.", context)
+    assert [(t.lead, t.deadline_date) for t in tasks] == ([(lead, "2020-12-31")] if lead else [])
+
+
+# "các cơ quan, đơn vị" acting beside the districts are the provincial sở, ban, ngành.
+@pytest.mark.parametrize("sentence, lead, assignees", [
+    ("Các cơ quan, đơn vị, UBND các huyện, thành phố tiếp tục rà soát thủ tục hành chính năm 2020.",
+     "Các sở, ban, ngành", ["UBND các huyện, thành phố"]),
+    ("Đề nghị các cơ quan, đơn vị và UBND huyện Lộc Bình khẩn trương báo cáo thiệt hại do mưa lũ.",
+     "Các sở, ban, ngành", ["UBND huyện Lộc Bình"]),
+    ("Các cơ quan, đơn vị tăng cường kiểm tra công vụ.", "Các cơ quan liên quan", []),
+    ("Các cơ quan, đơn vị chức năng, UBND các huyện, thành phố tăng cường kiểm tra.",
+     "Các cơ quan liên quan", ["UBND các huyện, thành phố"]),
+])
+def test_bodies_beside_the_districts_are_the_provincial_level(sentence, lead, assignees):
+    [task] = _tasks(sentence, "2020-06-20")
+    assert (task.lead, task.assignees) == (lead, assignees)

@@ -3,26 +3,33 @@
 Rules (the labelled set follows the same ones):
 
 * A sentence is cut into clauses at ";". A clause *opens* a task when it names its actors:
-  - an agency list in subject position (at the start, or after an introduction ending in "," or
-    ":" — "Theo đó, …", "Về tiến độ thực hiện: …", "Đối với …, …") followed by an action;
+  - an agency list in subject position (at the start, right after "Đối với", or after an
+    introduction ending in "," or ":" — "Theo đó, …", "Về tiến độ thực hiện: …", "Đối với …, …")
+    followed by an action;
   - a requester (UBND tỉnh, its chairman, "đồng chí …") followed by "yêu cầu / đề nghị / giao
     (cho) / chỉ đạo" and an agency list: the listed agencies are the actors;
   - with no subject at all, "yêu cầu / đề nghị / giao (cho)" followed by an agency list.
-  Clauses that name no actor continue the task opened before them in the sentence.
+  Clauses that name no actor continue the task opened before them in the sentence, except one
+  that starts with an action and has a dated deadline of its own after a clause that had one: it
+  is a task of its own with the same actors. A sentence read as several tasks quotes each part.
 * Roles: the first actor is the ``lead`` (the "chủ trì" agency is always the first actor named in
   these directives: "X chủ trì, phối hợp với Y …"); the other actors of the same clause are
-  ``assignees`` (so ``assignees`` never repeats the lead; all actors = lead + assignees);
+  ``assignees`` (so ``assignees`` never repeats the lead; all actors = lead + assignees); bare
+  "các cơ quan, đơn vị" acting beside the districts are the provincial "Các sở, ban, ngành";
   agencies after "phối hợp (chặt chẽ) (với)" anywhere in the task are ``partners``. Objects of
   "chỉ đạo / huy động / đôn đốc X" are none of these.
 * Requesters (provincial leadership) and central bodies never act in a provincial task; a
   sentence that names the item's own document is the item's report line, not a task.
 * A sentence of the same paragraph that names nobody and starts with an action ("Tăng cường …",
   "Theo đó, tăng cường …", "Đối với …, cần …") right after a task is a *new task* with the same
-  lead, assignees and partners (its own quote, action and deadline): officials ask about each
-  duty, and each needs its own sentence as evidence.
+  lead and assignees (its own quote, action and deadline): officials ask about each duty, and
+  each needs its own sentence as evidence. It keeps only the partners it names itself.
 * A "Thời gian / Thời hạn …" sentence naming nobody gives its deadline to the item's previous
-  task when that task has none.
-* Deadlines are read from the task's own text (first dated one, else a recurring one).
+  task when that task has none. In a plan (Kế hoạch) with no task yet, it is the schedule of the
+  body that issued the plan (a Ban Chỉ đạo's inspection plan), unless that is the leadership.
+* Deadlines are read from the task's own text (first dated one, else a recurring one); a
+  frequency in a purpose clause ("để thường xuyên …") or said of the people ("hướng dẫn người dân
+  thường xuyên …") is not the agency's deadline.
 * Agency names are canonical as the agency was on the document's date; ``successors`` says who
   does the work today. Agency-looking names the gazetteer does not know keep their written form
   and are listed in ``unknown_agencies``.
@@ -60,6 +67,11 @@ _DEADLINES = [   # (kind, pattern); all case-insensitive
     ("recurring", r"(?:hằng|hàng)\s+(?:ngày|tuần|tháng|quý|năm)\b|định kỳ|thường xuyên"),
 ]
 _DEADLINE_RES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _DEADLINES]
+# A frequency counts only for the assigned agency's own action. In the same phrase (since the last
+# , ; :) after a purpose word ("… để thường xuyên tư vấn") or after the people an agency guides
+# ("hướng dẫn người dân thường xuyên kiểm tra"), it says how others act or why, not by when.
+_NOT_OWN_FREQUENCY = re.compile(
+    r"\b(?:để|nhằm|người dân|(?<!ban )(?<!đồng )nhân dân|hộ gia đình|bà con)\b[^,;:]*$", re.IGNORECASE)
 
 
 def _day_month_year(text: str) -> tuple[int, int, int | None]:
@@ -122,7 +134,8 @@ def find_deadline(text: str, ref_date: str | None = None) -> tuple[str, str | No
                 continue    # inside a longer deadline already read ("từ ngày … đến ngày …")
             taken.append(m.span())
             if kind == "recurring":
-                recurring.append((m.start(), m.group(0)))
+                if not _NOT_OWN_FREQUENCY.search(text, 0, m.start()):
+                    recurring.append((m.start(), m.group(0)))
             else:
                 dated.append((m.start(), m.end(), m.group(0), _deadline_date(kind, m, ref_date)))
     if dated:
@@ -198,6 +211,10 @@ _INTRO = re.compile(r"^(?:Theo đó|Đồng thời|Ngoài ra|Bên cạnh đó|M�
                     re.IGNORECASE)
 _BULLET = re.compile(r"|[-–+•*]|\(?(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)]", re.IGNORECASE)
 _DEADLINE_SENTENCE = re.compile(r"^(?:Thời gian|Thời hạn)\b", re.IGNORECASE)
+# "Đối với <agencies> <action>": the agencies right after "Đối với" are the ones addressed (an
+# action must follow them; "Đối với các dự án …, Sở …" names a topic, not an agency).
+_ADDRESSEE = re.compile(r"(?:(?:Theo đó|Đồng thời|Ngoài ra|Bên cạnh đó)\s*,\s*)?(?:[-–+•]\s*)?Đối với",
+                        re.IGNORECASE)
 _DISTRICT_INTRO = re.compile(r"^\s*Đối với\s+(?:\d+\s+|các\s+)?huyện\s+", re.IGNORECASE)
 _BARE_DISTRICT = {"ubnd huyen", "uy ban nhan dan huyen"}
 
@@ -247,7 +264,7 @@ def _subject_position(prefix: str) -> bool:
     if _BULLET.fullmatch(p):     # "- Sở Y tế: …", "a) UBND các huyện, thành phố …"
         return True
     return (p.endswith((",", ":")) or bool(re.search(r"(?i)(?:^|\s)đồng chí$", p))
-            or bool(re.search(r"(?i)nòng cốt là$", p)))
+            or bool(re.search(r"(?i)nòng cốt là$", p)) or bool(_ADDRESSEE.fullmatch(p)))
 
 
 def _action_start(sentence: str, pos: int, end: int) -> int | None:
@@ -389,6 +406,19 @@ def _agency_name(m: AgencyMatch, gaz: Gazetteer, ctx: TaskContext) -> list[str]:
     return [gaz.as_of(m.canonical, ctx.ref_date) if ctx.ref_date else m.canonical]
 
 
+_LOCAL_KINDS = {"district", "district-level group"}
+
+
+def _by_level(actors: list[AgencyMatch], gaz: Gazetteer) -> list[AgencyMatch]:
+    """Bare "các cơ quan, đơn vị" acting together with the districts ("các cơ quan, đơn vị, UBND
+    các huyện, thành phố rà soát …") are the provincial level of the pair: the sở, ban, ngành the
+    directive addresses, not any related body."""
+    if not any(a.known and gaz.kind(a.canonical) in _LOCAL_KINDS for a in actors):
+        return actors
+    return [AgencyMatch(a.start, a.end, a.text, "Các sở, ban, ngành")
+            if re.sub(r"\W+", " ", fold(a.text)).strip() == "cac co quan don vi" else a for a in actors]
+
+
 def _names(matches: list[AgencyMatch], gaz: Gazetteer, ctx: TaskContext) -> list[str]:
     out: list[str] = []
     for m in matches:
@@ -442,36 +472,93 @@ def extract_from_sentence(sentence: str, context: TaskContext) -> list[Task]:
 
     tasks: list[Task] = []
     if openers:
-        for n, (index, _, opener) in enumerate(openers):
-            stop = clauses[openers[n + 1][0]][0] if n + 1 < len(openers) else len(sentence)
-            actors = _names(opener.actors, gaz, context)
-            partners = _names(opener.partners, gaz, context)
-            partners += [p for p in _extra_partners(sentence, opener.action_start, stop, mentions, gaz, context)
-                         if p not in partners]
-            span = sentence[opener.span_start:stop]
-            task = _make_task(context, sentence, sentence[opener.action_start:stop], actors[0] if actors else None,
-                              actors[1:], partners, span, unknown)
-            tasks.append(task)
-            named_districts = [a for a in actors if gaz.kind(a) == "district"]
-            if named_districts:
-                context.districts = named_districts
+        tasks = _opener_tasks(sentence, clauses, openers, mentions, unknown, context)
     elif context.last is not None and _continues(sentence):
         body = _INTRO.sub("", sentence)
         offset = len(sentence) - len(body)
         prev = context.last
-        extra = _extra_partners(sentence, offset, len(sentence), mentions, gaz, context)
-        tasks.append(_make_task(context, sentence, body, prev.lead, list(prev.assignees),
-                                list(prev.partners) + [p for p in extra if p not in prev.partners],
+        # The subject carries over, the partners do not: "phối hợp với …" qualified the sentence
+        # that named them, and each later duty names its own partners if it has any.
+        partners = _extra_partners(sentence, offset, len(sentence), mentions, gaz, context)
+        tasks.append(_make_task(context, sentence, body, prev.lead, list(prev.assignees), partners,
                                 sentence, unknown))
     elif _DEADLINE_SENTENCE.match(sentence) and context.item_tasks and context.item_tasks[-1].deadline is None:
         found = find_deadline(sentence, context.ref_date)
         if found:
             context.item_tasks[-1].deadline, context.item_tasks[-1].deadline_date = found
         return []
+    elif _DEADLINE_SENTENCE.match(sentence) and not context.item_tasks and not mentions:
+        owner = _plan_owner(context)
+        if owner and find_deadline(sentence, context.ref_date):
+            tasks.append(_make_task(context, sentence, sentence, owner, [], [], sentence, unknown))
 
     context.last = tasks[-1] if tasks else None
     context.item_tasks.extend(tasks)
     return tasks
+
+
+def _opener_tasks(sentence: str, clauses: list[tuple[int, int]], openers: list[tuple[int, int, _Opener]],
+                  mentions: list[AgencyMatch], unknown: list[str], ctx: TaskContext) -> list[Task]:
+    """One task per opener, plus one per later ";" clause with a dated deadline of its own (same
+    actors; partners only as that clause names them). A sentence read as several tasks gives each
+    its own part as quote, the way a reader cuts it."""
+    gaz = ctx.gaz
+    tasks: list[Task] = []
+    quotes: list[str] = []
+    for n, (index, _, opener) in enumerate(openers):
+        last = openers[n + 1][0] if n + 1 < len(openers) else len(clauses)
+        stop = clauses[last][0] if last < len(clauses) else len(sentence)
+        actors = _names(_by_level(opener.actors, gaz), gaz, ctx)
+        starts = [opener.span_start] + [clauses[k][0] for k in _own_deadline_clauses(sentence, clauses, index, last,
+                                                                                      ctx.ref_date)]
+        for j, start in enumerate(starts):
+            end = starts[j + 1] if j + 1 < len(starts) else stop
+            action_start = opener.action_start if j == 0 else start
+            partners = _names(opener.partners, gaz, ctx) if j == 0 else []
+            partners += [p for p in _extra_partners(sentence, action_start, end, mentions, gaz, ctx)
+                         if p not in partners]
+            tasks.append(_make_task(ctx, sentence, sentence[action_start:end], actors[0] if actors else None,
+                                    actors[1:], partners, sentence[start:end], unknown))
+            quotes.append(sentence[start:end].strip())
+        named_districts = [a for a in actors if gaz.kind(a) == "district"]
+        if named_districts:
+            ctx.districts = named_districts
+    if len(tasks) > 1:
+        for task, quote in zip(tasks, quotes):
+            task.quote = quote
+    return tasks
+
+
+def _dated(text: str, ref_date: str | None) -> bool:
+    found = find_deadline(text, ref_date)
+    return bool(found and found[1])
+
+
+def _own_deadline_clauses(sentence: str, clauses: list[tuple[int, int]], first: int, last: int,
+                          ref_date: str | None) -> list[int]:
+    """Clauses first+1 … last-1 that start a task of their own: they start with an action and
+    carry a dated deadline while the clauses before them already had one ("xây dựng kế hoạch
+    trong quý III; sơ kết vào năm 2023"). A final "thời gian thực hiện trước …" clause starts
+    with no action: it is the deadline of the whole list."""
+    found: list[int] = []
+    seen = _dated(sentence[slice(*clauses[first])], ref_date)
+    for k in range(first + 1, last):
+        text = sentence[slice(*clauses[k])]
+        dated = _dated(text, ref_date)
+        if dated and seen and action_length(re.findall(r"\w+", text), 0):
+            found.append(k)
+        seen = seen or dated
+    return found
+
+
+def _plan_owner(ctx: TaskContext) -> str | None:
+    """Who keeps a plan's own schedule ("Thời gian kiểm tra: tháng 6") when no task names anyone:
+    the body that issued the plan, unless it is the leadership (whose plans assign the work to
+    others, so a timeline with nobody named assigns nothing)."""
+    issuer = ctx.gaz.canonical(ctx.issuer or "")
+    if ctx.doc_type != "Kế hoạch" or issuer is None or ctx.gaz.kind(issuer) in _NOT_ACTORS:
+        return None
+    return ctx.gaz.as_of(issuer, ctx.ref_date) if ctx.ref_date else issuer
 
 
 def _continues(sentence: str) -> bool:
