@@ -1,6 +1,7 @@
 """Options and plumbing shared by the commands: index/model options, errors, JSON lines."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import logging
@@ -73,3 +74,15 @@ def read_jsonl_queries(path: Path) -> Iterator[dict[str, Any]]:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def iso_date(ctx, param, value: str | None) -> str | None:
+    """Click callback: a date typed as YYYY-MM-DD or DD/MM/YYYY, returned as ISO."""
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(value, fmt).date().isoformat()
+        except ValueError:
+            continue
+    raise click.BadParameter("expected YYYY-MM-DD or DD/MM/YYYY")

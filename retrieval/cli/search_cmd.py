@@ -1,24 +1,12 @@
 """``trolyao search (QUERY | --queries FILE.jsonl) [-k N] [--index DIR] [--json]``."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 
-from retrieval.cli.common import (echo_json, index_option, json_option, model_option, read_jsonl_queries,
-                                  resolve_index_dir, setup_logging, user_errors)
-
-
-def _iso_date(ctx, param, value: str | None) -> str | None:
-    if value is None:
-        return None
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return dt.datetime.strptime(value, fmt).date().isoformat()
-        except ValueError:
-            continue
-    raise click.BadParameter("expected YYYY-MM-DD or DD/MM/YYYY")
+from retrieval.cli.common import (echo_json, index_option, iso_date, json_option, model_option,
+                                  read_jsonl_queries, resolve_index_dir, setup_logging, user_errors)
 
 
 def hit_json(hit) -> dict:
@@ -34,8 +22,8 @@ def hit_json(hit) -> dict:
               help='JSONL file of {"id", "text"} lines; writes one JSON line per query.')
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--doc", "doc_number", help="Only passages of (or naming) this document number.")
-@click.option("--from", "date_from", callback=_iso_date, help="Only documents issued on/after this date.")
-@click.option("--to", "date_to", callback=_iso_date, help="Only documents issued on/before this date.")
+@click.option("--from", "date_from", callback=iso_date, help="Only documents issued on/after this date.")
+@click.option("--to", "date_to", callback=iso_date, help="Only documents issued on/before this date.")
 @index_option
 @model_option
 @json_option

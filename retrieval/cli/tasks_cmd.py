@@ -4,12 +4,10 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from pathlib import Path
 
 import click
 
-from retrieval.cli.common import echo_json, index_option, resolve_index_dir, setup_logging, user_errors
-from retrieval.cli.search_cmd import _iso_date
+from retrieval.cli.common import echo_json, index_option, iso_date, resolve_index_dir, setup_logging, user_errors
 
 ROLE_VI = {"lead": "chủ trì", "partner": "phối hợp", "assignee": "được giao"}
 STATUS_VI = {"overdue": "quá hạn", "due_soon": "sắp đến hạn", "open": "còn hạn", "no_deadline": "không nêu hạn"}
@@ -20,10 +18,10 @@ CSV_FIELDS = ["doc_number", "doc_type", "issued_date", "issuer", "action", "lead
 @click.command()
 @click.option("--agency", help="Any spelling or abbreviation, with or without diacritics (Sở TT&TT, so y te).")
 @click.option("--doc", "doc", help="Document number (143/KH-UBND, 924 /QĐ-UBND, or just 143).")
-@click.option("--due-before", callback=_iso_date, help="Deadline on or before this date.")
-@click.option("--due-after", callback=_iso_date, help="Deadline on or after this date.")
+@click.option("--due-before", callback=iso_date, help="Deadline on or before this date.")
+@click.option("--due-after", callback=iso_date, help="Deadline on or after this date.")
 @click.option("--query", help="Words of the task (e.g. 'sốt xuất huyết').")
-@click.option("--today", callback=_iso_date, help="Mark tasks overdue / due within 7 days / open as of this day.")
+@click.option("--today", callback=iso_date, help="Mark tasks overdue / due within 7 days / open as of this day.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per task line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV for a spreadsheet (UTF-8 with BOM).")
 @index_option
