@@ -98,17 +98,19 @@ class TaskRegistry:
 
     # -- matching ----------------------------------------------------------------------------
     def _agency_names(self, agency: str) -> set[str]:
-        """The asked agency under its canonical name, or as typed when the gazetteer does not know it."""
+        """The asked agency's canonical name (or the name as typed when the gazetteer does not know
+        it), folded once here so that matching a task's names costs one comparison each."""
         canonical = self.gazetteer.canonical(agency)
-        return {canonical} if canonical else {agency.strip()}
+        return {_folded_name(canonical or agency)}
 
     def _role(self, task: Task, wanted: set[str], roles: tuple[str, ...]) -> tuple[str | None, bool]:
         holders = {"lead": [task.lead] if task.lead else [], "partner": task.partners, "assignee": task.assignees}
         for role in roles:
             for name in holders[role]:
-                if name in wanted or _folded_name(name) in {_folded_name(w) for w in wanted}:
+                if _folded_name(name) in wanted:
                     return role, False
-                if task.successors.get(name) in wanted:   # "Sở KH&CN" asks about Sở TT&TT's tasks
+                successor = task.successors.get(name)
+                if successor and _folded_name(successor) in wanted:   # "Sở KH&CN" asks about Sở TT&TT's tasks
                     return role, True
         return None, False
 
