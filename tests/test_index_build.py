@@ -230,3 +230,14 @@ def test_tasks_are_stored_with_their_input_and_replaced_with_it(tmp_path):
     changed.tasks = [Task(action="xây dựng kế hoạch", lead="Sở Nội vụ")]
     ingest(tmp_path, embedder, changed)
     assert [(t.lead, t.partners) for t in load_registry(tmp_path).tasks] == [("Sở Nội vụ", [])]
+
+
+def test_parser_fingerprint_covers_the_task_extractor_and_the_gazetteer():
+    """Tasks are derived at ingest: an index built before an extractor or gazetteer change must be
+    re-parsed by the next ingest, or it keeps serving stale (or no) tasks."""
+    from retrieval.ingest import fingerprint_sources
+
+    names = {(p.parent.name, p.name) for p in fingerprint_sources()}
+    assert {("tasks", "extract.py"), ("tasks", "agencies.py"), ("data", "agencies_langson.yaml"),
+            ("ingest", "bulletin.py"), ("ingest", "chunking.py")} <= names
+    assert all(p.is_file() for p in fingerprint_sources())

@@ -15,15 +15,22 @@ from retrieval.schema import Passage, SourceDocument
 __all__ = ["expand_paths", "load_path", "parser_fingerprint"]
 
 
-@lru_cache(maxsize=1)
-def parser_fingerprint() -> str:
-    """A hash of the code that turns files into passages.
+def fingerprint_sources() -> list[Path]:
+    """The code and data that turn a file into what the index stores for it: passages and tasks.
 
-    The index records it per input, so after a parser or chunker change a re-ingest re-parses
-    files whose bytes did not change (and still re-embeds only chunks whose text changed).
+    A change in any of them (parser, chunker, task extractor, gazetteer) makes a re-ingest re-parse
+    files whose bytes did not change (it still re-embeds only chunks whose text changed).
     """
     package = Path(__file__).resolve().parent
-    sources = sorted(package.glob("*.py")) + [package.parent / "text.py", package.parent / "schema.py"]
+    tasks = package.parent / "tasks"
+    return sorted(package.glob("*.py")) + [package.parent / "text.py", package.parent / "schema.py"] \
+        + [tasks / "extract.py", tasks / "agencies.py"] + sorted((tasks / "data").glob("*.yaml"))
+
+
+@lru_cache(maxsize=1)
+def parser_fingerprint() -> str:
+    """A hash of ``fingerprint_sources()``, recorded per input by the index."""
+    sources = fingerprint_sources()
     digest = hashlib.sha256()
     for source in sources:
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
