@@ -125,6 +125,50 @@ class Answer:
 
 
 @dataclass
+class DocumentInfo:
+    """What the index knows of one document: its own item in a bulletin, or only where it is named."""
+
+    number: str
+    doc_type: str | None = None
+    issued_date: str | None = None
+    issuer: str | None = None
+    signer: str | None = None
+    subject: str = ""          # the item heading: what the document is about
+    summary: str = ""          # the item's first sentence
+    bulletin: str = ""         # the bulletin (or document) title it was read from
+    bulletin_date: str | None = None
+    source: str = ""
+    passage_id: str = ""
+    mentioned_in: list[str] = field(default_factory=list)   # item headings that only name it
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DigestItem:
+    heading: str
+    doc_number: str | None = None
+    doc_type: str | None = None
+    issued_date: str | None = None
+    issuer: str | None = None
+    passage_id: str = ""
+
+
+@dataclass
+class Digest:
+    """One weekly bulletin as a list of its items ("Tuần này UBND tỉnh có chỉ đạo gì mới?")."""
+
+    title: str
+    week_start: str | None
+    source: str
+    items: list[DigestItem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class Task:
     """A task a directive assigns: who leads, who cooperates, who else acts, by when, under which document.
 

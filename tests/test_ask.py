@@ -84,3 +84,20 @@ def test_first_citation_quotes_the_answer(retrieval_service, question):
     assert not answer.abstained
     quote = answer.citations[0].quote.rstrip("…")
     assert quote and quote in answer.answer
+
+
+@pytest.mark.parametrize("typed, doc", [
+    ("ubnd tinh chi dao j ve phong chong sot xuat huyet vay", "704/UBND-KGVX"),
+    ("tinh chi dao ntn ve dau gia tai san", "703/UBND-NC"),
+])
+def test_chat_shorthand_is_read_as_the_words_meant(retrieval_service, typed, doc):
+    answer = retrieval_service.ask(typed)
+    assert not answer.abstained and answer.citations[0].doc_number == doc
+    assert answer.question == typed     # reported as the user typed it
+
+
+def test_expanding_shorthand_leaves_document_codes_and_names_alone():
+    from retrieval.text import expand_chat_shorthand
+
+    assert expand_chat_shorthand("qđ 924/QĐ-UBND ko dc ban hành à") == "quyết định 924/QĐ-UBND không được ban hành à"
+    assert expand_chat_shorthand("Sở KH&CN, CV 704") == "Sở KH&CN, CV 704"

@@ -13,7 +13,7 @@ from retrieval.answer.abstain import AbstainModel
 from retrieval.answer.evidence import Evidence, TermWeights
 from retrieval.schema import Answer, Citation, Hit, Passage
 from retrieval.search.searcher import SearchFilters, Searcher
-from retrieval.text import fold, split_sentences, syllables
+from retrieval.text import expand_chat_shorthand, fold, split_sentences, syllables
 
 ABSTAIN_TEXT = ("Xin lỗi, tôi chưa tìm thấy chỉ đạo nào của UBND tỉnh trong dữ liệu hiện có trả lời "
                 "câu hỏi này. Bạn có thể hỏi lại cụ thể hơn, ví dụ nêu tên văn bản, cơ quan hoặc lĩnh vực.")
@@ -67,18 +67,24 @@ class Answerer:
         # Folded syllables of each passage (heading included), for coverage checks.
         self._terms = [set(fold(s) for s in syllables(f"{p.heading} {p.text}")) for p in index.passages]
 
-    def ask(self, question: str) -> Answer:
-        return self.ask_many([question])[0]
+    def ask(self, question: str, doc: str | None = None) -> Answer:
+        """Answer ``question``; ``doc`` (a known document number) restricts it to that document, as
+        when the dialogue asks a follow-up about "văn bản đó"."""
+        return self.ask_many([question], doc=doc)[0]
 
-    def ask_many(self, questions: list[str]) -> list[Answer]:
+    def ask_many(self, questions: list[str], doc: str | None = None) -> list[Answer]:
         answers = []
-        for question in questions:
-            doc = self.document_in(question)
+        named = doc
+        for typed in questions:
+            question = expand_chat_shorthand(typed)   # "chi dao j" → "chi dao gì"
+            doc = named or self.document_in(question)
             filters = SearchFilters(doc_number=doc) if doc else None
             hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
             if doc:
                 hits = sorted(hits, key=lambda h: h.passage.doc_number != doc)  # its own text first
-            answers.append(self._answer(question, hits, named_document=doc is not None))
+            answer = self._answer(question, hits, named_document=doc is not None)
+            answer.question = typed
+            answers.append(answer)
         return answers
 
     def document_in(self, question: str) -> str | None:

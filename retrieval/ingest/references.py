@@ -349,27 +349,40 @@ def _fold_same_length(text: str) -> str:
     return "".join((fold(ch) or " ")[0] for ch in text)
 
 
-def find_mentions(text: str) -> list[DocMention]:
-    """Documents a user's question names: "kế hoạch 143", "KH 143", "quyết định số 924",
-    "công văn 704/UBND-KGVX", "924/QĐ-UBND", also typed without diacritics."""
+class MentionSpan(NamedTuple):
+    """Where a user's text names a document: ``text[start:end]`` ("kế hoạch 143", "704/UBND-KGVX")."""
+
+    start: int
+    end: int
+    mention: DocMention
+
+
+def find_mention_spans(text: str) -> list[MentionSpan]:
+    """Documents a user's question names, with their spans in ``nfc(text)``, left to right:
+    "kế hoạch 143", "KH 143", "quyết định số 924", "công văn 704/UBND-KGVX", "924/QĐ-UBND",
+    also typed without diacritics."""
     original = nfc(text)
     folded = _fold_same_length(original)
-    mentions: list[DocMention] = []
-    taken: list[tuple[int, int]] = []
+    spans: list[MentionSpan] = []
     for match in _MENTION_RE.finditer(folded):
         doc_type = _MENTION_TYPES[match.group("type")]
         raw = original[match.start("num"):match.end("num")]
         number = normalize_doc_number(raw) if re.search(r"[^\d/\s]", raw) else re.sub(r"\s+", "", raw)
         if not DocMention(None, number).is_prefix:
             doc_type = doc_type or infer_doc_type(number)
-        mentions.append(DocMention(doc_type, number))
-        taken.append(match.span())
+        spans.append(MentionSpan(match.start(), match.end(), DocMention(doc_type, number)))
+    typed = list(spans)
     for match in _BARE_NUMBER_RE.finditer(folded):
-        if any(a <= match.start() < b for a, b in taken):
+        if any(s.start <= match.start() < s.end for s in typed):
             continue
         number = normalize_doc_number(original[match.start("num"):match.end("num")])
-        mentions.append(DocMention(infer_doc_type(number), number))
-    return mentions
+        spans.append(MentionSpan(match.start("num"), match.end("num"), DocMention(infer_doc_type(number), number)))
+    return sorted(spans, key=lambda s: s.start)
+
+
+def find_mentions(text: str) -> list[DocMention]:
+    """The documents of ``find_mention_spans``, without their spans."""
+    return [s.mention for s in find_mention_spans(text)]
 
 
 def parse_mention(text: str) -> DocMention | None:

@@ -15,7 +15,7 @@ from retrieval.index.hybrid import HybridIndex
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.schema import Hit
 from retrieval.search.fusion import rank_of, top_rows, weighted_zscore_fusion
-from retrieval.text import nfc, syllables
+from retrieval.text import expand_chat_shorthand, nfc, syllables
 
 ALL_METHODS = ("dense", "bm25", "bm25_fold")
 # Fusion weights, chosen on half of the ViCoV19QA dev queries and checked on the other half
@@ -48,7 +48,7 @@ class QueryView:
     def of(cls, query: str, restorer) -> "QueryView":
         """The restorer also mends a half-accented query ("Sở Y tế duoc giao") and leaves a fully
         accented one as typed, so it runs on every query."""
-        text = nfc(query).strip()
+        text = expand_chat_shorthand(nfc(query)).strip()
         return cls(text, restorer.restore(text) if restorer is not None else text)
 
 

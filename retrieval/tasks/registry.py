@@ -19,6 +19,8 @@ DUE_SOON_DAYS = 7
 _QUERY_SCAFFOLDING = frozenset(fold(w) for w in """
 ai gì nào đâu khi bao giờ nhiêu hạn chót chủ trì phối hợp chịu trách nhiệm được giao những việc các
 là có không của và với về cho thì mà này đó cơ quan đơn vị hỏi biết
+còn thế sao vậy nhỉ ạ ơi à nhé bạn tôi mình em anh chị cho xin thời hạn phải xong làm lúc ngày
+nữa cùng cái vụ văn bản nhiệm vụ trách phụ trách lo đâu rồi chưa hết đến
 """.split())
 
 
@@ -57,7 +59,7 @@ class TaskRegistry:
         """Tasks matching every given filter, most relevant (then earliest deadline) first."""
         wanted = self._agency_names(agency) if agency else None
         doc_key = _doc_key(doc.strip()) if doc else None
-        query_words = [w for w in _words(query) if w not in _QUERY_SCAFFOLDING] if query else []
+        query_words = query_terms(query) if query else []
         matches = []
         for task, words in zip(self.tasks, self._words):
             if doc_key and not _same_document(task.doc_number, doc_key):
@@ -113,6 +115,12 @@ class TaskRegistry:
                 if successor and _folded_name(successor) in wanted:   # "Sở KH&CN" asks about Sở TT&TT's tasks
                     return role, True
         return None, False
+
+
+def query_terms(question: str) -> list[str]:
+    """The folded words of a question that say which task is meant; none for "Ai chủ trì?" or
+    "Hạn chót khi nào?", which the dialogue reads as follow-ups about the task in focus."""
+    return sorted(w for w in _words(question) if w not in _QUERY_SCAFFOLDING)
 
 
 def status(task: Task, today: str | None) -> str | None:

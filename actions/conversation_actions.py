@@ -1,0 +1,102 @@
+"""Turns about the conversation itself: picking one of the offered options, and 👍 / 👎 feedback."""
+from __future__ import annotations
+
+import logging
+import re
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.assistant import retrieval
+from actions.document_actions import respond_document
+from actions.focus import Turn, find_task
+from actions.task_actions import respond_about_task
+from retrieval.text import fold
+
+log = logging.getLogger(__name__)
+_ORDINALS = {"nhat": 1, "dau": 1, "dau tien": 1, "mot": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4}
+
+
+def option_number(turn: Turn, count: int) -> int | None:
+    """1-based option the user picked: from the button payload, "số 2", "cái thứ hai", "cái cuối"."""
+    value = turn.first("option")
+    if value and value.isdigit():
+        return int(value)
+    folded = fold(turn.text)
+    digits = re.search(r"\d+", folded)
+    if digits:
+        return int(digits.group())
+    if re.search(r"\bcuoi\b", folded):
+        return count
+    for word, number in sorted(_ORDINALS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{word}\b", folded):
+            return number
+    return None
+
+
+class ActionResolveChoice(Action):
+    def name(self) -> str:
+        return "action_resolve_choice"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        turn = Turn.of(tracker)
+        pending = turn.pending or {}
+        options = pending.get("options") or []
+        if not options:
+            dispatcher.utter_message(text="Hiện không có lựa chọn nào đang chờ. Bạn cứ đặt câu hỏi nhé.")
+            return []
+        number = option_number(turn, len(options))
+        if number is None or not 1 <= number <= len(options):
+            dispatcher.utter_message(text=f"Bạn chọn giúp tôi một số từ 1 đến {len(options)} nhé.")
+            return []
+        option = options[number - 1]
+        asked = Turn(text=pending.get("question", ""), intent=pending.get("intent"))
+        if pending.get("kind") == "document":
+            reply, events = respond_document(asked, tracker.sender_id, chosen=option["doc_number"])
+        else:
+            task = find_task(retrieval().tasks.tasks, option)
+            if task is None:   # the index changed between the question and the choice
+                dispatcher.utter_message(text="Dữ liệu vừa được cập nhật, bạn hỏi lại câu hỏi giúp tôi nhé.")
+                return [SlotSet("pending", None)]
+            reply, events = respond_about_task(asked, pending.get("intent") or "ask_responsible", chosen=task)
+        reply.send(dispatcher)
+        return [SlotSet("pending", None), *events]
+
+
+def last_answer(tracker: Tracker) -> tuple[str, str, list[dict]]:
+    """(question, answer text, citations) of the assistant's last answer in this conversation.
+
+    Answers are the bot messages that carry the citations payload (acknowledgements do not)."""
+    events = list(tracker.events)
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
+        custom = (event.get("data") or {}).get("custom") if event.get("event") == "bot" else None
+        if not isinstance(custom, dict) or "citations" not in custom:
+            continue
+        question = next((e.get("text") or "" for e in reversed(events[:i]) if e.get("event") == "user"), "")
+        return question, event.get("text") or "", custom.get("citations") or []
+    return tracker.get_slot("focus_question") or "", "", []
+
+
+class ActionRecordFeedback(Action):
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        from retrieval.feedback import FeedbackRecord, FeedbackStore
+
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        rating = "up" if intent == "feedback_positive" else "down"
+        question, answer, citations = last_answer(tracker)
+        try:
+            FeedbackStore().record(FeedbackRecord(tracker.sender_id, rating, question, answer, citations))
+        except Exception:
+            log.exception("could not record feedback")
+        if rating == "up":
+            dispatcher.utter_message(text="Cảm ơn bạn đã đánh giá! Rất vui vì câu trả lời có ích.")
+        else:
+            dispatcher.utter_message(text="Xin lỗi vì câu trả lời chưa đúng ý bạn. Tôi đã ghi nhận để cán bộ "
+                                          "kiểm tra lại. Bạn có thể hỏi lại cụ thể hơn (nêu số văn bản, tên "
+                                          "cơ quan hoặc việc cần làm).")
+        return []

@@ -1,0 +1,128 @@
+"""What was directed: answers from the documents (with citations), and the week's bulletin."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions.assistant import retrieval, today
+from actions.dates import date_range
+from actions.focus import Turn, remember
+from retrieval.schema import Digest
+
+log = logging.getLogger(__name__)
+MAX_DIGEST_ITEMS = 8
+
+
+def record_abstention(conversation_id: str, question: str) -> None:
+    """Questions the assistant could not answer become candidate gold items (trolyao feedback export)."""
+    from retrieval.feedback import FeedbackRecord, FeedbackStore
+
+    try:
+        FeedbackStore().record(FeedbackRecord(conversation_id, "abstained", question, render.CANNOT_ANSWER))
+    except Exception:   # feedback must never break an answer
+        log.exception("could not record an abstention")
+
+
+def answer_from_documents(question: str, doc: str | None = None,
+                          conversation_id: str | None = None) -> tuple[render.Reply, list[Any]]:
+    answer = retrieval().ask(question, doc=doc)
+    if answer.abstained:
+        if conversation_id:
+            record_abstention(conversation_id, question)
+        return render.Reply(render.CANNOT_ANSWER, abstained=True), [*remember(question)]
+    top = answer.citations[0].doc_number if answer.citations else None
+    return render.Reply(answer.answer, answer.citations), remember(question, doc=top or doc)
+
+
+def _digest_text(digest: Digest) -> str:
+    lines = []
+    for item in digest.items[:MAX_DIGEST_ITEMS]:
+        line = item.heading
+        if item.doc_number:
+            line += f" ({item.doc_type or 'Văn bản'} {item.doc_number})"
+        lines.append(line)
+    text = f"{digest.title}:\n" + render.numbered(lines)
+    if len(digest.items) > MAX_DIGEST_ITEMS:
+        text += f"\n… và {len(digest.items) - MAX_DIGEST_ITEMS} nội dung khác."
+    return text
+
+
+def _digest_citations(digest: Digest) -> list:
+    from retrieval.schema import Citation
+
+    return [Citation(doc_number=i.doc_number, doc_type=i.doc_type, issued_date=i.issued_date, issuer=i.issuer,
+                     title=i.heading, bulletin=digest.title, source=digest.source, quote=i.heading, score=1.0,
+                     passage_id=i.passage_id)
+            for i in digest.items if i.doc_number][:render.MAX_SOURCES]
+
+
+def respond_latest(turn: Turn) -> tuple[render.Reply, list[Any]]:
+    digests = retrieval().documents.digests()
+    if not digests:
+        return render.Reply("Hiện chưa có bản tin chỉ đạo, điều hành nào trong dữ liệu."), []
+    expression = turn.first("date")
+    span = date_range(expression, today()) if expression else None
+    if span is None:
+        chosen, intro = digests[0], "Bản tin chỉ đạo, điều hành gần nhất: "
+    else:
+        first, last = span
+        # A bulletin covers Monday–Sunday of its week: it belongs to the asked period if the week overlaps.
+        within = [d for d in digests if d.week_start and first <= _week_end(d.week_start) and d.week_start <= last]
+        if within:
+            chosen, intro = within[0], ""
+        else:
+            period = (f"{render.vn_date(first)}" if first == last else
+                      f"từ {render.vn_date(first)} đến {render.vn_date(last)}")
+            chosen = digests[0]
+            intro = (f"Chưa có bản tin chỉ đạo, điều hành cho {expression} ({period}). "
+                     f"Bản tin gần nhất hiện có: ")
+    text = intro + _digest_text(chosen)
+    return render.Reply(text, _digest_citations(chosen)), remember(turn.text)
+
+
+def _week_end(week_start: str) -> str:
+    import datetime as dt
+
+    return (dt.date.fromisoformat(week_start) + dt.timedelta(days=6)).isoformat()
+
+
+class ActionAnswerDirective(Action):
+    def name(self) -> str:
+        return "action_answer_directive"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        turn = Turn.of(tracker)
+        doc = None
+        if turn.first("doc_number"):
+            found = retrieval().documents.resolve(turn.first("doc_number"))
+            doc = found[0] if found else None
+        reply, events = answer_from_documents(turn.text, doc=doc, conversation_id=tracker.sender_id)
+        reply.send(dispatcher)
+        return events
+
+
+class ActionFallbackRetrieval(Action):
+    """NLU was unsure what the user wants: try the documents before giving up."""
+
+    def name(self) -> str:
+        return "action_fallback_retrieval"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        turn = Turn.of(tracker)
+        reply, events = answer_from_documents(turn.text, conversation_id=tracker.sender_id)
+        reply.send(dispatcher)
+        return events
+
+
+class ActionLatestDirectives(Action):
+    def name(self) -> str:
+        return "action_latest_directives"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reply, events = respond_latest(Turn.of(tracker))
+        reply.send(dispatcher)
+        return events

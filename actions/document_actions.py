@@ -1,0 +1,114 @@
+"""One document by its number, or the one in focus: what it says, who issued or signed it, when."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions.assistant import retrieval
+from actions.directive_actions import answer_from_documents
+from actions.focus import Turn, remember
+from retrieval.schema import DocumentInfo
+from retrieval.text import fold
+
+_SIGNER_CUES = ("ai ky", "nguoi ky", "ky boi", "do ai ky", "ky ten", "ai da ky")
+_DATE_CUES = ("ngay nao", "khi nao", "bao gio", "ngay ban hanh", "ban hanh ngay", "ngay may", "hom nao")
+_ISSUER_CUES = ("co quan nao ban hanh", "ai ban hanh", "cua ai", "do ai ban hanh", "cua co quan nao",
+                "noi ban hanh", "don vi nao ban hanh")
+
+
+def _title(info: DocumentInfo) -> str:
+    return f"{info.doc_type or 'Văn bản'} số {info.number}"
+
+
+def _issued(info: DocumentInfo) -> str:
+    parts = []
+    if info.issuer:
+        parts.append(f"do {info.issuer} ban hành")
+    if info.issued_date:
+        parts.append(f"ngày {render.vn_date(info.issued_date)}")
+    return " ".join(parts)
+
+
+def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> tuple[render.Reply, list[Any]]:
+    catalog = retrieval().documents
+    folded = fold(question)
+    citation = [catalog.citation(info)] if info.passage_id else []
+    if not info.subject:   # only named inside other items: say where, never guess its content
+        where = render.numbered(info.mentioned_in) if info.mentioned_in else info.bulletin
+        issued = _issued(info)
+        text = (f"{_title(info)}{' ' + issued if issued else ''} không có mục riêng trong các bản tin đã có; "
+                f"văn bản này được nhắc đến trong:\n{where}")
+        return render.Reply(text, citation), remember(question, doc=info.number)
+    if any(cue in folded for cue in _SIGNER_CUES):
+        if info.signer:
+            text = f"{_title(info)} do {info.signer} ký."
+        else:
+            text = (f"Bản tin không ghi người ký {_title(info)}. Văn bản {_issued(info)}, "
+                    f"về việc: {info.subject}.")
+        return render.Reply(text, citation), remember(question, doc=info.number)
+    if any(cue in folded for cue in _DATE_CUES):
+        when = f"ban hành ngày {render.vn_date(info.issued_date)}" if info.issued_date else \
+            "không ghi ngày ban hành trong bản tin"
+        text = f"{_title(info)} {when}{f' (của {info.issuer})' if info.issuer else ''}, về việc: {info.subject}."
+        return render.Reply(text, citation), remember(question, doc=info.number)
+    if any(cue in folded for cue in _ISSUER_CUES):
+        text = f"{_title(info)} {_issued(info) or 'không ghi cơ quan ban hành trong bản tin'}."
+        return render.Reply(text, citation), remember(question, doc=info.number)
+    # "nói gì", "về việc gì", "tóm tắt": its subject and what it says about the question.
+    reply, events = answer_from_documents(question, doc=info.number, conversation_id=conversation_id)
+    if reply.abstained:
+        reply = render.Reply(f"{_title(info)} {_issued(info)}: {info.subject}.\n{info.summary}", citation)
+    else:
+        reply.text = f"{_title(info)} {_issued(info)}: {info.subject}.\n{reply.text}"
+    return reply, [*events, SlotSet("focus_doc", info.number)]
+
+
+def respond_document(turn: Turn, conversation_id: str | None = None,
+                     chosen: str | None = None) -> tuple[render.Reply, list[Any]]:
+    catalog = retrieval().documents
+    if chosen is None:
+        mention = turn.first("doc_number")
+        if mention:
+            found = catalog.resolve(mention)
+            if not found:
+                return render.Reply(f"Tôi chưa có văn bản “{mention}” trong dữ liệu các bản tin chỉ đạo, điều "
+                                    "hành. Bạn kiểm tra lại số hiệu văn bản giúp tôi."), []
+            if len(found) > 1:
+                return _ask_which_document(turn.text, found)
+            chosen = found[0]
+        elif turn.focus_doc:
+            chosen = turn.focus_doc
+        else:
+            return render.Reply("Bạn muốn hỏi văn bản nào? Hãy nêu số hiệu, ví dụ “Công văn 704/UBND-KGVX” "
+                                "hoặc “Kế hoạch 146”."), []
+    info = catalog.get(chosen)
+    if info is None:
+        return render.Reply(f"Tôi chưa có văn bản số {chosen} trong dữ liệu."), []
+    return describe(info, turn.text, conversation_id)
+
+
+def _ask_which_document(question: str, numbers: list[str]) -> tuple[render.Reply, list[Any]]:
+    catalog = retrieval().documents
+    options = numbers[:4]
+    titles = []
+    for number in options:
+        info = catalog.get(number)
+        titles.append(f"{_title(info)}: {info.subject}" if info and info.subject else number)
+    pending = {"intent": "ask_document", "question": question, "kind": "document",
+               "options": [{"doc_number": n} for n in options]}
+    text = "Có nhiều văn bản khớp với số bạn nêu. Bạn muốn hỏi văn bản nào?\n" + render.numbered(titles)
+    return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending)]
+
+
+class ActionDescribeDocument(Action):
+    def name(self) -> str:
+        return "action_describe_document"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reply, events = respond_document(Turn.of(tracker), tracker.sender_id)
+        reply.send(dispatcher)
+        return events

@@ -1,0 +1,77 @@
+"""The focus of a conversation, kept in slots so that follow-ups work:
+"Văn bản đó do ai ký?", "Còn phối hợp với ai?", "Hạn chót khi nào?".
+
+Slots (domain.yml, custom mappings, set only here):
+  focus_doc      the document number last answered about
+  focus_task     the task last answered about: {doc_number, action, quote}
+  focus_agency   the agency last asked about
+  focus_question the last question that got an answer (feedback records it)
+  pending        a question waiting for the user to pick one option: {intent, question, options}
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+from retrieval.schema import Task
+
+FOCUS_SLOTS = ("focus_doc", "focus_task", "focus_agency", "focus_question", "pending")
+
+
+def task_ref(task: Task) -> dict[str, Any]:
+    """How a task is remembered between turns (tasks have no id: document + sentence + action do)."""
+    return {"doc_number": task.doc_number, "action": task.action, "quote": task.quote}
+
+
+def find_task(tasks: list[Task], ref: dict[str, Any] | None) -> Task | None:
+    if not ref:
+        return None
+    return next((t for t in tasks if t.doc_number == ref.get("doc_number") and t.quote == ref.get("quote")
+                 and t.action == ref.get("action")), None)
+
+
+@dataclass
+class Turn:
+    """What the actions need from the tracker for the current user message."""
+
+    text: str
+    intent: str | None
+    entities: dict[str, list[str]] = field(default_factory=dict)
+    focus_doc: str | None = None
+    focus_task: dict[str, Any] | None = None
+    focus_agency: str | None = None
+    pending: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, tracker: Tracker) -> "Turn":
+        message = tracker.latest_message or {}
+        entities: dict[str, list[str]] = {}
+        for entity in message.get("entities") or []:
+            entities.setdefault(entity["entity"], []).append(str(entity.get("value", "")))
+        return cls(text=message.get("text") or "", intent=(message.get("intent") or {}).get("name"),
+                   entities=entities, focus_doc=tracker.get_slot("focus_doc"),
+                   focus_task=tracker.get_slot("focus_task"), focus_agency=tracker.get_slot("focus_agency"),
+                   pending=tracker.get_slot("pending"))
+
+    def first(self, entity: str) -> str | None:
+        values = self.entities.get(entity)
+        return values[0] if values else None
+
+
+def remember(question: str | None = None, doc: str | None = None, task: Task | None = None,
+             agency: str | None = None) -> list[SlotSet]:
+    """Slot events for what an answer was about; the pending choice, if any, is cleared."""
+    events = [SlotSet("pending", None)]
+    if question:
+        events.append(SlotSet("focus_question", question))
+    if task is not None:
+        events.append(SlotSet("focus_task", task_ref(task)))
+        doc = doc or task.doc_number
+    if doc:
+        events.append(SlotSet("focus_doc", doc))
+    if agency:
+        events.append(SlotSet("focus_agency", agency))
+    return events

@@ -1,0 +1,183 @@
+"""Who leads, with whom, by when: "Ai chủ trì …?", "Còn phối hợp với ai?", "Hạn chót khi nào?",
+"Sở Y tế được giao những việc gì?", "Việc nào sắp đến hạn?"."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import render
+from actions.assistant import retrieval, today
+from actions.directive_actions import answer_from_documents
+from actions.focus import Turn, find_task, remember
+from retrieval.schema import Task
+from retrieval.tasks.registry import TaskMatch, query_terms
+from retrieval.text import fold
+
+ASK_WHICH_MAX = 4
+
+
+def _wants_partners(text: str) -> bool:
+    return "phoi hop" in fold(text)
+
+
+def _wants_due_soon(text: str) -> bool:
+    folded = fold(text)
+    return any(cue in folded for cue in ("sap den han", "sap het han", "qua han", "tre han", "sap toi han"))
+
+
+def _document_of(turn: Turn) -> str | None:
+    mention = turn.first("doc_number")
+    if not mention:
+        return None
+    found = retrieval().documents.resolve(mention)
+    return found[0] if found else None
+
+
+def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
+    """The tasks a question is about, best first; None when it names nothing and nothing is in focus."""
+    registry = retrieval().tasks
+    doc = _document_of(turn)
+    agency = turn.first("agency")
+    # Names of documents and agencies are filters, not words of the task.
+    question = turn.text
+    for values in turn.entities.values():
+        for value in values:
+            question = question.replace(value, " ")
+    if query_terms(question):
+        return registry.find(query=question, doc=doc, agency=agency)
+    if doc or agency:
+        return registry.find(doc=doc, agency=agency)
+    task = find_task(registry.tasks, turn.focus_task)
+    if task is not None:
+        return [TaskMatch(task)]
+    if turn.focus_doc:
+        return registry.find(doc=turn.focus_doc)
+    return None
+
+
+def _distinct(matches: list[TaskMatch]) -> list[TaskMatch]:
+    """Matches as good as the best, one per task (several sentences can restate one task)."""
+    if not matches:
+        return []
+    best = matches[0].score
+    seen, kept = set(), []
+    for match in matches:
+        key = (match.task.doc_number, match.task.action)
+        if match.score < best or key in seen:
+            continue
+        seen.add(key)
+        kept.append(match)
+    return kept
+
+
+def ask_which(intent: str, question: str, tasks: list[Task]) -> tuple[render.Reply, list[Any]]:
+    from rasa_sdk.events import SlotSet
+
+    options = tasks[:ASK_WHICH_MAX]
+    titles = [f"{t.action} ({t.doc_number})" if t.doc_number else t.action for t in options]
+    text = "Có nhiều việc khớp với câu hỏi. Bạn muốn hỏi việc nào?\n" + render.numbered(titles)
+    pending = {"intent": intent, "question": question, "kind": "task",
+               "options": [{"doc_number": t.doc_number, "action": t.action, "quote": t.quote} for t in options]}
+    return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending)]
+
+
+def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> tuple[render.Reply, list[Any]]:
+    """ask_responsible / ask_deadline: one task → its answer; several → ask which; none → documents."""
+    if intent == "ask_deadline" and chosen is None and _wants_due_soon(turn.text):
+        return due_soon_reply(turn)
+    if chosen is None:
+        matches = candidate_tasks(turn)
+        if matches is None:
+            what = "hạn chót của" if intent == "ask_deadline" else "cơ quan chủ trì"
+            return render.Reply(f"Bạn muốn hỏi {what} việc nào? Hãy nêu việc cần làm hoặc số văn bản, "
+                                "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”."), []
+        distinct = _distinct(matches)
+        if not distinct:
+            return answer_from_documents(turn.text, doc=_document_of(turn))
+        leads = {m.task.lead for m in distinct}
+        if len(distinct) > 1 and (intent == "ask_deadline" or len(leads) > 1 or _wants_partners(turn.text)):
+            return ask_which(intent, turn.text, [m.task for m in distinct])
+        chosen = distinct[0].task
+    if intent == "ask_deadline":
+        text = render.deadline_answer(chosen)
+    else:
+        text = render.responsible_text(chosen, partners_first=_wants_partners(turn.text))
+    return render.Reply(text, [render.task_citation(chosen)]), remember(turn.text, task=chosen, agency=chosen.lead)
+
+
+def due_soon_reply(turn: Turn) -> tuple[render.Reply, list[Any]]:
+    day = today()
+    registry = retrieval().tasks
+    folded = fold(turn.text)
+    if "qua han" in folded or "tre han" in folded:
+        matches = [m for m in registry.find(today=day) if m.status == "overdue"]
+        head = f"Các việc đã quá hạn (tính đến {render.vn_date(day)}):"
+    else:
+        matches = registry.due_soon(day)
+        head = f"Các việc đến hạn trong {7} ngày tới (từ {render.vn_date(day)}):"
+    if not matches:
+        return render.Reply(f"Không có việc nào {'quá hạn' if 'qua han' in folded else 'sắp đến hạn'} "
+                            f"trong các văn bản đã có (tính đến {render.vn_date(day)})."), []
+    tasks = [m.task for m in matches[:render.MAX_LISTED_TASKS]]
+    text = head + "\n" + render.numbered([render.task_line(t) for t in tasks])
+    if len(matches) > len(tasks):
+        text += f"\n… và {len(matches) - len(tasks)} việc khác."
+    return render.Reply(text, [render.task_citation(t) for t in tasks]), remember(turn.text)
+
+
+def respond_agency_tasks(turn: Turn) -> tuple[render.Reply, list[Any]]:
+    agency = turn.first("agency") or turn.focus_agency
+    if not agency:
+        return render.Reply("Bạn muốn hỏi nhiệm vụ của cơ quan nào? Ví dụ: “Sở Y tế được giao những việc gì?”."), []
+    registry = retrieval().tasks
+    name = registry.gazetteer.canonical(agency) or agency
+    topic = turn.first("topic")
+    matches = registry.find(agency=agency, query=topic, today=today()) if topic else \
+        registry.tasks_of(agency, today=today())
+    if not matches:
+        about = f" về {topic}" if topic else ""
+        return render.Reply(f"Tôi chưa thấy nhiệm vụ nào{about} giao cho {name} trong các văn bản đã có."), \
+            remember(turn.text, agency=name)
+    shown = matches[:render.MAX_LISTED_TASKS]
+    successor = next((m.task.successors[n] for m in shown if m.via_successor
+                      for n in [m.task.lead, *m.task.partners, *m.task.assignees] if n in m.task.successors), None)
+    text = f"{name} có {len(matches)} nhiệm vụ trong các văn bản đã có"
+    text += f" (gồm việc giao cho cơ quan tiền nhiệm mà {successor} tiếp nhận)" if successor else ""
+    text += ":\n" + render.numbered([render.task_line(m.task, m.role) for m in shown])
+    if len(matches) > len(shown):
+        text += f"\n… và {len(matches) - len(shown)} việc khác. Bạn có thể hỏi thêm theo văn bản hoặc chủ đề."
+    focus = shown[0].task if len(shown) == 1 else None
+    events = remember(turn.text, task=focus, agency=name)
+    return render.Reply(text, [render.task_citation(m.task) for m in shown]), events
+
+
+class ActionAnswerResponsible(Action):
+    def name(self) -> str:
+        return "action_answer_responsible"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reply, events = respond_about_task(Turn.of(tracker), "ask_responsible")
+        reply.send(dispatcher)
+        return events
+
+
+class ActionAnswerDeadline(Action):
+    def name(self) -> str:
+        return "action_answer_deadline"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reply, events = respond_about_task(Turn.of(tracker), "ask_deadline")
+        reply.send(dispatcher)
+        return events
+
+
+class ActionAgencyTasks(Action):
+    def name(self) -> str:
+        return "action_agency_tasks"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reply, events = respond_agency_tasks(Turn.of(tracker))
+        reply.send(dispatcher)
+        return events

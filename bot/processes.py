@@ -1,0 +1,122 @@
+"""The assistant's processes (action server, Rasa, gateway): start, await health, log, stop.
+
+Used by `make run` and by the tests that talk to the real stack. Each process runs in its own
+process group so that stopping it also stops whatever it spawned (Rasa's workers).
+"""
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG_TAIL_LINES = 40
+
+
+class ServiceError(RuntimeError):
+    """A process died or never became healthy; the message names it and ends with its last log lines."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    log_to: IO[str] | None = None          # where prefixed lines go (None: kept in the tail only)
+    process: subprocess.Popen | None = None
+    tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES))
+
+    def start(self) -> "Service":
+        self.process = subprocess.Popen(
+            self.argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+        threading.Thread(target=self._pump, name=f"log-{self.name}", daemon=True).start()
+        return self
+
+    def _pump(self) -> None:
+        assert self.process and self.process.stdout
+        for line in self.process.stdout:
+            line = line.rstrip("\n")
+            self.tail.append(line)
+            if self.log_to is not None:
+                print(f"[{self.name}] {line}", file=self.log_to, flush=True)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(self.health_url, timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Poll the health check until it answers 200; fail fast if the process exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise ServiceError(f"{self.name} exited with code {self.process.returncode} before it was "
+                                   f"ready:\n" + "\n".join(self.tail))
+            if self.healthy():
+                return
+            time.sleep(0.25)   # polling interval of the health check, not a wait for an event
+        raise ServiceError(f"{self.name} was not healthy at {self.health_url} after {timeout:.0f} s:\n"
+                           + "\n".join(self.tail))
+
+    def stop(self, grace: float = 10.0) -> None:
+        if not self.running:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def action_server(port: int, env: dict[str, str] | None = None, log_to: IO[str] | None = None) -> Service:
+    return Service("actions", [str(ROOT / ".venv/bin/python"), "-m", "actions.server", "--port", str(port)],
+                   f"http://127.0.0.1:{port}/health", env or {}, log_to)
+
+
+def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | None = None,
+                log_to: IO[str] | None = None) -> Service:
+    """Rasa on ``port`` talking to the action server on ``action_port`` (Rasa 3.6 does not expand
+    environment variables in endpoints.yml, so the endpoint goes in a generated file)."""
+    endpoints = Path(tempfile.mkdtemp(prefix="trolyao-rasa-")) / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    argv = [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--model", model,
+            "--port", str(port), "--interface", "127.0.0.1", "--endpoints", str(endpoints),
+            "--credentials", "credentials.yml"]
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to)
+
+
+def trained_model() -> str:
+    """Path of the trained Rasa model (trains it when its inputs changed; normally set-up did)."""
+    result = subprocess.run([str(ROOT / "scripts/rasa-model.sh")], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ServiceError(f"training the Rasa model failed:\n{result.stderr[-4000:]}")
+    return result.stdout.strip()
+
+
+if __name__ == "__main__":   # python -m bot.processes: print the model path (debugging aid)
+    print(trained_model(), file=sys.stdout)

@@ -1,0 +1,85 @@
+"""Documents and bulletins as the dialogue asks about them: by number, and week by week.
+
+Built from the indexed passages (no extra storage): a document's own item gives its subject,
+date, issuer and first sentence; a document only named inside other items is reported as such.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from retrieval.answer.citations import vn_date
+from retrieval.ingest.references import doc_number_key, find_mentions, mention_matches
+from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, Passage
+from retrieval.text import split_sentences
+
+SUMMARY_HEADING = "Tóm tắt"   # the bulletin's own summary paragraph, not an item
+
+
+class DocumentCatalog:
+    def __init__(self, passages: Iterable[Passage], document_numbers: Iterable[str]):
+        self.passages = list(passages)
+        self.numbers = list(dict.fromkeys(document_numbers))
+        self._by_key: dict[str, list[Passage]] = {}
+        for passage in self.passages:
+            if passage.doc_number:
+                self._by_key.setdefault(doc_number_key(passage.doc_number), []).append(passage)
+
+    def resolve(self, text: str) -> list[str]:
+        """Known document numbers the user's text may name: one when it is clear ("704/UBND-KGVX",
+        "kế hoạch 146"), several when a short mention fits more than one ("văn bản 14"), else none."""
+        candidates: list[str] = []
+        for mention in find_mentions(text):
+            hits = [n for n in self.numbers if mention_matches(mention, n)]
+            if not mention.is_prefix and hits:
+                return hits[:1]
+            candidates.extend(h for h in hits if h not in candidates)
+        # Documents with their own item first: those are the ones the index can say most about.
+        return sorted(candidates, key=lambda n: doc_number_key(n) not in self._by_key)
+
+    def get(self, number: str) -> DocumentInfo | None:
+        key = doc_number_key(number)
+        own = self._by_key.get(key)
+        if own:
+            first = own[0]
+            sentences = split_sentences(first.text)
+            return DocumentInfo(
+                number=first.doc_number or number, doc_type=first.doc_type, issued_date=first.issued_date,
+                issuer=first.issuer, signer=first.signer, subject=first.heading,
+                summary=sentences[0] if sentences else "", bulletin=first.title,
+                bulletin_date=first.bulletin_date, source=first.source, passage_id=first.id)
+        naming = [p for p in self.passages if any(doc_number_key(m) == key for m in p.mentions)]
+        if not naming and not any(doc_number_key(n) == key for n in self.numbers):
+            return None
+        from retrieval.ingest.references import infer_doc_type, issuer_from_number
+
+        canonical = next((n for n in self.numbers if doc_number_key(n) == key), number)
+        first = naming[0] if naming else None
+        return DocumentInfo(
+            number=canonical, doc_type=infer_doc_type(canonical), issuer=issuer_from_number(canonical),
+            bulletin=first.title if first else "", bulletin_date=first.bulletin_date if first else None,
+            source=first.source if first else "", passage_id=first.id if first else "",
+            mentioned_in=list(dict.fromkeys(p.heading for p in naming if p.heading != SUMMARY_HEADING)))
+
+    def digests(self) -> list[Digest]:
+        """Every bulletin with its items in order, newest week first."""
+        by_title: dict[tuple[str, str], Digest] = {}
+        for passage in self.passages:
+            if not passage.bulletin_date:
+                continue
+            digest = by_title.setdefault((passage.title, passage.source),
+                                         Digest(passage.title, passage.bulletin_date, passage.source))
+            if passage.heading == SUMMARY_HEADING or any(i.heading == passage.heading for i in digest.items):
+                continue
+            digest.items.append(DigestItem(passage.heading, passage.doc_number, passage.doc_type,
+                                           passage.issued_date, passage.issuer, passage.id))
+        return sorted(by_title.values(), key=lambda d: d.week_start or "", reverse=True)
+
+    @staticmethod
+    def citation(info: DocumentInfo, quote: str = "") -> Citation:
+        return Citation(doc_number=info.number, doc_type=info.doc_type, issued_date=info.issued_date,
+                        issuer=info.issuer, title=info.subject or info.bulletin, bulletin=info.bulletin,
+                        source=info.source, quote=quote or info.summary, score=1.0, passage_id=info.passage_id)
+
+    @staticmethod
+    def describe_date(info: DocumentInfo) -> str | None:
+        return vn_date(info.issued_date)
