@@ -4,6 +4,8 @@ from __future__ import annotations
 import click
 
 from retrieval.cli.ask_cmd import ask
+from retrieval.cli.eval_cmd import eval_
+from retrieval.cli.feedback_cmd import feedback
 from retrieval.cli.ingest_cmd import ingest
 from retrieval.cli.search_cmd import search
 from retrieval.cli.tasks_cmd import tasks
@@ -19,6 +21,8 @@ cli.add_command(ingest)
 cli.add_command(search)
 cli.add_command(ask)
 cli.add_command(tasks)
+cli.add_command(eval_)
+cli.add_command(feedback)
 
 
 def main() -> None:
