@@ -76,7 +76,7 @@ def respond_document(turn: Turn, conversation_id: str | None = None,
             found = catalog.resolve(mention)
             if not found:
                 return render.Reply(f"Tôi chưa có văn bản “{mention}” trong dữ liệu các bản tin chỉ đạo, điều "
-                                    "hành. Bạn kiểm tra lại số hiệu văn bản giúp tôi."), []
+                                    "hành. Bạn kiểm tra lại số hiệu văn bản giúp tôi.", abstained=True), []
             if len(found) > 1:
                 return _ask_which_document(turn.text, found)
             chosen = found[0]
@@ -84,10 +84,10 @@ def respond_document(turn: Turn, conversation_id: str | None = None,
             chosen = turn.focus_doc
         else:
             return render.Reply("Bạn muốn hỏi văn bản nào? Hãy nêu số hiệu, ví dụ “Công văn 704/UBND-KGVX” "
-                                "hoặc “Kế hoạch 146”."), []
+                                "hoặc “Kế hoạch 146”.", abstained=True), []
     info = catalog.get(chosen)
     if info is None:
-        return render.Reply(f"Tôi chưa có văn bản số {chosen} trong dữ liệu."), []
+        return render.Reply(f"Tôi chưa có văn bản số {chosen} trong dữ liệu.", abstained=True), []
     return describe(info, turn.text, conversation_id)
 
 

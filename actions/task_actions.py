@@ -2,6 +2,7 @@
 "Sở Y tế được giao những việc gì?", "Việc nào sắp đến hạn?"."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -40,11 +41,7 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     registry = retrieval().tasks
     doc = _document_of(turn)
     agency = turn.first("agency")
-    # Names of documents and agencies are filters, not words of the task.
-    question = turn.text
-    for values in turn.entities.values():
-        for value in values:
-            question = question.replace(value, " ")
+    question = _without_entities(turn)
     if query_terms(question):
         return registry.find(query=question, doc=doc, agency=agency)
     if doc or agency:
@@ -55,6 +52,28 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     if turn.focus_doc:
         return registry.find(doc=turn.focus_doc)
     return None
+
+
+def _without_entities(turn: Turn) -> str:
+    """The question without the names of documents and agencies: those are filters, not words of the task."""
+    question = turn.text
+    for values in turn.entities.values():
+        for value in values:
+            question = question.replace(value, " ")
+    return question
+
+
+# The task that implements a document as a whole: "Sở Nội vụ chủ trì … triển khai, đôn đốc việc tổ
+# chức thực hiện Kế hoạch này", "… theo dõi, đôn đốc, tổng hợp, báo cáo UBND tỉnh".
+_WHOLE_DOCUMENT = re.compile(r"\b(?:ke hoach|quyet dinh|chi thi|cong van|van ban|thong bao|de an) nay\b"
+                             r"|\bdon doc\b|\btheo doi\b.*\bbao cao\b")
+
+
+def document_lead(tasks: list[Task]) -> Task | None:
+    """Among a document's tasks, the one led explicitly ("chủ trì") for the document as a whole."""
+    explicit = [t for t in tasks if t.lead and "chu tri" in fold(t.quote)]
+    whole = [t for t in explicit if _WHOLE_DOCUMENT.search(fold(t.action))]
+    return whole[0] if len(whole) == 1 else None
 
 
 def _distinct(matches: list[TaskMatch]) -> list[TaskMatch]:
@@ -92,10 +111,14 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
         if matches is None:
             what = "hạn chót của" if intent == "ask_deadline" else "cơ quan chủ trì"
             return render.Reply(f"Bạn muốn hỏi {what} việc nào? Hãy nêu việc cần làm hoặc số văn bản, "
-                                "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”."), []
+                                "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”.", abstained=True), []
         distinct = _distinct(matches)
         if not distinct:
             return answer_from_documents(turn.text, doc=_document_of(turn))
+        if len(distinct) > 1 and intent == "ask_responsible" and not query_terms(_without_entities(turn)):
+            overall = document_lead([m.task for m in distinct])
+            if overall is not None:   # "Kế hoạch 146 …" → "Ai chủ trì?": who leads the plan as a whole
+                distinct = [m for m in distinct if m.task is overall]
         leads = {m.task.lead for m in distinct}
         if len(distinct) > 1 and (intent == "ask_deadline" or len(leads) > 1 or _wants_partners(turn.text)):
             return ask_which(intent, turn.text, [m.task for m in distinct])
@@ -129,8 +152,8 @@ def due_soon_reply(turn: Turn) -> tuple[render.Reply, list[Any]]:
 
 def respond_agency_tasks(turn: Turn) -> tuple[render.Reply, list[Any]]:
     agency = turn.first("agency") or turn.focus_agency
-    if not agency:
-        return render.Reply("Bạn muốn hỏi nhiệm vụ của cơ quan nào? Ví dụ: “Sở Y tế được giao những việc gì?”."), []
+    if not agency:   # no agency named: maybe the documents still answer it
+        return answer_from_documents(turn.text)
     registry = retrieval().tasks
     name = registry.gazetteer.canonical(agency) or agency
     topic = turn.first("topic")

@@ -120,3 +120,42 @@ def trained_model() -> str:
 
 if __name__ == "__main__":   # python -m bot.processes: print the model path (debugging aid)
     print(trained_model(), file=sys.stdout)
+
+
+class DialogueStack:
+    """The action server and Rasa on free local ports, healthy on enter, stopped on exit.
+
+    ``with DialogueStack(env) as stack: stack.rasa_url`` — used by `trolyao chat` when nothing is
+    running yet, and by the tests that talk to the real dialogue.
+    """
+
+    def __init__(self, env: dict[str, str] | None = None, log_to: IO[str] | None = None,
+                 action_port: int | None = None, rasa_port: int | None = None):
+        self.env = env or {}
+        self.log_to = log_to
+        self.action_port = action_port or free_port()
+        self.rasa_port = rasa_port or free_port()
+        self.services: list[Service] = []
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def __enter__(self) -> "DialogueStack":
+        model = trained_model()
+        actions = action_server(self.action_port, self.env, self.log_to).start()
+        self.services.append(actions)
+        rasa = rasa_server(self.rasa_port, model, self.action_port, self.env, self.log_to).start()
+        self.services.append(rasa)
+        try:
+            actions.wait_healthy(timeout=180)   # both start in parallel; Rasa takes longer
+            rasa.wait_healthy(timeout=300)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()

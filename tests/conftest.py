@@ -72,21 +72,12 @@ DIALOGUE_TODAY = "2024-05-29"
 @pytest.fixture(scope="session")
 def dialogue(sample_index, tmp_path_factory):
     """The real Rasa server and action server on free local ports, over the sample index."""
-    from bot.processes import action_server, free_port, rasa_server, trained_model
+    from bot.processes import DialogueStack
     from dialogue import Dialogue
 
     home = tmp_path_factory.mktemp("dialogue")
     feedback = home / "feedback.sqlite3"
     env = {"TROLYAO_INDEX": str(sample_index), "TROLYAO_FEEDBACK": str(feedback),
            "TROLYAO_TODAY": DIALOGUE_TODAY, "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    model = trained_model()
-    action_port, rasa_port = free_port(), free_port()
-    actions = action_server(action_port, env).start()
-    rasa = rasa_server(rasa_port, model, action_port, env).start()
-    try:
-        actions.wait_healthy(timeout=180)
-        rasa.wait_healthy(timeout=300)
-        yield Dialogue(f"http://127.0.0.1:{rasa_port}", feedback)
-    finally:
-        rasa.stop()
-        actions.stop()
+    with DialogueStack(env) as stack:
+        yield Dialogue(stack.rasa_url, feedback)

@@ -1,0 +1,56 @@
+"""One call to Rasa's REST webhook, and its messages folded into what a channel shows.
+
+Rasa's REST channel returns a list of messages: texts (with buttons) and, for answers, a separate
+``custom`` message with ``{"citations": [...], "abstained": …}``. Channels want one reply per
+bubble with its buttons and sources, so the custom payload is attached to the text before it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+
+
+@dataclass
+class BotMessage:
+    text: str = ""
+    buttons: list[dict] = field(default_factory=list)   # {"title", "payload"}
+    citations: list[dict] = field(default_factory=list)  # schema of `trolyao ask --json`
+    abstained: bool | None = None
+
+
+def fold_messages(raw: list[dict]) -> list[BotMessage]:
+    messages: list[BotMessage] = []
+    for part in raw:
+        custom = part.get("custom")
+        if isinstance(custom, dict) and ("citations" in custom or "abstained" in custom):
+            if not messages:
+                messages.append(BotMessage())
+            messages[-1].citations.extend(custom.get("citations") or [])
+            messages[-1].abstained = custom.get("abstained")
+            continue
+        if part.get("text") or part.get("buttons"):
+            messages.append(BotMessage(part.get("text") or "", list(part.get("buttons") or [])))
+    return messages
+
+
+class RasaClient:
+    def __init__(self, base_url: str = DEFAULT_RASA_URL, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(timeout=timeout)
+
+    def send(self, sender: str, text: str) -> list[BotMessage]:
+        response = self.http.post(f"{self.base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        response.raise_for_status()
+        return fold_messages(response.json())
+
+    def ready(self) -> bool:
+        try:
+            return self.http.get(f"{self.base_url}/status", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def close(self) -> None:
+        self.http.close()
