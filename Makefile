@@ -18,6 +18,7 @@ test: setup
 
 bench: setup
 	@$(VENV)/bin/python -m retrieval.bench --shared $(SHARED)
+	@$(VENV)/bin/python -m bot.bench
 
 clean-index:
 	@rm -rf "$${TROLYAO_INDEX:-$${XDG_DATA_HOME:-$$HOME/.local/share}/trolyao/index}"

@@ -35,7 +35,20 @@ def answer_from_documents(question: str, doc: str | None = None,
             record_abstention(conversation_id, question)
         return render.Reply(render.CANNOT_ANSWER, abstained=True), [*remember(question)]
     top = answer.citations[0].doc_number if answer.citations else None
-    return render.Reply(answer.answer, answer.citations), remember(question, doc=top or doc)
+    task = task_in_answer(answer.answer, top)
+    return render.Reply(answer.answer, answer.citations), remember(question, doc=top or doc, task=task)
+
+
+def task_in_answer(text: str, doc: str | None):
+    """The task the answer states, if it states one ("… Sở Y tế chủ trì, phối hợp …"): then "Ai chủ
+    trì?", "Hạn chót khi nào?" follow up on it rather than on the whole document."""
+    if not doc:
+        return None
+    from retrieval.text import fold
+
+    folded = fold(text)
+    stated = [t for t in retrieval().tasks.find(doc=doc) if t.task.quote and fold(t.task.quote)[:60] in folded]
+    return stated[0].task if stated else None
 
 
 def _digest_text(digest: Digest) -> str:
@@ -101,19 +114,6 @@ class ActionAnswerDirective(Action):
             found = retrieval().documents.resolve(turn.first("doc_number"))
             doc = found[0] if found else None
         reply, events = answer_from_documents(turn.text, doc=doc, conversation_id=tracker.sender_id)
-        reply.send(dispatcher)
-        return events
-
-
-class ActionFallbackRetrieval(Action):
-    """NLU was unsure what the user wants: try the documents before giving up."""
-
-    def name(self) -> str:
-        return "action_fallback_retrieval"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        turn = Turn.of(tracker)
-        reply, events = answer_from_documents(turn.text, conversation_id=tracker.sender_id)
         reply.send(dispatcher)
         return events
 

@@ -1,6 +1,7 @@
 """One document by its number, or the one in focus: what it says, who issued or signed it, when."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -12,12 +13,29 @@ from actions.assistant import retrieval
 from actions.directive_actions import answer_from_documents
 from actions.focus import Turn, remember
 from retrieval.schema import DocumentInfo
+from retrieval.tasks.registry import query_terms
 from retrieval.text import fold
 
 _SIGNER_CUES = ("ai ky", "nguoi ky", "ky boi", "do ai ky", "ky ten", "ai da ky")
 _DATE_CUES = ("ngay nao", "khi nao", "bao gio", "ngay ban hanh", "ban hanh ngay", "ngay may", "hom nao")
 _ISSUER_CUES = ("co quan nao ban hanh", "ai ban hanh", "cua ai", "do ai ban hanh", "cua co quan nao",
                 "noi ban hanh", "don vi nao ban hanh")
+
+
+_ANAPHORA = re.compile(r"\b(?:van ban|vb|cong van|ke hoach|quyet dinh|chi thi|thong bao|no|cai) "
+                       r"(?:do|nay|tren|vua roi|vua noi|ay)\b|\bno\b")
+
+
+def asks_about_issuance(text: str) -> bool:
+    """"ban hành ngày nào?", "ai ký?", "của cơ quan nào?": a question about a document, not a task."""
+    folded = fold(text)
+    return any(cue in folded for cue in _SIGNER_CUES + _ISSUER_CUES + ("ban hanh", "ky ngay"))
+
+
+def _about_focus(text: str) -> bool:
+    """"Văn bản đó do ai ký?", "ban hành ngày nào?": about the document in focus, not a new search."""
+    return bool(_ANAPHORA.search(fold(text))) or not query_terms(text) or \
+        any(cue in fold(text) for cue in _SIGNER_CUES + _DATE_CUES + _ISSUER_CUES)
 
 
 def _title(info: DocumentInfo) -> str:
@@ -46,6 +64,9 @@ def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> 
     if any(cue in folded for cue in _SIGNER_CUES):
         if info.signer:
             text = f"{_title(info)} do {info.signer} ký."
+        elif info.directed_by:
+            text = (f"Bản tin không ghi người ký {_title(info)}; văn bản {_issued(info)} truyền đạt chỉ đạo "
+                    f"của đồng chí {info.directed_by}.")
         else:
             text = (f"Bản tin không ghi người ký {_title(info)}. Văn bản {_issued(info)}, "
                     f"về việc: {info.subject}.")
@@ -60,6 +81,8 @@ def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> 
         return render.Reply(text, citation), remember(question, doc=info.number)
     # "nói gì", "về việc gì", "tóm tắt": its subject and what it says about the question.
     reply, events = answer_from_documents(question, doc=info.number, conversation_id=conversation_id)
+    # The focus is the document as a whole, not a task its answer happens to quote.
+    events = [e for e in events if e.get("name") != "focus_task"] + [SlotSet("focus_task", None)]
     if reply.abstained:
         reply = render.Reply(f"{_title(info)} {_issued(info)}: {info.subject}.\n{info.summary}", citation)
     else:
@@ -80,8 +103,10 @@ def respond_document(turn: Turn, conversation_id: str | None = None,
             if len(found) > 1:
                 return _ask_which_document(turn.text, found)
             chosen = found[0]
-        elif turn.focus_doc:
+        elif turn.focus_doc and _about_focus(turn.text):
             chosen = turn.focus_doc
+        elif query_terms(turn.text):   # "Trợ lý ảo được vận hành theo văn bản nào?": the documents answer
+            return answer_from_documents(turn.text, conversation_id=conversation_id)
         else:
             return render.Reply("Bạn muốn hỏi văn bản nào? Hãy nêu số hiệu, ví dụ “Công văn 704/UBND-KGVX” "
                                 "hoặc “Kế hoạch 146”.", abstained=True), []

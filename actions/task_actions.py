@@ -17,6 +17,7 @@ from retrieval.tasks.registry import TaskMatch, query_terms
 from retrieval.text import fold
 
 ASK_WHICH_MAX = 4
+FOLLOW_UP_TERMS = 2   # a question with at most this many words of its own may be a follow-up
 
 
 def _wants_partners(text: str) -> bool:
@@ -37,13 +38,22 @@ def _document_of(turn: Turn) -> str | None:
 
 
 def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
-    """The tasks a question is about, best first; None when it names nothing and nothing is in focus."""
+    """The tasks a question is about, best first; None when it names nothing and nothing is in focus.
+
+    A question with words of its own is looked up by them (in the named document, else anywhere,
+    else in the document in focus); a bare follow-up ("Ai chủ trì?", "Sở nào phải xử lý?") goes to
+    the task in focus, then to the tasks of the document in focus."""
     registry = retrieval().tasks
     doc = _document_of(turn)
     agency = turn.first("agency")
     question = _without_entities(turn)
-    if query_terms(question):
-        return registry.find(query=question, doc=doc, agency=agency)
+    terms = query_terms(question)
+    if terms:
+        found = registry.find(query=question, doc=doc, agency=agency)
+        if not found and not doc and turn.focus_doc:
+            found = registry.find(query=question, doc=turn.focus_doc, agency=agency)
+        if found or len(terms) > FOLLOW_UP_TERMS:
+            return found
     if doc or agency:
         return registry.find(doc=doc, agency=agency)
     task = find_task(registry.tasks, turn.focus_task)
@@ -51,7 +61,7 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
         return [TaskMatch(task)]
     if turn.focus_doc:
         return registry.find(doc=turn.focus_doc)
-    return None
+    return [] if terms else None
 
 
 def _without_entities(turn: Turn) -> str:
@@ -70,10 +80,13 @@ _WHOLE_DOCUMENT = re.compile(r"\b(?:ke hoach|quyet dinh|chi thi|cong van|van ban
 
 
 def document_lead(tasks: list[Task]) -> Task | None:
-    """Among a document's tasks, the one led explicitly ("chủ trì") for the document as a whole."""
+    """Among a document's tasks, the one led explicitly ("chủ trì") for the document as a whole, or
+    the only one any agency is said to lead ("chủ trì") at all."""
     explicit = [t for t in tasks if t.lead and "chu tri" in fold(t.quote)]
     whole = [t for t in explicit if _WHOLE_DOCUMENT.search(fold(t.action))]
-    return whole[0] if len(whole) == 1 else None
+    if len(whole) == 1:
+        return whole[0]
+    return explicit[0] if len({t.lead for t in explicit}) == 1 and explicit else None
 
 
 def _distinct(matches: list[TaskMatch]) -> list[TaskMatch]:

@@ -133,6 +133,7 @@ class DocumentInfo:
     issued_date: str | None = None
     issuer: str | None = None
     signer: str | None = None
+    directed_by: str | None = None   # "Lương Trọng Quỳnh, Phó Chủ tịch UBND tỉnh" (… chỉ đạo (Công văn …))
     subject: str = ""          # the item heading: what the document is about
     summary: str = ""          # the item's first sentence
     bulletin: str = ""         # the bulletin (or document) title it was read from

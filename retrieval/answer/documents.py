@@ -5,6 +5,7 @@ date, issuer and first sentence; a document only named inside other items is rep
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from retrieval.answer.citations import vn_date
@@ -13,6 +14,10 @@ from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, Passage
 from retrieval.text import split_sentences
 
 SUMMARY_HEADING = "Tóm tắt"   # the bulletin's own summary paragraph, not an item
+# "Đồng chí Lương Trọng Quỳnh, Phó Chủ tịch UBND tỉnh chỉ đạo (Công văn số 2625/VP-KT …)": who
+# directed what a document (often one of the Office, VP-…) conveys.
+_DIRECTED_BY = re.compile(r"[Đđ]ồng chí\s+(?P<name>(?:[A-ZĐÀ-Ỹ][\wÀ-ỹ]*\s+){1,4}[A-ZĐÀ-Ỹ][\wÀ-ỹ]*)\s*,\s*"
+                          r"(?P<title>[^,;.()]{3,80}?)\s+(?:đã\s+)?(?:chỉ đạo|ký|giao)")
 
 
 class DocumentCatalog:
@@ -42,9 +47,12 @@ class DocumentCatalog:
         if own:
             first = own[0]
             sentences = split_sentences(first.text)
+            directed = _DIRECTED_BY.search(first.text)
             return DocumentInfo(
                 number=first.doc_number or number, doc_type=first.doc_type, issued_date=first.issued_date,
-                issuer=first.issuer, signer=first.signer, subject=first.heading,
+                issuer=first.issuer, signer=first.signer,
+                directed_by=f"{directed['name']}, {directed['title']}" if directed else None,
+                subject=first.heading,
                 summary=sentences[0] if sentences else "", bulletin=first.title,
                 bulletin_date=first.bulletin_date, source=first.source, passage_id=first.id)
         naming = [p for p in self.passages if any(doc_number_key(m) == key for m in p.mentions)]

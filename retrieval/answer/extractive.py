@@ -82,6 +82,9 @@ class Answerer:
             hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
             if doc:
                 hits = sorted(hits, key=lambda h: h.passage.doc_number != doc)  # its own text first
+                # "Quyết định 1073/QĐ-UBND công nhận trường nào …": the number only picks the document;
+                # left in, its words make the sentence that merely cites it look like the answer.
+                question = _without_mentions(question) or question
             answer = self._answer(question, hits, named_document=doc is not None)
             answer.question = typed
             answers.append(answer)
@@ -175,6 +178,14 @@ class Answerer:
             if len(citations) == MAX_CITATIONS:
                 break
         return citations
+
+
+def _without_mentions(question: str) -> str:
+    from retrieval.ingest.references import find_mention_spans
+
+    for span in reversed(find_mention_spans(question)):
+        question = question[:span.start] + " " + question[span.end:]
+    return question.strip()
 
 
 def _shorten(text: str, limit: int = MAX_QUOTE_CHARS) -> str:

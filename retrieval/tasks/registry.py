@@ -21,6 +21,7 @@ ai gì nào đâu khi bao giờ nhiêu hạn chót chủ trì phối hợp chị
 là có không của và với về cho thì mà này đó cơ quan đơn vị hỏi biết
 còn thế sao vậy nhỉ ạ ơi à nhé bạn tôi mình em anh chị cho xin thời hạn phải xong làm lúc ngày
 nữa cùng cái vụ văn bản nhiệm vụ trách phụ trách lo đâu rồi chưa hết đến
+sở ban ngành xử lý thực hiện giải quyết
 """.split())
 
 

@@ -1,0 +1,92 @@
+"""``make bench`` (dialogue part): NLU cross-validation and REST round-trip latency of the real stack.
+
+- `rasa test nlu --cross-validation` on data/nlu.yml: intent F1 and entity F1 (weighted averages).
+  Targets: intent F1 ≥ 0.95, entity F1 ≥ 0.90.
+- Latency of Rasa's REST webhook with the action server behind it, over the set-up index:
+  p50/p95 with 1 conversation and with 20 concurrent conversations. Target: p95 ≤ 250 ms at 20.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from bot.processes import ROOT, DialogueStack
+from retrieval.goldset.metrics import percentile
+
+# A realistic mix: answers from the documents, tasks, documents, follow-ups, small talk.
+CONVERSATION = [
+    "xin chào", "UBND tỉnh chỉ đạo gì về phòng, chống sốt xuất huyết?", "Ai chủ trì?",
+    "Còn phối hợp với ai?", "Công văn 704/UBND-KGVX nói gì?", "Văn bản đó do ai ký?",
+    "Sở Y tế được giao những việc gì?", "tuần này có chỉ đạo gì mới?", "hạn chót khi nào?", "cảm ơn",
+]
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(percentile(samples_ms, 50), 1), "p95_ms": round(percentile(samples_ms, 95), 1),
+            "n": len(samples_ms)}
+
+
+def cross_validation(folds: int) -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([str(ROOT / ".venv-rasa/bin/rasa"), "test", "nlu", "--cross-validation", "--folds", str(folds),
+                        "--config", "config.yml", "--nlu", "data/nlu.yml", "--out", out],
+                       cwd=ROOT, check=True, capture_output=True)
+        intents = json.loads((Path(out) / "intent_report.json").read_text())
+        entities = json.loads((Path(out) / "VietnameseEntityExtractor_report.json").read_text())
+    worst = sorted(((name, r["f1-score"]) for name, r in intents.items()
+                    if isinstance(r, dict) and "support" in r and name not in ("micro avg", "macro avg", "weighted avg")),
+                   key=lambda x: x[1])[:4]
+    return {"folds": folds, "intent_f1": round(intents["weighted avg"]["f1-score"], 3),
+            "entity_f1": round(entities["weighted avg"]["f1-score"], 3),
+            "weakest_intents": {name: round(f1, 3) for name, f1 in worst}}
+
+
+def conversation(url: str, turns: int) -> list[float]:
+    sender, took = f"bench-{uuid.uuid4().hex[:8]}", []
+    with httpx.Client(timeout=60) as http:
+        for i in range(turns):
+            start = time.perf_counter()
+            http.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": CONVERSATION[i % len(CONVERSATION)]}
+                      ).raise_for_status()
+            took.append((time.perf_counter() - start) * 1000)
+    return took
+
+
+def latency(url: str, concurrent: int, turns: int) -> dict:
+    conversation(url, 3)   # warm-up: first requests load lazily held structures
+    with ThreadPoolExecutor(concurrent) as pool:
+        runs = list(pool.map(lambda _: conversation(url, turns), range(concurrent)))
+    return percentiles([t for run in runs for t in run])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("bench-results/dialogue.json"))
+    args = parser.parse_args()
+    results = {"nlu": cross_validation(args.folds)}
+    with DialogueStack() as stack:
+        results["rest_latency"] = {"1 conversation": latency(stack.rasa_url, 1, 30),
+                                   "20 concurrent": latency(stack.rasa_url, 20, 10)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    nlu = results["nlu"]
+    print(f"\nDialogue NLU, {nlu['folds']}-fold cross-validation on data/nlu.yml (targets: intent F1 ≥ 0.95, "
+          f"entity F1 ≥ 0.90)")
+    print(f"  intent F1 {nlu['intent_f1']}   entity F1 {nlu['entity_f1']}   weakest: {nlu['weakest_intents']}")
+    print("REST round trip through Rasa + action server (target: p95 ≤ 250 ms at 20 concurrent)")
+    for name, figures in results["rest_latency"].items():
+        print(f"  {name:<16} p50 {figures['p50_ms']} ms   p95 {figures['p95_ms']} ms   ({figures['n']} requests)")
+    print(f"(written to {args.out})")
+
+
+if __name__ == "__main__":
+    main()
