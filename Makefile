@@ -10,8 +10,8 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	@echo "Trợ lý ảo is ready; asking in the terminal (the web chat comes with the gateway)." >&2
-	@$(VENV)/bin/trolyao ask
+	@echo "Trợ lý ảo is ready; chatting in the terminal (the web chat comes with the gateway)." >&2
+	@$(VENV)/bin/trolyao chat
 
 test: setup
 	@$(VENV)/bin/python -m pytest

@@ -76,17 +76,17 @@ def latency(url: str, concurrent: int, turns: int, think: tuple[float, float] = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: skip it)")
     parser.add_argument("--out", type=Path, default=Path("bench-results/dialogue.json"))
     args = parser.parse_args()
-    results = {"nlu": cross_validation(args.folds)}
+    results = {"nlu": cross_validation(args.folds)} if args.folds else {}
     with DialogueStack() as stack:
         results["rest_latency"] = {"1 conversation": latency(stack.rasa_url, 1, 30),
                                    "20 concurrent": latency(stack.rasa_url, 20, 10, think=(1.0, 3.0)),
                                    "20 no pause": latency(stack.rasa_url, 20, 10)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    nlu = results["nlu"]
+    nlu = results.get("nlu") or {"folds": 0, "intent_f1": None, "entity_f1": None, "weakest_intents": {}}
     print(f"\nDialogue NLU, {nlu['folds']}-fold cross-validation on data/nlu.yml (targets: intent F1 ≥ 0.95, "
           f"entity F1 ≥ 0.90)")
     print(f"  intent F1 {nlu['intent_f1']}   entity F1 {nlu['entity_f1']}   weakest: {nlu['weakest_intents']}")
