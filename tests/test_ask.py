@@ -101,3 +101,14 @@ def test_expanding_shorthand_leaves_document_codes_and_names_alone():
 
     assert expand_chat_shorthand("qđ 924/QĐ-UBND ko dc ban hành à") == "quyết định 924/QĐ-UBND không được ban hành à"
     assert expand_chat_shorthand("Sở KH&CN, CV 704") == "Sở KH&CN, CV 704"
+
+
+@pytest.mark.parametrize("question, fact", [
+    # a specific question about a named document: the fact, not the sentence that merely cites it
+    ("Quyết định 1073/QĐ-UBND công nhận trường nào đạt chuẩn quốc gia?", "Đông Quan"),
+    # a generic one: the sentence saying what the document is
+    ("Kế hoạch số 145/KH-UBND có nội dung gì?", "an toàn thông tin"),
+])
+def test_a_question_about_a_named_document_gets_its_fact(retrieval_service, question, fact):
+    answer = retrieval_service.ask(question)
+    assert fact in answer.answer and not answer.abstained

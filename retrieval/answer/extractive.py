@@ -84,7 +84,10 @@ class Answerer:
                 hits = sorted(hits, key=lambda h: h.passage.doc_number != doc)  # its own text first
                 # "Quyết định 1073/QĐ-UBND công nhận trường nào …": the number only picks the document;
                 # left in, its words make the sentence that merely cites it look like the answer.
-                question = _without_mentions(question) or question
+                # A generic question ("… có nội dung gì?") keeps them: that sentence is its answer.
+                specific = _without_mentions(question)
+                if len(self.topic_terms(specific)) >= SPECIFIC_TERMS:
+                    question = specific
             answer = self._answer(question, hits, named_document=doc is not None)
             answer.question = typed
             answers.append(answer)
@@ -178,6 +181,9 @@ class Answerer:
             if len(citations) == MAX_CITATIONS:
                 break
         return citations
+
+
+SPECIFIC_TERMS = 3   # topic words a question about a named document needs to be about one of its facts
 
 
 def _without_mentions(question: str) -> str:
