@@ -80,4 +80,12 @@ def dialogue(sample_index, tmp_path_factory):
     env = {"TROLYAO_INDEX": str(sample_index), "TROLYAO_FEEDBACK": str(feedback),
            "TROLYAO_TODAY": DIALOGUE_TODAY, "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     with DialogueStack(env) as stack:
-        yield Dialogue(stack.rasa_url, feedback)
+        yield Dialogue(stack.rasa_url, feedback, f"http://127.0.0.1:{stack.action_port}")
+
+
+@pytest.fixture
+def gateway_settings(dialogue):
+    """Gateway settings pointing at the real dialogue stack; channels off (tests turn them on)."""
+    from bot.config import Settings
+
+    return Settings(rasa_url=dialogue.rasa_url, action_server_url=dialogue.actions_url)

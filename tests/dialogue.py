@@ -26,6 +26,7 @@ class BotReply:
 class Dialogue:
     rasa_url: str
     feedback_path: Path
+    actions_url: str = ""
 
     def say(self, sender: str, message: str) -> BotReply:
         response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook",

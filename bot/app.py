@@ -1,0 +1,82 @@
+"""The gateway's ASGI app: web chat at `/`, `POST /api/chat`, `GET /healthz`, and the channels'
+webhooks (`/telegram/webhook`, `/zalo/webhook`) when their credentials are set."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.config import Settings
+from bot.gateway import Gateway
+
+log = logging.getLogger("trolyao.gateway")
+WEBCHAT = Path(__file__).resolve().parent / "webchat"
+MAX_SENDER_CHARS = 100
+
+
+def channels_for(settings: Settings, gateway: Gateway) -> list:
+    """The channels with credentials; each has `routes()`, `start()`, `stop()`."""
+    enabled = []
+    if settings.telegram_enabled:
+        from bot.telegram_channel import TelegramChannel
+
+        enabled.append(TelegramChannel(settings, gateway))
+    if settings.zalo_enabled:
+        from bot.zalo_channel import ZaloChannel
+
+        enabled.append(ZaloChannel(settings, gateway))
+    return enabled
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    gateway = Gateway(settings)
+    channels = channels_for(settings, gateway)
+
+    async def index(request: Request) -> FileResponse:
+        return FileResponse(WEBCHAT / "index.html")
+
+    async def chat(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "body must be JSON: {\"sender\", \"message\"}"}, status_code=400)
+        sender, message = (body.get("sender"), body.get("message")) if isinstance(body, dict) else (None, None)
+        if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS \
+                or not isinstance(message, str):
+            return JSONResponse({"error": "expected {\"sender\": non-empty string (≤ 100 chars), "
+                                          "\"message\": string}"}, status_code=400)
+        replies = await gateway.handle("web", sender.strip(), message) or []
+        return JSONResponse({"messages": [asdict(r) for r in replies]})
+
+    async def healthz(request: Request) -> JSONResponse:
+        status = await gateway.health()
+        return JSONResponse(status, status_code=200 if all(status.values()) else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        for line in settings.summary():
+            log.info(line)
+        for channel in channels:
+            await channel.start()
+        try:
+            yield
+        finally:
+            for channel in reversed(channels):
+                await channel.stop()
+            await gateway.aclose()
+
+    routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]), Route("/healthz", healthz),
+              *[route for channel in channels for route in channel.routes()],
+              Mount("/static", StaticFiles(directory=WEBCHAT), name="static")]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.gateway = gateway
+    app.state.settings = settings
+    return app

@@ -1,0 +1,98 @@
+"""What every channel does with an incoming message: one call to Rasa's REST webhook.
+
+The sender id is namespaced by channel (`tg:…`, `zalo:…`, `web:…`). Redelivered messages (same
+channel message id) are answered once; floods get a polite message instead of a queue; oversized
+messages are refused; when Rasa or the action server is down the user gets a Vietnamese apology
+within `rasa_timeout_s`. Logs carry a hash of the sender, never names, phone numbers or tokens.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+import httpx
+from cachetools import TTLCache
+from limits import parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from bot.config import Settings
+from bot.rasa_client import BotMessage, fold_messages
+
+log = logging.getLogger("trolyao.gateway")
+
+APOLOGY = ("Xin lỗi, hệ thống trợ lý đang tạm gián đoạn nên chưa trả lời được. "
+           "Bạn vui lòng thử lại sau ít phút.")
+RATE_LIMITED = "Bạn gửi nhanh quá, tôi chưa kịp trả lời hết. Bạn vui lòng đợi một chút rồi hỏi tiếp nhé."
+EMPTY = "Bạn muốn hỏi gì về chỉ đạo, điều hành của UBND tỉnh? Hãy gõ câu hỏi bằng chữ nhé."
+REDELIVERY_TTL_S = 24 * 3600
+
+
+def too_long(length: int, limit: int) -> str:
+    return (f"Tin nhắn dài quá ({length} ký tự). Bạn vui lòng hỏi ngắn gọn hơn, "
+            f"dưới {limit} ký tự, mỗi lần một câu hỏi.")
+
+
+def sender_hash(sender: str) -> str:
+    return hashlib.sha256(sender.encode()).hexdigest()[:12]
+
+
+class Gateway:
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None):
+        self.settings = settings
+        self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
+        self._seen: TTLCache = TTLCache(maxsize=100_000, ttl=REDELIVERY_TTL_S)
+        self._limits = parse_many(settings.rate_limit)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    async def handle(self, channel: str, user_id: str, text: str,
+                     message_id: str | None = None) -> list[BotMessage] | None:
+        """The replies to send, or None when this message was already handled (a redelivery)."""
+        sender = f"{channel}:{user_id}"
+        if message_id is not None:
+            key = f"{channel}:{message_id}"
+            if key in self._seen:
+                log.info("%s %s redelivered message ignored", channel, sender_hash(sender))
+                return None
+            self._seen[key] = True
+        text = (text or "").strip()
+        if not text:
+            return [BotMessage(EMPTY)]
+        if len(text) > self.settings.max_message_chars:
+            return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
+        if not all(self._limiter.hit(limit, sender) for limit in self._limits):
+            log.info("%s %s rate limited", channel, sender_hash(sender))
+            return [BotMessage(RATE_LIMITED)]
+        return await self.ask_rasa(sender, text)
+
+    async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
+        started = time.perf_counter()
+        try:
+            response = await self.http.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+                                            json={"sender": sender, "message": text})
+            response.raise_for_status()
+            messages = fold_messages(response.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("%s rasa unavailable: %s", sender_hash(sender), type(exc).__name__)
+            return [BotMessage(APOLOGY)]
+        if not messages:   # Rasa answered nothing: the action server failed behind it
+            log.warning("%s empty reply from rasa (action server down?)", sender_hash(sender))
+            return [BotMessage(APOLOGY)]
+        log.info("%s answered: %d message(s) in %.0f ms", sender_hash(sender), len(messages),
+                 (time.perf_counter() - started) * 1000)
+        return messages
+
+    async def health(self) -> dict[str, bool]:
+        """Rasa and the action server answer their health checks (within 2 s each)."""
+        async def ok(url: str) -> bool:
+            try:
+                return (await self.http.get(url, timeout=2.0)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        return {"rasa": await ok(f"{self.settings.rasa_url}/status"),
+                "actions": await ok(f"{self.settings.action_server_url}/health")}
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
