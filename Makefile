@@ -10,8 +10,7 @@ setup:
 	@scripts/setup.sh
 
 run: setup
-	@echo "Trợ lý ảo is ready; chatting in the terminal (the web chat comes with the gateway)." >&2
-	@$(VENV)/bin/trolyao chat
+	@$(VENV)/bin/python -m bot.run
 
 test: setup
 	@$(VENV)/bin/python -m pytest

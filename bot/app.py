@@ -37,6 +37,11 @@ def channels_for(settings: Settings, gateway: Gateway) -> list:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if not log.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     gateway = Gateway(settings)
     channels = channels_for(settings, gateway)
 
