@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import render
 from actions.assistant import retrieval
 from actions.directive_actions import answer_from_documents
 from actions.document_actions import asks_about_issuance, respond_document
 from actions.focus import Turn, find_task
+from actions.reply_action import ReplyAction
 from actions.task_actions import candidate_tasks, respond_about_task, respond_agency_tasks
 from retrieval.text import fold
 
@@ -65,28 +68,23 @@ class ActionResolveChoice(Action):
         return [SlotSet("pending", None), *events]
 
 
-class ActionFallbackRetrieval(Action):
+class ActionFallbackRetrieval(ReplyAction):
     """NLU was unsure what the user wants: its best guess if the conversation's focus makes sense of
     it ("Sở nào phải xử lý?" after a document), else the documents, before giving up."""
 
-    def name(self) -> str:
-        return "action_fallback_retrieval"
+    action_name = "action_fallback_retrieval"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        turn = Turn.of(tracker)
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         guess = next((r["name"] for r in ranking if r["name"] != "nlu_fallback"), None)
         if (guess == "ask_document" or asks_about_issuance(turn.text)) and \
                 (turn.first("doc_number") or turn.focus_doc):
-            reply, events = respond_document(turn, tracker.sender_id)
-        elif guess in ("ask_responsible", "ask_deadline") and candidate_tasks(turn):
-            reply, events = respond_about_task(turn, guess)
-        elif guess == "agency_tasks" and turn.first("agency"):
-            reply, events = respond_agency_tasks(turn)
-        else:
-            reply, events = answer_from_documents(turn.text, conversation_id=tracker.sender_id)
-        reply.send(dispatcher)
-        return events
+            return respond_document(turn, tracker.sender_id)
+        if guess in ("ask_responsible", "ask_deadline") and candidate_tasks(turn):
+            return respond_about_task(turn, guess)
+        if guess == "agency_tasks" and turn.first("agency"):
+            return respond_agency_tasks(turn)
+        return answer_from_documents(turn.text, conversation_id=tracker.sender_id)
 
 
 def last_answer(tracker: Tracker) -> tuple[str, str, list[dict]]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk import Tracker
 
 from actions import render
 from actions.assistant import retrieval, today
 from actions.dates import date_range
 from actions.focus import Turn, remember
+from actions.reply_action import ReplyAction
 from retrieval.schema import Digest
 
 log = logging.getLogger(__name__)
@@ -103,26 +103,16 @@ def _week_end(week_start: str) -> str:
     return (dt.date.fromisoformat(week_start) + dt.timedelta(days=6)).isoformat()
 
 
-class ActionAnswerDirective(Action):
-    def name(self) -> str:
-        return "action_answer_directive"
+class ActionAnswerDirective(ReplyAction):
+    action_name = "action_answer_directive"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        turn = Turn.of(tracker)
-        doc = None
-        if turn.first("doc_number"):
-            found = retrieval().documents.resolve(turn.first("doc_number"))
-            doc = found[0] if found else None
-        reply, events = answer_from_documents(turn.text, doc=doc, conversation_id=tracker.sender_id)
-        reply.send(dispatcher)
-        return events
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        found = retrieval().documents.resolve(turn.first("doc_number")) if turn.first("doc_number") else []
+        return answer_from_documents(turn.text, doc=found[0] if found else None, conversation_id=tracker.sender_id)
 
 
-class ActionLatestDirectives(Action):
-    def name(self) -> str:
-        return "action_latest_directives"
+class ActionLatestDirectives(ReplyAction):
+    action_name = "action_latest_directives"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = respond_latest(Turn.of(tracker))
-        reply.send(dispatcher)
-        return events
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_latest(turn)

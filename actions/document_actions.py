@@ -4,14 +4,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
 from actions.assistant import retrieval
 from actions.directive_actions import answer_from_documents
 from actions.focus import Turn, remember
+from actions.reply_action import ReplyAction
 from retrieval.schema import DocumentInfo
 from retrieval.tasks.registry import query_terms
 from retrieval.text import fold
@@ -129,11 +129,8 @@ def _ask_which_document(question: str, numbers: list[str]) -> tuple[render.Reply
     return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending)]
 
 
-class ActionDescribeDocument(Action):
-    def name(self) -> str:
-        return "action_describe_document"
+class ActionDescribeDocument(ReplyAction):
+    action_name = "action_describe_document"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = respond_document(Turn.of(tracker), tracker.sender_id)
-        reply.send(dispatcher)
-        return events
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_document(turn, tracker.sender_id)

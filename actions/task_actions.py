@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
-from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk import Tracker
 
 from actions import render
 from actions.assistant import retrieval, today
 from actions.directive_actions import answer_from_documents
 from actions.focus import Turn, find_task, remember
+from actions.reply_action import ReplyAction
 from retrieval.schema import Task
 from retrieval.tasks.registry import TaskMatch, query_terms
 from retrieval.text import fold
@@ -189,31 +189,22 @@ def respond_agency_tasks(turn: Turn) -> tuple[render.Reply, list[Any]]:
     return render.Reply(text, [render.task_citation(m.task) for m in shown]), events
 
 
-class ActionAnswerResponsible(Action):
-    def name(self) -> str:
-        return "action_answer_responsible"
+class ActionAnswerResponsible(ReplyAction):
+    action_name = "action_answer_responsible"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = respond_about_task(Turn.of(tracker), "ask_responsible")
-        reply.send(dispatcher)
-        return events
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_about_task(turn, "ask_responsible")
 
 
-class ActionAnswerDeadline(Action):
-    def name(self) -> str:
-        return "action_answer_deadline"
+class ActionAnswerDeadline(ReplyAction):
+    action_name = "action_answer_deadline"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = respond_about_task(Turn.of(tracker), "ask_deadline")
-        reply.send(dispatcher)
-        return events
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_about_task(turn, "ask_deadline")
 
 
-class ActionAgencyTasks(Action):
-    def name(self) -> str:
-        return "action_agency_tasks"
+class ActionAgencyTasks(ReplyAction):
+    action_name = "action_agency_tasks"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = respond_agency_tasks(Turn.of(tracker))
-        reply.send(dispatcher)
-        return events
+    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_agency_tasks(turn)
