@@ -13,6 +13,7 @@ run: setup
 	@$(VENV)/bin/python -m bot.run
 
 test: setup
+	@scripts/test-deps.sh
 	@$(VENV)/bin/python -m pytest
 
 bench: setup
