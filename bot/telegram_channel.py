@@ -1,0 +1,466 @@
+"""Telegram through python-telegram-bot (PTB): polling, or a webhook at `/telegram/webhook`.
+
+Polling when TELEGRAM_BOT_TOKEN is set and TELEGRAM_WEBHOOK_URL is not; webhook mode otherwise, where
+every request must carry TELEGRAM_WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-Token` (403 and
+nothing processed without it). Text messages and inline-button presses become one
+`Gateway.handle("tg", chat_id, …)` call each; the replies are rendered as HTML (escaped), buttons as
+an inline keyboard, citations as source cards, and split under Telegram's 4096-character limit at
+sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter.
+Logs carry the gateway's sender hash only: never tokens, names or message texts.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import html
+import logging
+import re
+import secrets
+from collections.abc import Callable
+
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ChatAction, ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.gateway import Gateway, sender_hash
+from bot.rasa_client import BotMessage
+
+log = logging.getLogger("trolyao.gateway")
+
+CHANNEL = "tg"
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_MESSAGE_CHARS = 4096          # Telegram's limit for one message's text (UTF-16 code units)
+MAX_CALLBACK_BYTES = 64           # Telegram's limit for an inline button's callback_data
+MAX_QUOTE_CHARS = 300             # citation cards quote at most this much
+RATE_LIMIT_RETRIES = 3            # AIORateLimiter: retries after a 429's retry_after
+TYPING_REFRESH_S = 4.0            # Telegram shows "typing…" for about 5 s
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+WELCOME = ("Xin chào! Tôi là <b>Trợ lý ảo</b> của UBND tỉnh Lạng Sơn.\n"
+           "Tôi trả lời câu hỏi về các văn bản chỉ đạo, điều hành của UBND tỉnh, luôn kèm nguồn trích dẫn.\n\n"
+           "Bạn có thể hỏi, ví dụ:\n"
+           "• Công văn 704/UBND-KGVX nói gì?\n"
+           "• Sở Y tế được giao những việc gì?\n"
+           "• Tuần này có những chỉ đạo gì?\n\n"
+           "Gõ /help để xem hướng dẫn.")
+HELP = ("<b>Hướng dẫn sử dụng</b>\n"
+        "Bạn cứ gõ câu hỏi bằng tiếng Việt, mỗi lần một câu hỏi:\n"
+        "• Hỏi về một văn bản: “Kế hoạch 146/KH-UBND về việc gì?”\n"
+        "• Hỏi về một cơ quan: “Sở Y tế được giao những việc gì?”\n"
+        "• Hỏi theo thời gian: “Tuần này có những chỉ đạo gì?”, “Những việc nào sắp đến hạn?”\n"
+        "• Hỏi tiếp về câu trả lời trước: “Ai chủ trì?”, “Hạn chót khi nào?”\n\n"
+        "Khi có nhiều lựa chọn, bạn bấm vào nút bên dưới tin nhắn. "
+        "Mỗi câu trả lời đều ghi rõ văn bản nguồn để bạn đối chiếu.")
+BUTTON_EXPIRED = "Nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi nhé."
+CHOOSE = "Mời bạn chọn:"
+COMMANDS = [BotCommand("start", "Bắt đầu trò chuyện"), BotCommand("help", "Hướng dẫn sử dụng")]
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+def tg_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escaped_len(text: str) -> int:
+    return tg_len(html.escape(text, quote=False))
+
+
+# A boundary follows a sentence end (. ! ? … optionally closed by quotes/brackets) plus whitespace,
+# or a run of line breaks.
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”’»)\]]*[ \t]+|\n+")
+
+
+def _segments(text: str, pattern: re.Pattern) -> list[str]:
+    """The text cut after each match of `pattern`; the pieces concatenate back to the text."""
+    pieces, start = [], 0
+    for match in pattern.finditer(text):
+        if match.end() > start:
+            pieces.append(text[start:match.end()])
+            start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS,
+               measure: Callable[[str], int] = escaped_len) -> list[str]:
+    """Plain text cut into parts with `measure(part) <= limit`, at sentence or line boundaries.
+
+    A sentence longer than the limit is cut between words, a word longer than the limit between
+    characters. Parts are stripped; joined with single spaces/line breaks they give the text back.
+    Escape each part afterwards (the default measure counts the escaped length), so no cut ever
+    falls inside an HTML tag or entity.
+    """
+    text = text.strip()
+    if measure(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    current = ""
+    for segment in _pieces_within(text, limit, measure):
+        candidate = current + segment
+        if current and measure(candidate.rstrip()) > limit:
+            parts.append(current.strip())
+            current = segment
+        else:
+            current = candidate
+    if current.strip():
+        parts.append(current.strip())
+    return [p for p in parts if p]
+
+
+_LIST_NUMBER = re.compile(r"\s*\d{1,3}[.)]\s*")
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentence/line pieces; a list number ("2. ") stays with the item it numbers."""
+    pieces: list[str] = []
+    for piece in _segments(text, _BOUNDARY):
+        if pieces and _LIST_NUMBER.fullmatch(pieces[-1]):
+            pieces[-1] += piece
+        else:
+            pieces.append(piece)
+    return pieces
+
+
+def _pieces_within(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
+    pieces = []
+    for sentence in _sentences(text):
+        if measure(sentence.strip()) <= limit:
+            pieces.append(sentence)
+            continue
+        for word in _segments(sentence, re.compile(r"\s+")):
+            while measure(word.strip()) > limit:      # one enormous "word": cut by characters
+                cut = limit
+                while cut > 1 and measure(word[:cut]) > limit:
+                    cut -= max(1, (measure(word[:cut]) - limit) // 5)
+                pieces.append(word[:cut])
+                word = word[cut:]
+            pieces.append(word)
+    return pieces
+
+
+def vn_date(iso: str | None) -> str | None:
+    """2022-06-23 → 23/6/2022."""
+    try:
+        year, month, day = (iso or "").split("-")
+        return f"{int(day)}/{int(month)}/{year}"
+    except ValueError:
+        return iso or None
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().rstrip(".").casefold()
+
+
+def citation_card(citation: dict, body: str = "") -> str:
+    """One source card in Telegram HTML: 📄 <b>Công văn 704/UBND-KGVX</b> (23/6/2022, UBND tỉnh),
+    then the quote in italics unless the body already shows it."""
+    number = citation.get("doc_number")
+    name = f"{citation.get('doc_type') or 'Văn bản'} {number}" if number else \
+        (citation.get("title") or citation.get("bulletin") or citation.get("source") or "Văn bản")
+    details = [d for d in (vn_date(citation.get("issued_date")), citation.get("issuer")) if d]
+    card = f"📄 <b>{html.escape(name, quote=False)}</b>"
+    if details:
+        card += f" ({html.escape(', '.join(details), quote=False)})"
+    quote = re.sub(r"\s+", " ", citation.get("quote") or "").strip()
+    if quote and _squash(quote) not in _squash(body):
+        if len(quote) > MAX_QUOTE_CHARS:
+            quote = quote[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
+        card += f"\n<i>“{html.escape(quote, quote=False)}”</i>"
+    return card
+
+
+def _body_without_sources(text: str) -> str:
+    """The text without its readable "Nguồn: …" lines at the end (the cards replace them)."""
+    lines = text.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith("Nguồn:"):
+            return "\n".join(lines[:i]).rstrip()
+    return text
+
+
+def render(message: BotMessage, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """A reply as Telegram HTML messages, each within `limit`: the escaped text split at sentence
+    boundaries, then the citation cards (in the last message when they fit)."""
+    text = message.text or ""
+    cards: list[str] = []
+    if message.citations:
+        text = _body_without_sources(text)
+        cards = [citation_card(c, text) for c in message.citations]
+    chunks = [html.escape(part, quote=False) for part in split_text(text, limit)]
+    if cards:
+        blocks, block = [], "<b>Nguồn:</b>"
+        for card in cards:   # a card is short (quote capped): it always fits in an empty message
+            if tg_len(f"{block}\n{card}") > limit:
+                blocks.append(block)
+                block = card
+            else:
+                block = f"{block}\n{card}"
+        blocks.append(block)
+        if chunks and tg_len(f"{chunks[-1]}\n\n{blocks[0]}") <= limit:
+            chunks[-1] = f"{chunks[-1]}\n\n{blocks.pop(0)}"
+        chunks.extend(blocks)
+    if not chunks and message.buttons:
+        chunks = [CHOOSE]
+    return chunks
+
+
+# --- callback data (64 bytes at most) ------------------------------------------------------------------
+
+class CallbackPayloads:
+    """Button payloads as callback_data: `p:<payload>` when it fits in 64 bytes, else `k:<key>` into
+    a bounded in-memory table (a key lost to a restart or expiry answers BUTTON_EXPIRED)."""
+
+    def __init__(self, maxsize: int = 50_000, ttl_s: float = 7 * 24 * 3600):
+        self._table: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl_s)
+
+    def encode(self, payload: str) -> str:
+        data = f"p:{payload}"
+        if len(data.encode()) <= MAX_CALLBACK_BYTES:
+            return data
+        key = secrets.token_urlsafe(16)
+        self._table[key] = payload
+        return f"k:{key}"
+
+    def decode(self, data: str | None) -> str | None:
+        if not data:
+            return None
+        if data.startswith("p:"):
+            return data[2:]
+        if data.startswith("k:"):
+            return self._table.get(data[2:])
+        return None
+
+
+def keyboard(buttons: list[dict], payloads: CallbackPayloads) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(str(b.get("title") or b.get("payload") or "?")[:100],
+                                  callback_data=payloads.encode(str(b.get("payload") or b.get("title") or "")))]
+            for b in buttons]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+# --- token redaction in third-party logs ---------------------------------------------------------------
+
+class _RedactToken(logging.Filter):
+    """httpx logs every request URL, and Bot API URLs contain the bot token."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:   # noqa: BLE001 - a broken record is not ours to fix
+            return True
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        return True
+
+
+def _token_loggers() -> list[logging.Logger]:
+    """The loggers that may see Bot API URLs. A logger's filters do not apply to its children's
+    records, so each one gets the filter (PTB creates its loggers when it is imported)."""
+    names = {"httpx", "telegram"} | {name for name in logging.root.manager.loggerDict
+                                     if name.split(".")[0] in ("telegram", "httpx")}
+    return [logging.getLogger(name) for name in sorted(names)]
+
+
+# --- the channel -----------------------------------------------------------------------------------------
+
+class TelegramChannel:
+    def __init__(self, settings: Settings, gateway: Gateway):
+        if not settings.telegram_bot_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set: the Telegram channel cannot start")
+        self.settings = settings
+        self.gateway = gateway
+        self.webhook = bool(settings.telegram_webhook_url)
+        secret = settings.telegram_webhook_secret
+        if self.webhook and not secret:
+            raise ValueError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is not: refusing to start "
+                             "the Telegram webhook without a secret (set TELEGRAM_WEBHOOK_SECRET to 1-256 "
+                             "characters of A-Z, a-z, 0-9, _ and -, or unset TELEGRAM_WEBHOOK_URL for polling)")
+        if self.webhook and not _SECRET_RE.fullmatch(secret or ""):
+            raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+                             "(Telegram's rule for secret_token)")
+        self._secret = (secret or "").encode()
+        self.payloads = CallbackPayloads()
+        self._chat_locks: dict[int, list] = {}   # chat → [lock, users]
+        self._redact = _RedactToken(settings.telegram_bot_token)
+        self._redacted = _token_loggers()   # before build(): PTB logs its URLs (with the token) at once
+        for logger in self._redacted:
+            logger.addFilter(self._redact)
+        api = settings.telegram_api_base.rstrip("/")
+        builder = (ApplicationBuilder().token(settings.telegram_bot_token)
+                   .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
+                   .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+                   .concurrent_updates(True))
+        if self.webhook:
+            builder = builder.updater(None)
+        self.application: Application = builder.build()
+        self.application.add_handler(CommandHandler("start", self._on_start))
+        self.application.add_handler(CommandHandler("help", self._on_help))
+        self.application.add_handler(CallbackQueryHandler(self._on_button))
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self._on_help))
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_text))
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_other))
+        self.application.add_error_handler(self._on_error)
+
+    # lifecycle
+
+    def routes(self) -> list[Route]:
+        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])] if self.webhook else []
+
+    async def start(self) -> None:
+        await self.application.initialize()          # getMe: a wrong token fails here, loudly
+        with contextlib.suppress(Exception):         # a nicety: the "/" menu in Telegram's apps
+            await self.application.bot.set_my_commands(COMMANDS)
+        await self.application.start()
+        if self.webhook:
+            await self.application.bot.set_webhook(self.settings.telegram_webhook_url,
+                                                   secret_token=self.settings.telegram_webhook_secret,
+                                                   allowed_updates=["message", "callback_query"])
+            log.info("telegram: webhook set")
+        else:
+            await self.application.updater.start_polling(allowed_updates=["message", "callback_query"],
+                                                         error_callback=self._on_polling_error)
+            log.info("telegram: polling")
+
+    async def stop(self) -> None:
+        try:
+            if self.application.updater is not None and self.application.updater.running:
+                await self.application.updater.stop()
+            if self.application.running:
+                await self.application.stop()
+            await self.application.shutdown()
+        finally:
+            for logger in self._redacted:
+                logger.removeFilter(self._redact)
+
+    # webhook
+
+    async def _webhook(self, request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            log.warning("telegram webhook: request with a missing or wrong secret rejected")
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.application.bot)
+        except Exception:   # noqa: BLE001 - any malformed body is the sender's problem
+            return JSONResponse({"error": "body must be a Telegram Update (JSON)"}, status_code=400)
+        if update is None:
+            return JSONResponse({"error": "body must be a Telegram Update (JSON)"}, status_code=400)
+        await self.application.update_queue.put(update)   # processed in the background: answer at once
+        return Response(status_code=200)
+
+    # handlers
+
+    async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            await self._send_html(update.effective_chat.id, [WELCOME])
+
+    async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            await self._send_html(update.effective_chat.id, [HELP])
+
+    async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self._ask(update.effective_chat.id, update.effective_message.text or "", str(update.update_id))
+
+    async def _on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice…: the gateway answers an empty message with a polite hint."""
+        if update.effective_chat:
+            await self._ask(update.effective_chat.id, "", str(update.update_id))
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        payload = self.payloads.decode(query.data)
+        title = _button_title(query)
+        with contextlib.suppress(Exception):   # a late answer (query too old) must not stop the reply
+            await query.answer(text=f"Bạn chọn: {title}"[:200] if title else None)
+        chat = query.message.chat if query.message else None
+        if chat is None:
+            return
+        if payload is None:
+            await self._send_html(chat.id, [html.escape(BUTTON_EXPIRED, quote=False)])
+            return
+        await self._ask(chat.id, payload, f"cb:{query.id}")
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = getattr(getattr(update, "effective_chat", None), "id", None)
+        who = sender_hash(f"{CHANNEL}:{chat}") if chat is not None else "-"
+        log.warning("telegram %s update failed: %s", who, type(context.error).__name__)
+
+    def _on_polling_error(self, error: Exception) -> None:
+        log.warning("telegram polling error: %s", type(error).__name__)
+
+    # the conversation
+
+    async def _ask(self, chat_id: int, text: str, message_id: str) -> None:
+        """One message through the gateway, in order per chat, with "typing…" shown meanwhile."""
+        entry = self._chat_locks.setdefault(chat_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                await self._typing(chat_id)   # shown before the gateway is asked, then kept alive
+                typing = asyncio.create_task(self._keep_typing(chat_id))
+                try:
+                    replies = await self.gateway.handle(CHANNEL, str(chat_id), text, message_id=message_id)
+                finally:
+                    typing.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await typing
+                for reply in replies or []:   # None: a redelivery, answered already
+                    await self._send_html(chat_id, render(reply), keyboard(reply.buttons, self.payloads))
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._chat_locks.get(chat_id) is entry:
+                del self._chat_locks[chat_id]
+
+    async def _typing(self, chat_id: int) -> None:
+        try:
+            await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except Exception as exc:   # noqa: BLE001 - "typing…" is a nicety; the answer matters
+            log.info("telegram %s chat action failed: %s", sender_hash(f"{CHANNEL}:{chat_id}"),
+                     type(exc).__name__)
+
+    async def _keep_typing(self, chat_id: int) -> None:
+        while True:
+            await asyncio.sleep(TYPING_REFRESH_S)
+            await self._typing(chat_id)
+
+    async def _send_html(self, chat_id: int, chunks: list[str],
+                         markup: InlineKeyboardMarkup | None = None) -> None:
+        for i, chunk in enumerate(chunks):
+            await self.application.bot.send_message(
+                chat_id, chunk, parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=markup if i == len(chunks) - 1 else None)
+
+
+def _button_title(query) -> str | None:
+    """The pressed button's title, from the keyboard of the message it belongs to."""
+    markup = getattr(query.message, "reply_markup", None) if query.message else None
+    for row in getattr(markup, "inline_keyboard", ()) or ():
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text
+    return None

@@ -1,0 +1,341 @@
+"""Zalo Official Account (Open API v3): the webhook at `/zalo/webhook` and replies as CS messages.
+
+Webhook (as Zalo documents it, and as peer integrations such as Chatwoot verify it): the header
+``X-ZEvent-Signature: mac=<hex>`` where ``<hex>`` is ``sha256(app_id + raw body + timestamp + OA secret
+key)`` and ``timestamp`` is the event's own ``timestamp`` field (milliseconds, as written in the
+body). A missing or wrong signature is answered 401, a timestamp more than five minutes away from
+now 403, and nothing of such a request is processed. Accepted events are answered 200 at once and
+processed in a background task (Zalo wants its 200 within seconds, or it redelivers), one sender's
+messages in the order they came.
+
+Replies go through ``POST {ZALO_API_BASE}/v3.0/oa/message/cs`` with the ``access_token`` header, as
+plain text (Zalo text messages have no markup), cut under Zalo's 2000-character limit at sentence
+boundaries. Buttons become a numbered list; a reply that is just a number picks that button. When
+Zalo says the access token is invalid or expired, the channel gets a new one with the refresh token
+(``POST {ZALO_OAUTH_BASE}/v4/oa/access_token``; a refresh token works once, so both new tokens are
+kept in memory) and sends again, once. Logs carry the sender's hash, never tokens or names.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import math
+import re
+import time
+
+import httpx
+from cachetools import TTLCache
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.config import Settings
+from bot.gateway import REDELIVERY_TTL_S, Gateway, sender_hash
+from bot.rasa_client import BotMessage
+
+log = logging.getLogger("trolyao.zalo")
+
+CHANNEL = "zalo"
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+MAX_TEXT_CHARS = 2000                  # Zalo's limit for one text message
+MAX_CLOCK_SKEW_S = 5 * 60              # older or further in the future: a replay, refused (403)
+TOKEN_ERRORS = {-216, -124}            # "Access token is invalid" / "… has expired": refresh, then retry once
+CHOICE_HINT = "Trả lời bằng số để chọn."
+TEXT_ONLY = ("Xin lỗi, trợ lý hiện chỉ đọc được câu hỏi gõ bằng chữ, chưa xem được hình ảnh, nhãn dán, "
+             "tệp, ghi âm hay vị trí. Bạn vui lòng gõ câu hỏi về chỉ đạo, điều hành của UBND tỉnh nhé.")
+BUTTONS_TTL_S = 24 * 3600
+
+# Where a long text may be cut: after a line break, or after a sentence's end (. ! ? …) followed by
+# a space and what starts a sentence (the rule of retrieval.text.split_sentences); else at a space.
+_SENTENCE_BREAK = re.compile(r"\n+|(?<=[.!?…])[ \t]+(?=[\"“(\[]?[A-ZÀ-Ỹ0-9Đ])")
+_SPACE = re.compile(r"\s+")
+
+
+def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """The `X-ZEvent-Signature` value Zalo sends with an event."""
+    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+    return f"mac={digest}"
+
+
+def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
+    """Pieces of at most `limit` characters, cut at the last sentence end or line break that fits
+    (at a space when a single sentence is longer, hard only inside an overlong word)."""
+    text = text.strip()
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = _last_break(_SENTENCE_BREAK, text, limit) or _last_break(_SPACE, text, limit)
+        head, rest = (text[:cut[0]], text[cut[1]:]) if cut else (text[:limit], text[limit:])
+        if head.strip():
+            pieces.append(head.strip())
+        text = rest.strip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _last_break(pattern: re.Pattern, text: str, limit: int) -> tuple[int, int] | None:
+    """(end of the piece, start of the rest) of the last break whose piece is non-empty and fits."""
+    found = None
+    for match in pattern.finditer(text):
+        if match.start() > limit:
+            break
+        if match.start() > 0:
+            found = (match.start(), match.end())
+    return found
+
+
+def render(messages: list[BotMessage]) -> tuple[list[str], list[dict]]:
+    """Plain texts to send, and the buttons they list (numbered across the whole reply)."""
+    texts: list[str] = []
+    buttons: list[dict] = []
+    for message in messages:
+        text = message.text.strip()
+        lines = [text] if text else []
+        first = len(buttons) + 1
+        buttons.extend(message.buttons)
+        if message.buttons and not _lists_options(text, message.buttons, first):
+            lines += [f"{n}. {_title(b)}" for n, b in enumerate(message.buttons, first)]
+        if message.buttons:
+            lines.append(CHOICE_HINT)
+        if lines:
+            texts.append("\n".join(lines))
+    return texts, buttons
+
+
+def _title(button: dict) -> str:
+    return str(button.get("title") or button.get("payload") or "")
+
+
+def _lists_options(text: str, buttons: list[dict], first: int) -> bool:
+    """The text already numbers the options as the buttons do ("Bạn muốn hỏi việc nào?\n1. …"):
+    line `first + i` starts with button i's title (titles may be shortened with "…")."""
+    lines = [line.strip() for line in text.splitlines()]
+    for n, button in enumerate(buttons, first):
+        title = _title(button).rstrip("…").strip()
+        if not any(line.startswith(f"{n}. ") and line[len(f"{n}. "):].startswith(title) for line in lines):
+            return False
+    return True
+
+
+def event_time_s(timestamp: object) -> float | None:
+    """Zalo's `timestamp` (milliseconds since the epoch, as a string or a number) in seconds."""
+    try:
+        value = float(str(timestamp))
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    return value / 1000 if value > 1e11 else value    # seconds, should Zalo ever send them
+
+
+class ZaloChannel:
+    def __init__(self, settings: Settings, gateway: Gateway, http: httpx.AsyncClient | None = None):
+        self.settings = settings
+        self.gateway = gateway
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(timeout=10.0)
+        self.api_base = settings.zalo_api_base.rstrip("/")
+        self.oauth_base = settings.zalo_oauth_base.rstrip("/")
+        self._access_token = settings.zalo_access_token or ""
+        self._refresh_token = settings.zalo_refresh_token or ""
+        self._refresh_lock = asyncio.Lock()
+        self._buttons: TTLCache = TTLCache(maxsize=100_000, ttl=BUTTONS_TTL_S)   # user id → last buttons
+        self._seen_other: TTLCache = TTLCache(maxsize=100_000, ttl=REDELIVERY_TTL_S)  # non-text msg ids
+        self._queues: dict[str, tuple[asyncio.Lock, int]] = {}    # user id → (its lock, tasks using it)
+        self._tasks: set[asyncio.Task] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def routes(self) -> list[Route]:
+        return [Route("/zalo/webhook", self.webhook, methods=["POST"])]
+
+    async def start(self) -> None:
+        if not (self._refresh_token and self.settings.zalo_app_secret):
+            log.info("zalo: no ZALO_REFRESH_TOKEN/ZALO_APP_SECRET: the access token cannot be renewed")
+
+    async def stop(self) -> None:
+        """Let the messages being answered finish (a few seconds at most), then close."""
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self.settings.rasa_timeout_s + 5)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self._own_http:
+            await self.http.aclose()
+
+    # -- webhook -----------------------------------------------------------------------------------
+
+    async def webhook(self, request: Request) -> JSONResponse:
+        body = await request.body()
+        supplied = (request.headers.get(SIGNATURE_HEADER) or "").strip()
+        try:
+            event = json.loads(body)
+        except ValueError:
+            event = None
+        if not supplied or not isinstance(event, dict):
+            log.warning("zalo webhook refused: %s", "no signature" if not supplied else "body is not a JSON object")
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        timestamp = event.get("timestamp")
+        expected = signature(self.settings.zalo_app_id or "", body, "" if timestamp is None else str(timestamp),
+                             self.settings.zalo_oa_secret_key or "")
+        if not hmac.compare_digest(supplied.lower().encode(), expected.encode()):
+            log.warning("zalo webhook refused: wrong signature")
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+        sent_at = event_time_s(timestamp)
+        if sent_at is None or abs(time.time() - sent_at) > MAX_CLOCK_SKEW_S:
+            log.warning("zalo webhook refused: stale timestamp")
+            return JSONResponse({"error": "stale timestamp"}, status_code=403)
+        self.accept(event)
+        return JSONResponse({"ok": True})
+
+    def accept(self, event: dict) -> None:
+        """Start answering a verified event in the background, or ignore it."""
+        name = str(event.get("event_name") or "")
+        sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
+        user_id = str(sender.get("id") or "")
+        if not name.startswith("user_send_") or not user_id:
+            log.debug("zalo event %s ignored", name or "?")      # follow, user_seen_message, oa_send_* …
+            return
+        msg_id = message.get("msg_id")
+        msg_id = None if msg_id is None else str(msg_id)
+        if name == "user_send_text":
+            job = self._answer_text(user_id, str(message.get("text") or ""), msg_id)
+        else:
+            if msg_id is not None:
+                if msg_id in self._seen_other:
+                    log.info("zalo %s redelivered %s ignored", self._hash(user_id), name)
+                    return
+                self._seen_other[msg_id] = True
+            job = self._answer_not_text(user_id, name)
+        self._spawn(user_id, job)
+
+    def _spawn(self, user_id: str, job) -> None:
+        lock, users = self._queues.get(user_id) or (asyncio.Lock(), 0)
+        self._queues[user_id] = (lock, users + 1)
+
+        async def in_order() -> None:
+            try:
+                async with lock:            # FIFO: one sender's messages answered in the order they came
+                    await job
+            finally:
+                lock_, users_ = self._queues[user_id]
+                if users_ <= 1:
+                    del self._queues[user_id]
+                else:
+                    self._queues[user_id] = (lock_, users_ - 1)
+
+        task = asyncio.get_running_loop().create_task(in_order())
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("zalo: answering a message failed: %s", type(exc).__name__,
+                      exc_info=(type(exc), exc, exc.__traceback__))
+
+    # -- answering ---------------------------------------------------------------------------------
+
+    async def _answer_text(self, user_id: str, text: str, msg_id: str | None) -> None:
+        buttons = self._buttons.get(user_id) or []
+        choice = text.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(buttons):
+            text = buttons[int(choice) - 1].get("payload") or text
+        replies = await self.gateway.handle(CHANNEL, user_id, text, message_id=msg_id)
+        if replies is None:             # a redelivery: it was answered the first time
+            return
+        await self.send_replies(user_id, replies)
+
+    async def _answer_not_text(self, user_id: str, event_name: str) -> None:
+        log.info("zalo %s sent %s: asked for text", self._hash(user_id), event_name)
+        await self.send_replies(user_id, [BotMessage(TEXT_ONLY)])
+
+    async def send_replies(self, user_id: str, replies: list[BotMessage]) -> bool:
+        """Send the replies as text messages; remember their buttons for a numbered answer."""
+        texts, buttons = render(replies)
+        if buttons:
+            self._buttons[user_id] = buttons
+        else:
+            self._buttons.pop(user_id, None)
+        for text in texts:
+            for piece in split_text(text):
+                if not await self.send_text(user_id, piece):
+                    return False
+        return True
+
+    async def send_text(self, user_id: str, text: str) -> bool:
+        """One CS text message; on an expired token, refresh it and send again once."""
+        for attempt in (1, 2):
+            token = self._access_token
+            result = await self._post_cs(user_id, text, token)
+            if result is None:
+                return False
+            error = result.get("error", 0)
+            if error == 0:
+                return True
+            if error in TOKEN_ERRORS and attempt == 1:
+                log.info("zalo: access token rejected (%s), refreshing it", error)
+                if await self.refresh_token(used=token):
+                    continue
+            log.warning("zalo %s: message not sent: error %s %s", self._hash(user_id), error,
+                        str(result.get("message") or "")[:100])
+            return False
+        return False
+
+    async def _post_cs(self, user_id: str, text: str, token: str) -> dict | None:
+        try:
+            response = await self.http.post(f"{self.api_base}/v3.0/oa/message/cs",
+                                            headers={"access_token": token},
+                                            json={"recipient": {"user_id": user_id}, "message": {"text": text}})
+            result = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("zalo %s: message API unreachable: %s", self._hash(user_id), type(exc).__name__)
+            return None
+        if not isinstance(result, dict):
+            log.warning("zalo %s: message API answered HTTP %s", self._hash(user_id), response.status_code)
+            return None
+        if "error" not in result and response.status_code != 200:
+            result["error"] = response.status_code
+        return result
+
+    async def refresh_token(self, used: str) -> bool:
+        """A new access token (and refresh token) from the refresh token; True when there is one.
+
+        `used` is the access token that was refused: when another message refreshed it meanwhile,
+        the new one is simply used (a refresh token is single-use: never spend it twice)."""
+        async with self._refresh_lock:
+            if self._access_token != used:
+                return True
+            if not (self._refresh_token and self.settings.zalo_app_secret):
+                log.warning("zalo: access token expired and cannot be refreshed "
+                            "(set ZALO_REFRESH_TOKEN and ZALO_APP_SECRET)")
+                return False
+            try:
+                response = await self.http.post(
+                    f"{self.oauth_base}/v4/oa/access_token",
+                    headers={"secret_key": self.settings.zalo_app_secret},
+                    data={"refresh_token": self._refresh_token, "app_id": self.settings.zalo_app_id or "",
+                          "grant_type": "refresh_token"})
+                result = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("zalo: token refresh failed: %s", type(exc).__name__)
+                return False
+            if not isinstance(result, dict) or not result.get("access_token"):
+                error = result.get("error") if isinstance(result, dict) else None
+                log.warning("zalo: token refresh refused (HTTP %s, error %s)", response.status_code, error)
+                return False
+            self._access_token = str(result["access_token"])
+            if result.get("refresh_token"):
+                self._refresh_token = str(result["refresh_token"])
+            log.info("zalo: access token refreshed (valid %s s)", result.get("expires_in", "?"))
+            return True
+
+    @staticmethod
+    def _hash(user_id: str) -> str:
+        return sender_hash(f"{CHANNEL}:{user_id}")
