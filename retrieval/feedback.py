@@ -64,6 +64,10 @@ def _normalize_timestamp(value: str) -> str:
         moment = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise InputError(f"created_at: expected an ISO 8601 timestamp, not {value!r}") from exc
+    return _utc_iso(moment)
+
+
+def _utc_iso(moment: dt.datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
@@ -77,9 +81,7 @@ def _since_bound(since: str) -> str:
         moment = dt.datetime.fromisoformat(since)
     except ValueError as exc:
         raise InputError(f"since: expected an ISO date or datetime, not {since!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return _utc_iso(moment)
 
 
 class FeedbackStore:

@@ -9,24 +9,25 @@ cd "$(dirname "$0")/.."
 SHARED=${SHARED:-../shared}
 VENV=.venv
 
-find_python311() {
-  for candidate in "${PYTHON311:-}" python3.11 "$(pyenv root 2>/dev/null)/versions/3.11.7/bin/python"; do
+# find_python VERSION OVERRIDE_VAR: $OVERRIDE_VAR, then pythonVERSION, then pyenv's versions.
+find_python() {
+  local want=$1 override=$2 candidate
+  local candidates=("${!override:-}" "python$want")
+  for candidate in "$(pyenv root 2>/dev/null)"/versions/"$want".*/bin/python; do candidates+=("$candidate"); done
+  for candidate in "${candidates[@]}"; do
     if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
-       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+       && "$candidate" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$want'.split('.'))))" 2>/dev/null; then
       command -v "$candidate"; return 0
     fi
   done
-  for candidate in "$(pyenv root 2>/dev/null)"/versions/3.11*/bin/python; do
-    [ -x "$candidate" ] && { echo "$candidate"; return 0; }
-  done
-  echo "setup: Python 3.11 not found (set PYTHON311=/path/to/python3.11)" >&2
+  echo "setup: Python $want not found (set $override=/path/to/python$want)" >&2
   return 1
 }
 
 venv_key=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.setup-key" 2>/dev/null)" != "$venv_key" ]; then
   echo "setup: building $VENV (Python 3.11)" >&2
-  [ -x "$VENV/bin/python" ] || "$(find_python311)" -m venv "$VENV"
+  [ -x "$VENV/bin/python" ] || "$(find_python 3.11 PYTHON311)" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade pip
   # The CPU build of torch lies on disk; installing it first keeps sentence-transformers from
   # pulling a multi-GB CUDA build from the registry.
@@ -36,21 +37,11 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.setup-key" 2>/dev/null)" != "
 fi
 
 # Rasa 3.6 needs Python 3.10: its own venv, with nothing but Rasa and what nlu/ needs (no torch).
-find_python310() {
-  for candidate in "${PYTHON310:-}" python3.10 "$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python"; do
-    if [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 \
-       && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
-      command -v "$candidate"; return 0
-    fi
-  done
-  echo "setup: Python 3.10 not found for Rasa (set PYTHON310=/path/to/python3.10)" >&2
-  return 1
-}
 RASA_VENV=.venv-rasa
 rasa_key=$(cat nlu/requirements.txt | sha256sum | cut -c1-16)
 if [ ! -x "$RASA_VENV/bin/rasa" ] || [ "$(cat "$RASA_VENV/.setup-key" 2>/dev/null)" != "$rasa_key" ]; then
   echo "setup: building $RASA_VENV (Python 3.10, Rasa)" >&2
-  [ -x "$RASA_VENV/bin/python" ] || "$(find_python310)" -m venv "$RASA_VENV"
+  [ -x "$RASA_VENV/bin/python" ] || "$(find_python 3.10 PYTHON310)" -m venv "$RASA_VENV"
   "$RASA_VENV/bin/pip" install --quiet --disable-pip-version-check -r nlu/requirements.txt
   echo "$rasa_key" > "$RASA_VENV/.setup-key"
 fi
