@@ -67,8 +67,8 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
 def _without_entities(turn: Turn) -> str:
     """The question without the names of documents and agencies: those are filters, not words of the task."""
     question = turn.text
-    for values in turn.entities.values():
-        for value in values:
+    for kind in ("doc_number", "agency"):   # topics and dates are words of the task: they stay
+        for value in turn.entities.get(kind, []):
             question = question.replace(value, " ")
     return question
 
