@@ -26,6 +26,20 @@ _ANAPHORA = re.compile(r"\b(?:van ban|vb|cong van|ke hoach|quyet dinh|chi thi|th
                        r"(?:do|nay|tren|vua roi|vua noi|ay)\b|\bno\b")
 
 
+# Words of a question that ask what a document says in general, not one of its facts.
+_GENERIC_WORDS = frozenset("noi dung tom tat quy dinh yeu cau ve viec gi the nao chinh la co nhung van ban nam"
+                           .split())
+
+
+def _generic(question: str) -> bool:
+    """"Công văn 704 nói gì?", "Kế hoạch 124 về nội dung gì?" — not "… công nhận trường nào?"."""
+    from retrieval.ingest.references import find_mention_spans
+
+    for span in reversed(find_mention_spans(question)):
+        question = question[:span.start] + " " + question[span.end:]
+    return all(term in _GENERIC_WORDS or term.isdigit() for term in query_terms(question))
+
+
 def asks_about_issuance(text: str) -> bool:
     """"ban hành ngày nào?", "ai ký?", "của cơ quan nào?": a question about a document, not a task."""
     folded = fold(text)
@@ -79,7 +93,11 @@ def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> 
     if any(cue in folded for cue in _ISSUER_CUES):
         text = f"{_title(info)} {_issued(info) or 'không ghi cơ quan ban hành trong bản tin'}."
         return render.Reply(text, citation), remember(question, doc=info.number)
-    # "nói gì", "về việc gì", "tóm tắt": its subject and what it says about the question.
+    if _generic(question) and info.details:   # "nói gì", "về việc gì", "tóm tắt": what it is, what it says
+        text = f"{_title(info)} {_issued(info)}: {info.subject}.\n" + " ".join(info.details)
+        return render.Reply(text, [catalog.citation(info, quote=info.details[0])]), \
+            [*remember(question, doc=info.number), SlotSet("focus_task", None)]
+    # A specific question about it: the sentence of the document that answers it.
     reply, events = answer_from_documents(question, doc=info.number, conversation_id=conversation_id)
     # The focus is the document as a whole, not a task its answer happens to quote.
     events = [e for e in events if e.get("name") != "focus_task"] + [SlotSet("focus_task", None)]

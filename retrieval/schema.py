@@ -136,6 +136,7 @@ class DocumentInfo:
     directed_by: str | None = None   # "Lương Trọng Quỳnh, Phó Chủ tịch UBND tỉnh" (… chỉ đạo (Công văn …))
     subject: str = ""          # the item heading: what the document is about
     summary: str = ""          # the item's first sentence
+    details: list[str] = field(default_factory=list)   # the sentences after it (what it says)
     bulletin: str = ""         # the bulletin (or document) title it was read from
     bulletin_date: str | None = None
     source: str = ""

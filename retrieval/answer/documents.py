@@ -13,6 +13,7 @@ from retrieval.ingest.references import doc_number_key, find_mentions, mention_m
 from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, Passage
 from retrieval.text import split_sentences
 
+DETAIL_SENTENCES = 2
 SUMMARY_HEADING = "Tóm tắt"   # the bulletin's own summary paragraph, not an item
 # "Đồng chí Lương Trọng Quỳnh, Phó Chủ tịch UBND tỉnh chỉ đạo (Công văn số 2625/VP-KT …)": who
 # directed what a document (often one of the Office, VP-…) conveys.
@@ -53,7 +54,7 @@ class DocumentCatalog:
                 issuer=first.issuer, signer=first.signer,
                 directed_by=f"{directed['name']}, {directed['title']}" if directed else None,
                 subject=first.heading,
-                summary=sentences[0] if sentences else "", bulletin=first.title,
+                summary=sentences[0] if sentences else "", details=sentences[1:1 + DETAIL_SENTENCES], bulletin=first.title,
                 bulletin_date=first.bulletin_date, source=first.source, passage_id=first.id)
         naming = [p for p in self.passages if any(doc_number_key(m) == key for m in p.mentions)]
         if not naming and not any(doc_number_key(n) == key for n in self.numbers):
