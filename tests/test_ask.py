@@ -112,3 +112,8 @@ def test_expanding_shorthand_leaves_document_codes_and_names_alone():
 def test_a_question_about_a_named_document_gets_its_fact(retrieval_service, question, fact):
     answer = retrieval_service.ask(question)
     assert fact in answer.answer and not answer.abstained
+
+
+def test_a_time_of_day_question_gets_the_hours_not_a_quantity(retrieval_service):
+    answer = retrieval_service.ask("Xe điện thí điểm được chạy từ mấy giờ đến mấy giờ?")
+    assert "5h00" in answer.answer and "18h00" in answer.answer

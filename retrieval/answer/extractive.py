@@ -25,9 +25,13 @@ RANK_DISCOUNT = 0.05  # a lower-ranked chunk's sentence must be clearly better t
 CUE_BONUS = 1.0       # share of the question's term weight a sentence of the asked shape earns
 
 # What a question asks for (matched on folded text) and the sentence shapes that carry it:
-# a deadline asks for a date or period, a quantity for an amount, "who" for an assignment.
-# A strong shape earns the whole bonus, a weak one (any date, any number) a quarter of it.
+# a time of day asks for hours, a deadline for a date or period, a quantity for an amount, "who"
+# for an assignment. A strong shape earns the whole bonus, a weak one (any date, any number) a
+# quarter of it. The first question pattern that matches decides ("mấy giờ" before "mấy").
 ANSWER_CUES = [
+    (re.compile(r"\b(may gio|gio nao|khung gio|gio hoat dong)\b"),
+     re.compile(r"\d{1,2} ?(h|gio)\b|\d{1,2}h\d{2}"),
+     re.compile(r"\b(gio|buoi sang|buoi chieu|ban dem|ban ngay)\b")),
     (re.compile(r"\b(khi nao|bao gio|han chot|thoi han|han|thoi gian|ngay nao|luc nao|den khi)\b"),
      re.compile(r"\b(truoc ngay|den ngay|cham nhat|hoan thanh trong|trong thang|trong quy|trong nam|"
                 r"den het nam|den nam \d|tu ngay|hang (ngay|tuan|thang|quy|nam))\b"),
