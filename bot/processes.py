@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -118,8 +117,6 @@ def trained_model() -> str:
     return result.stdout.strip()
 
 
-if __name__ == "__main__":   # python -m bot.processes: print the model path (debugging aid)
-    print(trained_model(), file=sys.stdout)
 
 
 class DialogueStack:

@@ -69,7 +69,8 @@ def make_run(sample_index, tmp_path) -> Iterator[Running]:
 
 def assert_nothing_left(ports: dict[str, int]) -> None:
     assert not any(listening(p) for p in ports.values())
-    pattern = "|".join(f"--port {p}" for p in ports.values())
+    # Anchored: port 4123 must not match another stack's "--port 41234".
+    pattern = "|".join(f"--port {p}( |$)" for p in ports.values())
     left = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
     assert left.stdout.strip() == "", f"orphans: {left.stdout}"
 
@@ -93,7 +94,7 @@ def test_make_run_starts_the_stack_answers_and_stops_cleanly_on_sigint(sample_in
 
 def test_when_one_process_dies_make_run_says_which_and_stops_the_others(sample_index, tmp_path):
     with make_run(sample_index, tmp_path) as running:
-        found = subprocess.run(["pgrep", "-f", f"actions.server --port {running.ports['actions']}"],
+        found = subprocess.run(["pgrep", "-f", f"actions.server --port {running.ports['actions']}( |$)"],
                                capture_output=True, text=True)
         os.kill(int(found.stdout.split()[0]), signal.SIGKILL)
         running.proc.wait(120)

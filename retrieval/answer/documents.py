@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from retrieval.answer.citations import vn_date
 from retrieval.ingest.references import doc_number_key, find_mentions, mention_matches
 from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, Passage
 from retrieval.text import split_sentences
@@ -88,7 +87,3 @@ class DocumentCatalog:
         return Citation(doc_number=info.number, doc_type=info.doc_type, issued_date=info.issued_date,
                         issuer=info.issuer, title=info.subject or info.bulletin, bulletin=info.bulletin,
                         source=info.source, quote=quote or info.summary, score=1.0, passage_id=info.passage_id)
-
-    @staticmethod
-    def describe_date(info: DocumentInfo) -> str | None:
-        return vn_date(info.issued_date)
