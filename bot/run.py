@@ -61,6 +61,10 @@ def main() -> int:
         print("\nStopping…", flush=True)
         return 0
     except ServiceError as exc:
+        dead = next((s for s in services if s.process is not None and not s.running), None)
+        if dead is not None:   # a process that died made another one look unhealthy: name the cause
+            print(f"\nrun: {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
+                  "stopping the others.", file=sys.stderr, flush=True)
         print(f"run: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:

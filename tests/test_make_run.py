@@ -52,14 +52,13 @@ def make_run(sample_index, tmp_path) -> Iterator[Running]:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             assert proc.poll() is None, "make run exited early:\n" + running.tail()
-            try:
-                if httpx.get(f"http://127.0.0.1:{ports['gateway']}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)   # polling the health check
+            # Ready when make run says so (it has seen every health check), not merely when /healthz answers.
+            if any("Trợ lý ảo is running" in line for line in running.output):
+                break
+            time.sleep(0.5)   # polling its output
         else:
-            pytest.fail("/healthz never turned 200:\n" + running.tail())
+            pytest.fail("make run never said it was running:\n" + running.tail())
+        assert httpx.get(f"http://127.0.0.1:{ports['gateway']}/healthz", timeout=5).status_code == 200
         yield running
     finally:
         if proc.poll() is None:
