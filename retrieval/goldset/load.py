@@ -18,8 +18,8 @@ from retrieval.ingest.references import normalize_doc_number
 from retrieval.text import nfc
 
 QUESTION_KEYS = {"question", "expected_docs", "must_contain", "abstain", "source_quote", "note"}
-ITEM_KEYS = {"id", "kind", "feedback"} | QUESTION_KEYS
-CONVERSATION_KEYS = {"id", "kind", "turns", "note", "feedback"}
+ITEM_KEYS = {"id", "kind", "feedback", "source"} | QUESTION_KEYS
+CONVERSATION_KEYS = {"id", "kind", "turns", "note", "feedback", "source"}
 FEEDBACK_KEYS = {"rating", "conversation_ids", "created_at", "answer_given", "citations_given"}
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _DOC_RE = re.compile(r"^\d+\s*[/\-]\s*\w[^/]*(/\s*\w.*)?$")   # "924/QĐ-UBND", "69-KL/TW", "73/2019/NĐ-CP"
@@ -192,6 +192,7 @@ def _item(node: Node, number: int, where: _Where) -> GoldItem:
     kind = _string(get["kind"], where, item_id, "kind") if "kind" in get else \
         (MULTI_TURN_KIND if multi else DEFAULT_KIND)
     feedback = _feedback(get["feedback"], where, item_id) if "feedback" in get else None
+    source = _string(get["source"], where, item_id, "source") if "source" in get else ""
     if multi:
         turns_node = get["turns"]
         if not isinstance(turns_node, SequenceNode) or not turns_node.value:
@@ -200,10 +201,10 @@ def _item(node: Node, number: int, where: _Where) -> GoldItem:
                       for i, t in enumerate(turns_node.value, start=1))
         note = _string(get["note"], where, item_id, "note", allow_empty=True) if "note" in get else ""
         return GoldItem(id=item_id, kind=kind, turns=turns, multi_turn=True, note=note, feedback=feedback,
-                        line=node.start_mark.line + 1)
+                        source=source, line=node.start_mark.line + 1)
     question_keys = QUESTION_KEYS
     question_node = MappingNode(node.tag, [(k, v) for k, v in node.value if k.value in question_keys],
                                 start_mark=node.start_mark, end_mark=node.end_mark)
     question = _question(question_node, where, item_id, question_keys, "the item")
     return GoldItem(id=item_id, kind=kind, turns=(question,), multi_turn=False, note=question.note,
-                    feedback=feedback, line=node.start_mark.line + 1)
+                    feedback=feedback, source=source, line=node.start_mark.line + 1)

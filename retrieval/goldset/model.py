@@ -44,6 +44,7 @@ class GoldItem:
     multi_turn: bool = False
     note: str = ""
     feedback: dict[str, Any] | None = None   # provenance of an item exported from user feedback
+    source: str = ""    # the page it was written from, relative to ../shared ("archive/langson/….txt")
     line: int = 0
 
     def unit_id(self, turn_index: int) -> str:
