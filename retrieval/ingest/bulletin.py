@@ -75,6 +75,11 @@ _CHROME_PATTERNS = [
     r"^(?:tu khoa|tags?)\s*:", r"^(?:dang nhap|dang ky|tim kiem|search|menu|ngon ngu|english|tieng viet)$",
     r"^(?:nhiet liet )?chao mung\b.{0,140}$", r"^quyet tam thuc hien thang loi\b.{0,160}$",
     r"^dang cong san viet nam quang vinh.{0,40}$",
+    # Photo captions and credits: "(Ảnh minh họa. Nguồn Internet)", "… Ảnh: Tư liệu", an image's
+    # file name, a linked article's title with its paper ("… | Báo Lạng Sơn").
+    r"^\(?anh minh hoa\b.{0,80}$", r"^\S+\.(?:jpe?g|png|gif|webp)$",
+    r"^.{0,240}[\s.]\(?(?:anh|nguon)\s*:\s*[^.:]{2,60}\)?$",
+    r"^.{0,240}\s\|\s(?:bao|thoi bao|tap chi|cong thong tin|dien tu|vnexpress|tuoi tre|thanh nien)\b.{0,50}$",
 ]
 _CHROME_RE = re.compile("|".join(f"(?:{p})" for p in _CHROME_PATTERNS))
 # Lines after which the rest of the page is furniture (related news, comments, footer).
@@ -103,10 +108,14 @@ def is_trailer(line: str) -> bool:
 
 # --------------------------------------------------------------------------- titles and weeks
 
-_BULLETIN_TITLE_RE = re.compile(r"chi dao,?\s*(?:va\s+)?dieu hanh\b.*\btuan\b")
+# "Chỉ đạo, điều hành nổi bật của UBND tỉnh trong tuần (…)", and other provinces' weekly pages:
+# "Kết quả chỉ đạo, điều hành từ ngày 19/10/2020 đến ngày 25/10/2020 của …".
+_BULLETIN_TITLE_RE = re.compile(
+    r"chi dao,?\s*(?:va\s+)?dieu hanh\b.*\btuan\b"
+    r"|chi dao,?\s*(?:va\s+)?dieu hanh\b.{0,30}\btu ngay \d{1,2}/\d{1,2}(?:/\d{4})? den (?:het )?ngay \d")
 _WEEK_RE = re.compile(
     r"(?P<d1>\d{1,2})(?:\s*[/.\-]\s*(?P<m1>\d{1,2})(?:\s*[/.\-]\s*(?P<y1>\d{4}))?)?"
-    r"\s*(?:đến|tới|den|toi|-|–|—)\s*(?:(?i:ngày|ngay)\s*)?"
+    r"\s*(?:đến|tới|den|toi|-|–|—)\s*(?:(?i:hết|het)\s+)?(?:(?i:ngày|ngay)\s*)?"
     r"(?P<d2>\d{1,2})\s*[/.\-]\s*(?P<m2>\d{1,2})\s*[/.\-]\s*(?P<y2>\d{4})"
 )
 
@@ -154,7 +163,7 @@ _SUBJECTS = (
 _REPORT_OPEN = re.compile(rf"^{_LEAD}{_SUBJECTS}|^(?:Sáng|Chiều|Tối)?\s*[Nn]gày \d{{1,2}}/\d{{1,2}}|^\(")
 _VERBS = (
     r"ban hành|chỉ đạo|quyết định|phê duyệt|ký|gửi|yêu cầu|thông báo|công bố|triển khai|tổ chức|giao|"
-    r"đồng ý|chấp thuận|kết luận|hướng dẫn|trình|có|vừa|đã|họp|ra|dự|chủ trì|làm việc|kiểm tra"
+    r"đồng ý|chấp thuận|kết luận|hướng dẫn|trình|có|vừa|đã|họp|ra|dự|chủ trì|làm việc|kiểm tra|truyền đạt"
 )
 _SUBJECT_RE = re.compile(rf"^{_LEAD}(?P<subject>[^()]{{2,160}}?)\s+(?:{_VERBS})\b")
 
@@ -232,6 +241,19 @@ _OFFICIAL_RE = re.compile(
     r"^(?P<title>(?:Phó )?Chủ tịch(?: Thường trực)? (?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân) tỉnh)"
     r"(?:\s+(?P<name>(?:[A-ZĐ][\wÀ-ỹ]*\s*){2,5}))?$")
 _UBND_RE = re.compile(r"^(?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân) tỉnh(?: [A-ZĐ][\wÀ-ỹ]*(?: [A-ZĐ][\wÀ-ỹ]*)?)?$")
+
+
+# "… thông báo ý kiến chỉ đạo của đồng chí Dương Xuân Huyên, Phó Chủ tịch UBND tỉnh về …": the
+# official who directed what the Office's letter conveys (its signer in the citation's sense).
+_CONVEYED_RE = re.compile(
+    r"ý kiến(?: chỉ đạo)?(?: kết luận)? của đồng chí\s+(?P<name>(?:[A-ZĐÀ-Ỹ][\wÀ-ỹ]*\s+){1,4}[A-ZĐÀ-Ỹ][\wÀ-ỹ]*)"
+    r"\s*,\s*(?P<title>[^,;()]{3,80}?)(?=\s+(?:về|đôn đốc|tại|đối với)\b|\s*[,;(]|\s*$)")
+
+
+def conveyed_official(paragraph: str) -> str | None:
+    """"Name, title" of the official whose opinion an opening paragraph conveys, or None."""
+    match = _CONVEYED_RE.search(paragraph)
+    return f"{match['name'].strip()}, {match['title'].strip()}" if match else None
 
 
 def _subject(paragraph: str) -> tuple[str, str | None, str | None]:
@@ -315,7 +337,7 @@ def primary_document(paragraph: str, heading: str = "", not_before: str | None =
         final_issuer = issuer
     else:
         final_issuer = ref.issuer or implied
-    return replace(ref, issuer=final_issuer, signer=signer,
+    return replace(ref, issuer=final_issuer, signer=signer or conveyed_official(paragraph),
                    doc_type=ref.doc_type or infer_doc_type(ref.number))
 
 
@@ -359,7 +381,8 @@ def _article_lines(lines: list[str], start: int, title: str | None) -> list[str]
             break
         if is_chrome(line):
             continue
-        if title_key is not None and is_bulletin_title(line):
+        # A numbered line ("I. CHỈ ĐẠO ĐIỀU HÀNH … TRONG TUẦN") is a section of this page, not another's title.
+        if title_key is not None and is_bulletin_title(line) and not _NUMBERING.match(line):
             if _key(line) == title_key:
                 continue     # the title repeated (page <title>, h1, print header)
             break            # another bulletin's title: a related-news list begins
@@ -408,6 +431,12 @@ def parse_bulletin(lines: Iterable[str], source: str, *, heading_hints: Iterable
 
     summary = ""
     segments: list[str] = []
+    if len(body) == 1 and _is_summary_only(body[0]):
+        # Some weeks publish only the list of what was directed: each entry is an item.
+        summary, segments = body[0], _split_summary(body[0])
+        items = [Item(_summary_entry(s), [_summary_entry(s)], item_documents(s, [s])) for s in segments]
+        return SourceDocument(source=source, kind="bulletin", title=title, items=items, summary=summary,
+                              week_start=week_start, week_end=week_end)
     if body and _is_summary(body, hints):
         summary, segments = body[0], _split_summary(body[0])
         body = body[1:]
@@ -430,6 +459,20 @@ def parse_bulletin(lines: Iterable[str], source: str, *, heading_hints: Iterable
         summary = "\n".join(filter(None, [summary, *lead]))
     return SourceDocument(source=source, kind="bulletin", title=title, items=items, summary=summary,
                           week_start=week_start, week_end=week_end)
+
+
+_SUMMARY_CLOSING = re.compile(r"\s*(?:\.{3}|…)?\s*(?:là )?(?:những|các) nội dung chính\b.*$")
+
+
+def _is_summary_only(line: str) -> bool:
+    """A page whose whole article is the week's list: "A; B; C... là những nội dung chính …"."""
+    return len(_split_summary(line)) >= 3 and not _has_parenthesised_ref(line) and not opens_report(line)
+
+
+def _summary_entry(segment: str) -> str:
+    """One entry of the list, without the closing "... là những nội dung chính …" words."""
+    entry = _SUMMARY_CLOSING.sub("", segment).strip(" .;…")
+    return entry[:1].upper() + entry[1:]
 
 
 def _is_summary(body: list[str], hints: list[str]) -> bool:
@@ -488,7 +531,10 @@ def _build_items(body: list[str], heads: list[int], segments: list[str],
         end = heads[n + 1] if n + 1 < len(heads) else len(body)
         paragraphs = body[at + 1:end]
         if not paragraphs:
-            continue   # a section heading ("I. KINH TẾ") directly followed by an item heading
+            # A section heading ("I. KINH TẾ") directly followed by an item heading: it joins the
+            # page's introduction (kept in the summary passage) rather than being lost.
+            lead.append(strip_numbering(body[at]))
+            continue
         heading = strip_numbering(body[at]).rstrip(" :.")
         items.append(Item(heading, paragraphs, item_documents(heading, paragraphs, not_before=not_before)))
     return lead, items

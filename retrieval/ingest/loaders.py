@@ -290,6 +290,8 @@ def rebuild_paragraphs(lines: list[str]) -> list[str]:
             current = line
         elif re.search(r"[a-zà-ỹđ]-$", previous) and line[:1].islower():
             current = current[:-1] + line
+        elif _REFERENCE_TAIL.search(previous) and _NUMBER_HEAD.match(line):
+            current = f"{current} {line}"   # "… Văn bản số" / "858/UBND-KT": never a paragraph break
         elif re.search(r"[A-ZĐ0-9][-/]$", previous) and re.match(r"[A-ZĐ0-9]", line):
             current = current + line   # a document number or code broken at its hyphen/slash
         elif _continues(previous, line, previous_end, width):
@@ -331,12 +333,31 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
     return multi >= max(1, 0.3 * len(blocks)) and p90 <= 110
 
 
+# A reference cut by a line break: "… theo Văn bản số" / "858/UBND-KT ngày …".
+_REFERENCE_TAIL = re.compile(r"(?i:\bsố\s*:?|\bsố hiệu\s*:?)$")
+_NUMBER_HEAD = re.compile(r"^\d{1,5}\s?[/\-]\s?[\dA-ZĐ]")
+
+
+def join_broken_lines(lines: list[str]) -> list[str]:
+    """Rejoin the few lines a copy broke inside a sentence, in text that is otherwise one
+    paragraph per line: a document number carried to the next line, or a line that goes on in
+    lower case (prose never opens a paragraph in lower case; "a) …" list marks do, and stay)."""
+    out: list[str] = []
+    for line in lines:
+        if out and ((_REFERENCE_TAIL.search(out[-1]) and _NUMBER_HEAD.match(line)) or (
+                line[:1].islower() and not _LIST_MARK.match(line) and not _SENTENCE_END.search(out[-1]))):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
 def text_lines(text: str) -> list[str]:
     """Paragraphs of a plain-text file: one per line, or rejoined when the file is hard-wrapped."""
     lines = text.split("\n")
     if _is_hard_wrapped(lines):
         return rebuild_paragraphs(lines)
-    return [c for c in (clean_line(line) for line in lines) if c]
+    return join_broken_lines([c for c in (clean_line(line) for line in lines) if c])
 
 
 # --------------------------------------------------------------------------- Markdown

@@ -40,7 +40,7 @@ TYPE_CODES = {
 ISSUER_CODES = {
     "UBND": "UBND tỉnh", "VP": "Văn phòng UBND tỉnh", "VPUBND": "Văn phòng UBND tỉnh",
     "TTG": "Thủ tướng Chính phủ", "CP": "Chính phủ", "VPCP": "Văn phòng Chính phủ",
-    "TW": "Trung ương Đảng", "TU": "Tỉnh ủy", "HĐND": "HĐND tỉnh", "BCĐCCHC": "Ban Chỉ đạo cải cách hành chính tỉnh",
+    "TW": "Trung ương Đảng", "TU": "Tỉnh ủy", "HĐND": "HĐND tỉnh", "BCĐCCHC": "Ban Chỉ đạo cải cách hành chính tỉnh", "BCĐ": "Ban Chỉ đạo",
     "UBTVQH": "Ủy ban Thường vụ Quốc hội", "BXD": "Bộ Xây dựng", "BYT": "Bộ Y tế", "BTC": "Bộ Tài chính",
     "BCA": "Bộ Công an", "BQP": "Bộ Quốc phòng", "BNV": "Bộ Nội vụ", "BTP": "Bộ Tư pháp",
     "BCT": "Bộ Công Thương", "BGDĐT": "Bộ Giáo dục và Đào tạo", "BGTVT": "Bộ Giao thông vận tải",
@@ -288,7 +288,23 @@ def find_reference_matches(text: str) -> list[RefMatch]:
         ref = DocumentRef(number=number, doc_type=doc_type, issued_date=issued, issuer=issuer,
                           raw=text[start:end].strip())
         found.append(RefMatch(ref, start, end, match.start("num"), in_parens, issuer is not None))
-    return found
+    return _share_list_dates(text, found)
+
+
+_LIST_JOINER = re.compile(r"^\s*(?:,|và|;)\s*$")
+
+
+def _share_list_dates(text: str, found: list[RefMatch]) -> list[RefMatch]:
+    """"Quyết định số: 99/QĐ-UBND, 103/QĐ-UBND, 105/QĐ-UBND, ngày 26/01/2023": the date after the
+    last number of a list dates every number of it."""
+    out = list(found)
+    for i in range(len(out) - 2, -1, -1):
+        this, after = out[i], out[i + 1]
+        if this.ref.issued_date or not after.ref.issued_date:
+            continue
+        if _LIST_JOINER.match(text[this.end:after.number_start]):
+            out[i] = replace(this, ref=replace(this.ref, issued_date=after.ref.issued_date))
+    return out
 
 
 def find_references(text: str) -> list[DocumentRef]:
