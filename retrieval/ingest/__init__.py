@@ -38,14 +38,16 @@ def parser_fingerprint() -> str:
 
 
 def load_path(path: str | Path) -> SourceDocument | list[Passage]:
-    """Parse one file: a bulletin, a one-directive page, else a generic document; JSONL → passages."""
+    """Parse one file: a full official document, a bulletin, a one-directive page, else a generic
+    document; JSONL → passages."""
     from retrieval.ingest.article import parse_article
     from retrieval.ingest.bulletin import parse_bulletin, parse_document
     from retrieval.ingest.loaders import load
+    from retrieval.ingest.official import parse_official
 
     raw = load(path)
     if isinstance(raw, list):
         return raw
-    return parse_bulletin(raw.lines, raw.source, heading_hints=raw.headings) or \
+    return parse_official(raw.lines, raw.source, raw.kind) or parse_bulletin(raw.lines, raw.source, heading_hints=raw.headings) or \
         parse_article(raw.lines, raw.source, raw.kind, heading_hints=raw.headings) or \
         parse_document(raw.lines, raw.source, raw.kind, heading_hints=raw.headings, title=raw.title)

@@ -352,9 +352,26 @@ def join_broken_lines(lines: list[str]) -> list[str]:
     return out
 
 
+_MOTTO_HEAD = re.compile(r"(?i:c[ộo]ng h[òo]a x[ãa] h[ộo]i ch[ủu] ngh[ĩi]a vi[ệe]t nam|độc lập\s*-\s*tự do)")
+_COLUMN_GAP = re.compile(r"(?<=\S)(?:\s{3,}|\t+)(?=\S)")
+
+
+def split_columns(lines: list[str]) -> list[str]:
+    """An official document copied as text keeps its two header and footer columns side by side
+    ("ỦY BAN NHÂN DÂN      CỘNG HÒA XÃ HỘI …", "Nơi nhận:      KT. CHỦ TỊCH"): when the head
+    carries the national motto, a wide gap inside a line separates two lines."""
+    if not any(_MOTTO_HEAD.search(line) for line in lines[:12]):
+        return lines
+    out: list[str] = []
+    for line in lines:
+        indent = line[:len(line) - len(line.lstrip())]
+        out.extend(indent + part if n == 0 else part for n, part in enumerate(_COLUMN_GAP.split(line.strip())))
+    return out
+
+
 def text_lines(text: str) -> list[str]:
     """Paragraphs of a plain-text file: one per line, or rejoined when the file is hard-wrapped."""
-    lines = text.split("\n")
+    lines = split_columns(text.split("\n"))
     if _is_hard_wrapped(lines):
         return rebuild_paragraphs(lines)
     return join_broken_lines([c for c in (clean_line(line) for line in lines) if c])
