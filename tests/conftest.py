@@ -58,6 +58,21 @@ def sample_index(tmp_path_factory, corpus_files) -> Path:
 
 
 @pytest.fixture(scope="session")
+def archive_index(tmp_path_factory, corpus_files) -> Path:
+    """The sample weeks and every archive page (../shared/archive) in one index, through the real CLI."""
+    from click.testing import CliRunner
+
+    from retrieval.cli import cli
+    from retrieval.goldset.archive import corpus_and_archive
+
+    root = tmp_path_factory.mktemp("archive") / "index"
+    files = corpus_and_archive(SHARED)
+    result = CliRunner().invoke(cli, ["ingest", *map(str, files), "--index", str(root), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture(scope="session")
 def retrieval_service(sample_index):
     from retrieval.service import Retrieval
 

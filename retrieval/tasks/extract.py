@@ -64,7 +64,8 @@ _DEADLINES = [   # (kind, pattern); all case-insensitive
     ("quarter", rf"(?P<by>{_BY})\s+quý\s+(?P<q>IV|III|II|I|[1-4])\b(?:\s*(?:/|năm)\s*(?P<y>\d{{4}}))?"),
     ("half", r"trong\s+6\s+tháng\s+(?P<h>đầu|cuối)\s+năm\s+(?P<y>\d{4})"),
     ("year", rf"(?<!tầm nhìn )(?P<by>{_BY})\s+năm\s+(?P<y>\d{{4}})"),
-    ("recurring", r"(?:hằng|hàng)\s+(?:ngày|tuần|tháng|quý|năm)\b|định kỳ|thường xuyên"),
+    ("recurring", r"định kỳ(?:\s+(?:hằng|hàng)\s+(?:ngày|tuần|tháng|quý|năm)\b)?|(?:hằng|hàng)\s+(?:ngày|tuần|tháng|quý|năm)\b"
+                  r"|thường xuyên"),
 ]
 _DEADLINE_RES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in _DEADLINES]
 # A frequency counts only for the assigned agency's own action. In the same phrase (since the last
@@ -164,6 +165,7 @@ class TaskContext:
     ref_date: str | None = None           # document date (else the bulletin week), for deadlines
     gazetteer: Gazetteer | None = None
     last: Task | None = None              # last task of the current paragraph
+    heading_actors: list[AgencyMatch] = field(default_factory=list)   # "1. Sở Y tế:" over its duties
     item_tasks: list[Task] = field(default_factory=list)
     districts: list[str] = field(default_factory=list)   # districts the item's last task named
 
@@ -200,8 +202,11 @@ _LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:và|đề nghị|nhất là|đặc bi�
 _PAREN = re.compile(r"\s*\([^()]*\)")
 _LEAD_MARK = re.compile(r"\s*[,:]?\s*(?:là\s+(?:cơ quan|đơn vị)\s+(?:chủ trì|đầu mối|thường trực)"
                         r"|(?:có trách nhiệm\s+)?chủ trì|làm đầu mối)\b\s*,?", re.IGNORECASE)
-_FILLER = re.compile(r"\s*[,:]?\s*(?:(?:có\s+)?liên qua[nm]\s*)?(?:theo|trong phạm vi)\s+(?:chức năng|nhiệm vụ)"
-                     r"[^;]{0,80}?(?:được giao|của mình)\s*,?", re.IGNORECASE)
+# "theo chức năng, nhiệm vụ (, địa bàn) được giao (quản lý)", "căn cứ chức năng nhiệm vụ được giao",
+# "theo chức năng, nhiệm vụ" alone: words between the actors and their action.
+_FILLER = re.compile(r"\s*[,:]?\s*(?:(?:có\s+)?liên qua[nm]\s*)?(?:theo|trong phạm vi|căn cứ(?:\s+vào)?)\s+"
+                     r"(?:chức năng|nhiệm vụ)(?:\s*,?\s*(?:chức năng|nhiệm vụ|quyền hạn|địa bàn))*"
+                     r"(?:[^;]{0,25}?(?:được giao(?:\s+quản lý)?|của mình))?\s*,?", re.IGNORECASE)
 _PARTNER = re.compile(r"\s*[,:]?\s*(?:phối hợp(?:\s+chặt chẽ)?(?:\s+với)?|với sự phối hợp của)\s+", re.IGNORECASE)
 _DUTY = re.compile(r"\s*[,:]?\s*(?:được giao(?:\s+bổ sung)?(?:\s+nhiệm vụ)?|có trách nhiệm|cần phải|cần|phải)\s+",
                    re.IGNORECASE)
@@ -473,6 +478,13 @@ def extract_from_sentence(sentence: str, context: TaskContext) -> list[Task]:
     tasks: list[Task] = []
     if openers:
         tasks = _opener_tasks(sentence, clauses, openers, mentions, unknown, context)
+    elif context.last is None and context.heading_actors and _continues(_BULLET_MARK.sub("", sentence)):
+        # "1. Sở Y tế:" then "- Chủ trì, phối hợp với …; hoàn thành trước …": the heading's agency acts.
+        body = _BULLET_MARK.sub("", sentence)
+        offset = len(sentence) - len(body)
+        actors = _names(_by_level(context.heading_actors, gaz), gaz, context)
+        partners = _extra_partners(sentence, offset, len(sentence), mentions, gaz, context)
+        tasks.append(_make_task(context, sentence, body, actors[0], actors[1:], partners, sentence, unknown))
     elif context.last is not None and _continues(sentence):
         body = _INTRO.sub("", sentence)
         offset = len(sentence) - len(body)
@@ -561,6 +573,22 @@ def _plan_owner(ctx: TaskContext) -> str | None:
     return ctx.gaz.as_of(issuer, ctx.ref_date) if ctx.ref_date else issuer
 
 
+_BULLET_MARK = re.compile(r"^\s*(?:[-–+•*]|\(?(?:\d{1,2}|[a-zđ])[.)])\s*")
+
+
+def agency_heading(text: str, gaz: Gazetteer) -> list[AgencyMatch]:
+    """The agencies of a line that is nothing but their names ("1. Sở Y tế:", "b) UBND các huyện,
+    thành phố:", an item heading "Công an tỉnh"), under which a document lists their duties."""
+    body = _BULLET_MARK.sub("", nfc(text)).strip().rstrip(":").strip()
+    mentions = gaz.mentions(body)
+    if not mentions or mentions[0].start != 0:
+        return []
+    members, end = _parse_list(body, mentions, 0)
+    if body[end:].strip(" ,.") or not all(_is_actor(gaz, mentions[k]) for k in members):
+        return []
+    return [mentions[k] for k in members]
+
+
 def _continues(sentence: str) -> bool:
     """Does a sentence that names no actor go on with the previous task's duties?"""
     body = _INTRO.sub("", sentence)
@@ -608,11 +636,16 @@ def extract_tasks(doc: SourceDocument, passages: list[Passage] | None = None, *,
     tasks: list[Task] = []
     for number, item in enumerate(doc.items, start=1):
         context = TaskContext.for_item(doc, item, gaz)
+        context.heading_actors = agency_heading(item.heading, gaz)
         prefix = f"{stem}:{number:02d}:"
         candidates = [p for p in passages or [] if p.id.startswith(prefix)] or \
                      [p for p in passages or [] if p.heading == item.heading]
         for paragraph in item.paragraphs:
             context.new_paragraph()
+            heading = agency_heading(paragraph, gaz) if paragraph.rstrip().endswith(":") else []
+            if heading:
+                context.heading_actors = heading
+                continue
             for sentence in split_sentences(paragraph):
                 found = extract_from_sentence(sentence, context)
                 for task in found:
