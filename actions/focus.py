@@ -10,6 +10,7 @@ Slots (domain.yml, custom mappings, set only here):
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +18,20 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from retrieval.schema import Task
+from retrieval.text import fold
 
 FOCUS_SLOTS = ("focus_doc", "focus_task", "focus_agency", "focus_question", "pending")
+
+# "kế hoạch đó", "văn bản này", "công văn nói trên": the document in focus, named by its kind.
+_FOCUS_DOC_WORDS = re.compile(
+    r"\b(?:van ban|vb|cong van|cv|ke hoach|kh|quyet dinh|qd|chi thi|thong bao|cong dien|nghi quyet) "
+    r"(?:do|nay|tren|noi tren|vua roi|vua noi|ay|kia)\b")
+
+
+def focus_doc_reference(text: str) -> re.Match | None:
+    """Where a question names the document in focus by its kind ("Kế hoạch đó do ai chủ trì?"), in
+    the folded text (folding keeps one character per character, so spans apply to the original)."""
+    return _FOCUS_DOC_WORDS.search(fold(text).lower())
 
 
 def task_ref(task: Task) -> dict[str, Any]:

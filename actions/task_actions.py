@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from actions import render
 from actions.assistant import retrieval, today
 from actions.directive_actions import answer_from_documents
-from actions.focus import Turn, find_task, remember
+from actions.focus import Turn, find_task, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
 from retrieval.schema import Task
 from retrieval.tasks.registry import TaskMatch, query_terms
@@ -44,7 +44,7 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     else in the document in focus); a bare follow-up ("Ai chủ trì?", "Sở nào phải xử lý?") goes to
     the task in focus, then to the tasks of the document in focus."""
     registry = retrieval().tasks
-    doc = _document_of(turn)
+    doc = _document_of(turn) or _focus_document(turn)
     agency = turn.first("agency")
     question = _without_entities(turn)
     terms = query_terms(question)
@@ -64,12 +64,21 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     return [] if terms else None
 
 
+def _focus_document(turn: Turn) -> str | None:
+    """The document in focus when the question names it by its kind ("kế hoạch đó")."""
+    return turn.focus_doc if turn.focus_doc and focus_doc_reference(turn.text) else None
+
+
 def _without_entities(turn: Turn) -> str:
-    """The question without the names of documents and agencies: those are filters, not words of the task."""
+    """The question without the names of documents and agencies (or a "kế hoạch đó" naming the one
+    in focus): those are filters, not words of the task."""
     question = turn.text
     for kind in ("doc_number", "agency"):   # topics and dates are words of the task: they stay
         for value in turn.entities.get(kind, []):
             question = question.replace(value, " ")
+    reference = focus_doc_reference(question) if turn.focus_doc else None
+    if reference:
+        question = question[:reference.start()] + " " + question[reference.end():]
     return question
 
 

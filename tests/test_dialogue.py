@@ -167,3 +167,13 @@ def test_nlu_reads_intents_and_entities_typed_any_way(dialogue):
     parsed = dialogue.parse("qđ 924 ai ký")
     assert parsed["intent"]["name"] == "ask_document"
     assert [(e["entity"], e["value"]) for e in parsed["entities"]] == [("doc_number", "qđ 924")]
+
+
+def test_a_follow_up_about_that_plan_answers_from_the_plan_in_focus(dialogue):
+    """"Kế hoạch đó …" is the plan just answered about, not a search over every document's tasks."""
+    talk = dialogue.conversation()
+    first = talk.say("Kế hoạch 146/KH-UBND về việc gì?")
+    assert_cites(first, "146/KH-UBND")
+    lead = talk.say("Kế hoạch đó do ai chủ trì?")
+    assert not lead.buttons, lead.text           # no list of other documents' tasks to choose from
+    assert cited(lead) == {"146/KH-UBND"} and "Sở Nội vụ" in lead.text
