@@ -464,3 +464,49 @@ def test_a_plans_timeline_is_its_issuers_task(issuer, doc_type, lead):
 def test_bodies_beside_the_districts_are_the_provincial_level(sentence, lead, assignees):
     [task] = _tasks(sentence, "2020-06-20")
     assert (task.lead, task.assignees) == (lead, assignees)
+
+
+# --------------------------------------------------------------------------- beyond the sample weeks
+
+GENERIC = [
+    # (sentence, lead, assignees): bodies no gazetteer lists, named by the grammar of agency names
+    ("Bộ Giáo dục và Đào tạo đề nghị Chủ tịch UBND các tỉnh, thành phố trực thuộc Trung ương quán triệt "
+     "Chỉ thị số 06/CT-TTg ở địa phương.", "UBND các tỉnh, thành phố trực thuộc Trung ương", []),
+    ("UBND các huyện Tràng Định, Hữu Lũng và Đình Lập tiếp tục chỉ đạo duy trì các tiêu chí đã đạt.",
+     "UBND huyện Tràng Định", ["UBND huyện Hữu Lũng", "UBND huyện Đình Lập"]),
+    ("Cục Thuế tỉnh chủ trì, phối hợp với Kho bạc Nhà nước tỉnh rà soát các khoản thu.", "Cục Thuế tỉnh", []),
+    ("Sở Giáo dục và Đào tạo, Sở Y tế căn cứ chức năng nhiệm vụ được giao, chủ động phối hợp triển khai "
+     "thực hiện kỳ thi.", "Sở Giáo dục và Đào tạo", ["Sở Y tế"]),
+    ("Các sở, ban, ngành, UBND các huyện, thành phố theo chức năng, nhiệm vụ triển khai thực hiện các nội dung "
+     "chỉ đạo.", "Các sở, ban, ngành", ["UBND các huyện, thành phố"]),
+]
+
+
+@pytest.mark.parametrize("sentence, lead, assignees", GENERIC)
+def test_agencies_named_by_the_grammar_act(sentence, lead, assignees):
+    [task] = _tasks(sentence, "2022-06-01")
+    assert (task.lead, task.assignees) == (lead, assignees)
+
+
+def test_a_lower_case_word_after_the_plural_is_no_district():
+    assert _tasks("Đối với UBND các huyện đã hoàn thành chỉ tiêu, được xem xét khen thưởng.", "2020-06-01") == []
+
+
+def test_duties_listed_under_an_agency_heading_belong_to_it(tmp_path):
+    """"1. Sở …:" then "- Chủ trì …", "- Tổng hợp …": the heading's agency leads each duty."""
+    page = tmp_path / "cong-van.txt"
+    page.write_text(
+        "Chỉ đạo phòng cháy, chữa cháy rừng\n"
+        "UBND tỉnh ban hành Công văn chỉ đạo phòng cháy, chữa cháy rừng (Công văn số 317/UBND-KT, ngày 04/3/2025).\n"
+        "1. Sở Nông nghiệp và Môi trường:\n"
+        "- Chủ trì, phối hợp với Công an tỉnh kiểm tra phương án chữa cháy rừng; hoàn thành trước ngày 20/3/2025.\n"
+        "- Tổng hợp tình hình, báo cáo UBND tỉnh định kỳ hằng tuần.\n"
+        "2. Công an tỉnh:\n"
+        "- Phối hợp với UBND các huyện, thành phố điều tra các vụ cháy rừng.\n", encoding="utf-8")
+    tasks = extract_tasks(load_path(page))
+    assert [(t.lead, t.partners, t.deadline_date, t.doc_number) for t in tasks] == [
+        ("Sở Nông nghiệp và Môi trường", ["Công an tỉnh"], "2025-03-20", "317/UBND-KT"),
+        ("Sở Nông nghiệp và Môi trường", [], None, "317/UBND-KT"),
+        ("Công an tỉnh", ["UBND các huyện, thành phố"], None, "317/UBND-KT"),
+    ]
+    assert tasks[1].deadline == "định kỳ hằng tuần"

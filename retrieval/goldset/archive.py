@@ -49,6 +49,38 @@ def measure(service, items: list[GoldItem]) -> dict[str, Any]:
     return report
 
 
+TASK_SETS = {   # labelled task sentences → the folder their files are read from (None: ../shared/archive)
+    "archive": (REPO / "tests" / "data" / "archive_tasks_gold.yaml", None),
+    "documents": (REPO / "tests" / "data" / "documents_tasks_gold.yaml", REPO / "tests" / "data" / "documents"),
+}
+
+
+def task_figures(shared: Path) -> dict[str, dict[str, Any]]:
+    """Task-extraction accuracy of each labelled set, per split ("archive/dev", "documents/heldout" …).
+
+    Tasks are extracted from the parsed files directly (no index, no model): the same parser and
+    extractor the ingest runs."""
+    from retrieval.ingest import load_path
+    from retrieval.tasks.accuracy import load_gold as load_task_gold, task_accuracy
+    from retrieval.tasks.extract import extract_tasks
+
+    figures: dict[str, dict[str, Any]] = {}
+    pooled: dict[str, tuple[list, list]] = {DEV: ([], []), HELDOUT: ([], [])}
+    for name, (gold_path, folder) in TASK_SETS.items():
+        gold = load_task_gold(gold_path)
+        files = archive_pages(shared / "archive") if folder is None else sorted(folder.glob("*.txt"))
+        for part in (DEV, HELDOUT):
+            part_files = [f for f in files if split_of(f) == part]
+            extracted = [t for f in part_files for t in extract_tasks(load_path(f))]
+            part_gold = [g for g in gold if split_of(g["bulletin"]) == part]
+            figures[f"{name}/{part}"] = task_accuracy(extracted, part_gold)
+            pooled[part][0].extend(extracted)
+            pooled[part][1].extend(part_gold)
+    for part, (extracted, gold) in pooled.items():
+        figures[f"both/{part}"] = task_accuracy(extracted, gold)
+    return figures
+
+
 def _line(name: str, s: dict[str, Any]) -> str:
     return (f"  {name:9s} pass {s['passed']:3d}/{s['judged']:3d} = {s['pass_rate']:.3f}   cite@3 "
             f"{s['citation_hit_at_3']:.3f}   abstain P {s['abstention_precision']:.3f} "
@@ -76,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
                                                      for k, v in report[part]["per_kind"].items()))
     if args.show_dev_failures:
         print("\n".join(report[DEV]["failures"]))
+    tasks = task_figures(args.shared)
+    report["tasks"] = tasks
+    print("Task extraction (labelled sentences; lead P/R, partners P/R, deadline exact)")
+    for name, f in tasks.items():
+        print(f"  {name:18s} n={f['gold_sentences']:3d}  lead {f['lead_precision']:.3f}/{f['lead_recall']:.3f}  "
+              f"partners {f['partners_precision']:.3f}/{f['partners_recall']:.3f}  deadline {f['deadline_exact']:.3f}")
     for part in (DEV, HELDOUT):
         report[part].pop("failures") if part == HELDOUT else None
     if args.json:

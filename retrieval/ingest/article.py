@@ -29,7 +29,8 @@ _BYLINE_RE = re.compile(rf"^{_NAME_WORD}(?: {_NAME_WORD}){{1,3}}$")
 
 def is_byline(line: str) -> bool:
     """An author's name closing an article: two to four capitalised syllables, nothing else."""
-    return bool(_BYLINE_RE.match(line.strip()))
+    words = line.split()
+    return bool(_BYLINE_RE.match(line.strip())) and all(w[0].isupper() and w[1:].islower() for w in words)
 
 
 def _is_headline(line: str) -> bool:

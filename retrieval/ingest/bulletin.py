@@ -253,7 +253,9 @@ _CONVEYED_RE = re.compile(
 def conveyed_official(paragraph: str) -> str | None:
     """"Name, title" of the official whose opinion an opening paragraph conveys, or None."""
     match = _CONVEYED_RE.search(paragraph)
-    return f"{match['name'].strip()}, {match['title'].strip()}" if match else None
+    if not match or not all(w[0].isupper() for w in match["name"].split()):
+        return None
+    return f"{match['name'].strip()}, {match['title'].strip()}"
 
 
 def _subject(paragraph: str) -> tuple[str, str | None, str | None]:

@@ -112,7 +112,7 @@ def _signer(footer: list[str]) -> str | None:
             part = part.strip()
             if _BLOCK_TITLE.match(part) and not part.startswith(("TM.", "TL.")):
                 title = re.sub(r"^(?:KT|TUQ|Q)\.\s*", "", part)
-            elif _NAME.match(part) and not _SIGNED.match(part):
+            elif _NAME.match(part) and all(w[0].isupper() for w in part.split()):
                 name = part
     if not name:
         return None
@@ -186,7 +186,8 @@ def parse_official(lines: Iterable[str], source: str, kind: str) -> SourceDocume
     if footer_at is not None:
         body = body[:footer_at]
     else:   # no "Nơi nhận:": the signer block alone closes the document
-        while body and (_BLOCK_TITLE.match(body[-1]) or _NAME.match(body[-1]) or _SIGNED.match(body[-1])):
+        while body and (_BLOCK_TITLE.match(body[-1]) or _SIGNED.match(body[-1]) or (
+                _NAME.match(body[-1]) and all(w[0].isupper() for w in body[-1].split()))):
             body = body[:-1]
     body = _without_recipients(body)
     ref = DocumentRef(number=number, doc_type=doc_type,

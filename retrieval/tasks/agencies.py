@@ -30,7 +30,8 @@ DEFAULT_PATH = Path(__file__).with_name("data") / "agencies_langson.yaml"
 
 KINDS = frozenset({
     "provincial leadership", "department", "board", "district", "district-level group",
-    "commune-level group", "press", "mass organisation", "armed forces", "central body", "group",
+    "commune-level group", "press", "mass organisation", "armed forces", "central body", "central branch",
+    "group",
 })
 # Bodies of the province itself: "<alias> tỉnh", "<alias> tỉnh Lạng Sơn" are the same body.
 _PROVINCIAL_KINDS = frozenset({"provincial leadership", "department", "board", "press",
@@ -188,8 +189,18 @@ _PLACE_WORDS = {"tỉnh", "huyện", "thành", "phố", "xã", "phường", "th�
 
 # Heads of names that look like agencies ("Sở …", "Ban …") for the unknown-name detector.
 _HEAD_RE = re.compile(
-    r"(?<![\w])(?:Chi cục|Sở|Ban|UBND|Ủy ban|Uỷ ban|Hội|Liên đoàn|Trung tâm|Cục|Văn phòng|"
-    r"Công an|Bệnh viện)(?![\w])")
+    r"(?<![\w])(?:Chi cục|Sở|Ban|UBND|Ủy ban|Uỷ ban|Hội|Liên đoàn|Liên minh|Trung tâm|Cục|Văn phòng|"
+    r"Công an|Bệnh viện|Kho bạc|Bộ Chỉ huy|Bộ đội|Đài|Báo|Tỉnh đoàn|Ngân hàng|Bảo hiểm|Trạm|Đồn)(?![\w])")
+# UBNDs named in the plural, of other levels or of the whole country: "UBND các tỉnh, thành phố
+# trực thuộc Trung ương", "Chủ tịch UBND các quận, huyện" — one generic body, kept as written.
+_PLURAL_UBND_RE = re.compile(
+    r"(?<![\w])(?:Chủ tịch\s+)?(?P<name>(?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân)\s+các\s+(?:tỉnh|quận|thị xã|huyện|xã)"
+    r"(?:\s*,\s*(?:thành phố|thị xã|thị trấn|phường|huyện|quận|đặc khu))*(?:\s+trực thuộc Trung ương)?)(?![\w])")
+# "UBND các huyện Tràng Định, Hữu Lũng và Đình Lập": each named district's UBND.
+_DISTRIBUTIVE_RE = re.compile(
+    r"(?<![\w])(?:Chủ tịch\s+)?(?P<head>UBND|Ủy ban nhân dân|Uỷ ban nhân dân)\s+các\s+(?P<level>huyện|xã|phường|thị trấn)"
+    r"\s+(?P<names>{name}(?:\s*(?:,|và)\s*{name})*)".format(
+        name=r"(?!UBND\b|Ủy\b|Uỷ\b|Sở\b|Ban\b)[A-ZĐÀ-Ỹ][\wÀ-ỹ]*(?:\s+(?!UBND\b)[A-ZĐÀ-Ỹ][\wÀ-ỹ]*)*"))
 # Head + next word that are ordinary words ("Ban hành", "Hội nghị", "Sở hữu").
 _NOT_NAMES = {
     "ban": {"hành", "đầu", "ngày", "đêm", "bố"},
@@ -197,6 +208,11 @@ _NOT_NAMES = {
             "trường", "đàm", "ý", "họp"},
     "so": {"hữu", "dĩ", "thích", "trường"},
     "cuc": {"bộ", "diện"},
+    "bao": {"cáo", "đảm", "vệ", "quản", "hiểm", "chí", "động", "lãnh"},
+    "dai": {"hội", "biểu", "diện", "học"},
+    "tram": {"trọng"},
+    "ngan hang": {"đề", "câu"},
+    "bo doi": set(),
     "van phong": {"phẩm"},
 }
 # Names that are generic on their own ("Ban Chỉ đạo, cơ chế điều hành" names no body).
@@ -451,9 +467,37 @@ class Gazetteer:
     def mentions(self, text: str) -> list[AgencyMatch]:
         """Known agencies and agency-looking names the gazetteer does not know (canonical None)."""
         text = nfc(text)
-        known = self.find(text)
+        known = self._distributive(text)
+        known += [m for m in self.find(text) if not any(a.start <= m.start < a.end or m.start <= a.start < m.end
+                                                         for a in known)]
+        known += [m for m in self._plural_ubnds(text) if not any(a.start <= m.start < a.end for a in known)]
         unknown = [m for m in self._unknown_spans(text, known)]
         return sorted(known + unknown, key=lambda m: m.start)
+
+    def _plural_ubnds(self, text: str) -> list[AgencyMatch]:
+        """"UBND các tỉnh, thành phố trực thuộc Trung ương": a generic body the gazetteer need not list."""
+        out = []
+        for m in _PLURAL_UBND_RE.finditer(text):
+            name = m.group("name")
+            if self.canonical(name) is None:   # the chairman stands for his UBND, as for known ones
+                out.append(AgencyMatch(m.start(), m.end(), name, None))
+        return out
+
+    def _distributive(self, text: str) -> list[AgencyMatch]:
+        """"UBND các huyện A, B và C" → UBND huyện A, UBND huyện B, UBND huyện C (as written when unknown)."""
+        out: list[AgencyMatch] = []
+        for m in _DISTRIBUTIVE_RE.finditer(text):
+            # The class [A-ZĐÀ-Ỹ] also holds lower-case accented letters: names must really be capitalised.
+            if not all(w[0].isupper() for w in re.findall(r"\w+", m.group("names")) if w != "và"):
+                continue
+            base, names = m.start("names"), m.group("names")
+            cuts = [0] + [x for sep in re.finditer(r"\s*,\s*|\s+và\s+", names) for x in sep.span()] + [len(names)]
+            for k, (a, b) in enumerate(zip(cuts[::2], cuts[1::2])):
+                name = f"UBND {m.group('level')} {names[a:b]}"
+                start = m.start() if k == 0 else base + a
+                canonical = self.canonical(name)    # a commune the gazetteer does not list stays as written
+                out.append(AgencyMatch(start, base + b, text[start:base + b] if canonical else name, canonical))
+        return out
 
     def unknown_agency_names(self, text: str) -> list[str]:
         """Names that look like agencies ("Sở …", "Ban …", "UBND …", "Hội …") but are not known."""

@@ -56,7 +56,7 @@ _D = (r"\d{1,2}\s*[/.\-]\s*\d{1,2}(?:\s*[/.\-]\s*\d{4})?"
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _BY = r"(?:trước|chậm nhất|muộn nhất|không quá|hạn chót|đến hết|hết|đến|tới|hoàn thành|xong|cuối|trong|vào)"
 _DEADLINES = [   # (kind, pattern); all case-insensitive
-    ("recurring", r"(?:trước|vào)\s+ngày\s+\d{1,2}\s+(?:hằng|hàng)\s+(?:tháng|quý|năm)"),
+    ("recurring", r"(?:trước|vào)\s+ngày\s+\d{1,2}(?:\s*/\s*\d{1,2})?\s+(?:hằng|hàng)\s+(?:tháng|quý|năm)"),
     ("range", rf"từ\s+(?:ngày\s+)?(?:{_D})\s*(?:đến|tới|-|–)\s*(?:hết\s+)?(?:ngày\s+)?(?P<date>{_D})"),
     ("year_range", r"từ\s+năm\s+\d{4}\s*(?:đến|tới|-|–)\s*(?:hết\s+)?năm\s+(?P<y>\d{4})"),
     ("date", rf"(?<!tính )(?P<by>{_BY})(?:\s+(?:vào|là|trước|trong))?\s+(?:ngày\s+)?(?P<date>{_D})(?![\d/])"),
