@@ -63,3 +63,36 @@ def test_pages_without_the_header_are_not_official_documents():
     assert parse_official(["Chỉ đạo tăng cường phòng, chống dịch",
                            "UBND tỉnh ban hành Công văn số 12/UBND-KT ngày 3/3/2025."], "x.txt", "text") is None
     assert not is_official_document(["Số liệu: 12/2024 tăng", "Hà Nội, hôm nay"])
+
+
+HEADERS = Path(__file__).parent / "data" / "documents_headers.yaml"
+DOCUMENTS = Path(__file__).parent / "data" / "documents"
+
+
+def header_fields_right(part: str) -> tuple[int, int]:
+    """(fields read right, fields) over the labelled documents of one split."""
+    import yaml
+
+    from retrieval.goldset.split import split_of
+
+    right = total = 0
+    for row in yaml.safe_load(HEADERS.read_text(encoding="utf-8")):
+        if split_of(row["file"]) != part:
+            continue
+        doc = load_path(DOCUMENTS / row["file"])
+        ref = doc.items[0].primary
+        got = [ref.number, ref.doc_type, ref.issued_date, ref.issuer, doc.title[:1].lower() + doc.title[1:], ref.signer]
+        want = [row["number"], row["doc_type"], str(row["issued_date"]), row["issuer"],
+                row["subject"][:1].lower() + row["subject"][1:], f"{row['signer']}, {row['signer_title']}"]
+        right += sum(g == w for g, w in zip(got, want))
+        total += len(want)
+    return right, total
+
+
+def test_the_header_fields_of_documents_written_in_many_layouts():
+    """Eight documents of our own in varied Word/PDF copy layouts (tests/data/documents): every field of
+    the dev half is read; the held-out half, never tuned on, keeps at least 90 % (measured 22/24)."""
+    right, total = header_fields_right("dev")
+    assert total >= 24 and right == total
+    right, total = header_fields_right("heldout")
+    assert total >= 24 and right / total >= 0.9

@@ -116,7 +116,16 @@ def _signer(footer: list[str]) -> str | None:
                 name = part
     if not name:
         return None
-    return f"{name}, {_sentence_case(title)}" if title else name
+    return f"{name}, {_title_case(title)}" if title else name
+
+
+# Nouns of office titles keep their capital: "PHÓ CHÁNH VĂN PHÒNG" → "Phó Chánh Văn phòng".
+_TITLE_NOUNS = {"CHỦ", "CHÁNH", "VĂN", "GIÁM", "TRƯỞNG", "THỦ", "TỔNG", "CỤC", "GIÁM ĐỐC"}
+
+
+def _title_case(upper: str) -> str:
+    words = re.sub(r"\s+", " ", upper).strip().split()
+    return " ".join(w.capitalize() if i == 0 or w in _TITLE_NOUNS else w.lower() for i, w in enumerate(words))
 
 
 def _subject(lines: list[str], doc_type: str | None) -> tuple[str, int]:
@@ -181,14 +190,13 @@ def parse_official(lines: Iterable[str], source: str, kind: str) -> SourceDocume
         if vv and not subject.startswith(_SUBJECT_PREFIX.sub("", vv)[:20]):
             subject, used = _SUBJECT_PREFIX.sub("", vv).strip(" .:"), 0
     body = rest[used:]
-    footer_at = next((i for i, line in enumerate(body) if _FOOTER.match(line)), None)
-    footer = body[footer_at:] if footer_at is not None else body[-6:]
-    if footer_at is not None:
-        body = body[:footer_at]
-    else:   # no "Nơi nhận:": the signer block alone closes the document
-        while body and (_BLOCK_TITLE.match(body[-1]) or _SIGNED.match(body[-1]) or (
-                _NAME.match(body[-1]) and all(w[0].isupper() for w in body[-1].split()))):
-            body = body[:-1]
+    # The footer starts at "Nơi nhận:" or at the signer block, whichever comes first (copies put
+    # the block before, after or beside the list of recipients).
+    tail = max(0, len(body) - 15)
+    starts = [i for i, line in enumerate(body) if _FOOTER.match(line)]
+    starts += [i for i in range(tail, len(body)) if _BLOCK_TITLE.match(body[i])]
+    footer_at = min(starts, default=len(body))
+    footer, body = body[footer_at:], body[:footer_at]
     body = _without_recipients(body)
     ref = DocumentRef(number=number, doc_type=doc_type,
                       issued_date=parse_date(date_match.group("date")) if date_match else None,
