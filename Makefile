@@ -18,6 +18,7 @@ test: setup
 
 bench: setup
 	@$(VENV)/bin/python -m retrieval.bench --shared $(SHARED)
+	@$(VENV)/bin/python -m retrieval.goldset.archive --shared $(SHARED) --json bench-results/archive.json
 	@$(VENV)/bin/python -m bot.bench
 
 clean-index:
