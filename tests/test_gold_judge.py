@@ -127,3 +127,9 @@ def test_baseline_that_is_not_a_result_is_an_input_error(tmp_path):
     path.write_text("not json", encoding="utf-8")
     with pytest.raises(InputError, match="not a JSON result"):
         load_result(path)
+
+
+def test_a_date_matches_with_or_without_leading_zeros():
+    assert contains("Công văn số 2473/VP-KGVX ban hành ngày 6/6/2022.", "06/6/2022")
+    assert contains("ban hành ngày 06/06/2022", "6/6/2022")
+    assert not contains("ban hành ngày 16/6/2022", "6/6/2022")

@@ -3,8 +3,8 @@
 Rules (README, "Gold set and evaluation"):
 - expected_docs: one of them must be among the first three citations (numbers compared after
   normalising spaces, case and diacritics: "924 /qd-ubnd" = "924/QĐ-UBND");
-- must_contain: every string must occur in the answer text, case-insensitively after NFC and
-  collapsing whitespace. A string written *with* diacritics must match with its diacritics
+- must_contain: every string must occur in the answer text, case-insensitively after NFC,
+  collapsing whitespace and writing dates without leading zeros. A string written *with* diacritics must match with its diacritics
   ("Sở Y tế" is not found in "so y te" nor in "Số y tế"); a string written without any
   (numbers, "gstnn-gp", "ubnd") is also matched against the answer with diacritics folded;
 - abstain: true passes only when the assistant abstained; otherwise abstaining is a failure.
@@ -22,16 +22,24 @@ TOP_K = 3
 _SPACE = re.compile(r"\s+")
 
 
+# A date is the same date with or without leading zeros ("06/6/2022" = "6/6/2022"): the assistant
+# writes dates in one form, pages in many.
+_DATE = re.compile(r"(?<!\d)0*(\d{1,2})/0*(\d{1,2})/(\d{4})(?!\d)")
+
+
 def normalize_text(text: str) -> str:
-    return _SPACE.sub(" ", nfc(text).casefold()).strip()
+    return _DATE.sub(r"\1/\2/\3", _SPACE.sub(" ", nfc(text).casefold()).strip())
 
 
 def contains(answer: str, needle: str) -> bool:
     """Case-insensitive NFC containment; diacritic-free needles also match the folded answer."""
     haystack, wanted = normalize_text(answer), normalize_text(needle)
-    if wanted in haystack:
+    # A number is found whole: "6/6/2022" is not inside "16/6/2022".
+    edge = re.compile(("(?<!\\d)" if wanted[:1].isdigit() else "") + re.escape(wanted)
+                      + ("(?!\\d)" if wanted[-1:].isdigit() else ""))
+    if edge.search(haystack):
         return True
-    return not has_diacritics(wanted) and fold(wanted) in fold(haystack)
+    return not has_diacritics(wanted) and bool(edge.search(fold(haystack)))
 
 
 def doc_hits(cited: list[str], expected: tuple[str, ...]) -> tuple[bool, bool]:
