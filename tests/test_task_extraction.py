@@ -510,3 +510,12 @@ def test_duties_listed_under_an_agency_heading_belong_to_it(tmp_path):
         ("Công an tỉnh", ["UBND các huyện, thành phố"], None, "317/UBND-KT"),
     ]
     assert tasks[1].deadline == "định kỳ hằng tuần"
+
+
+def test_a_sentence_that_only_dates_the_duty_before_it_gives_it_its_deadline():
+    context = TaskContext(ref_date="2021-09-17", issued_date="2021-09-17")
+    [duty] = extract_from_sentence("Giao Sở Văn hóa, Thể thao và Du lịch chủ trì hoàn thiện Chương trình tổng thể, "
+                                   "trình Ban Tổ chức xem xét, ban hành.", context)
+    [dated] = extract_from_sentence("Hoàn thành trước ngày 22/9/2021.", context)
+    assert dated.lead == duty.lead == "Sở Văn hóa, Thể thao và Du lịch"
+    assert duty.deadline_date == dated.deadline_date == "2021-09-22"

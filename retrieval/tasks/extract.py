@@ -216,6 +216,9 @@ _INTRO = re.compile(r"^(?:Theo đó|Đồng thời|Ngoài ra|Bên cạnh đó|M�
                     re.IGNORECASE)
 _BULLET = re.compile(r"|[-–+•*]|\(?(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)]", re.IGNORECASE)
 _DEADLINE_SENTENCE = re.compile(r"^(?:Thời gian|Thời hạn)\b", re.IGNORECASE)
+# A sentence that only dates what came before it: "Hoàn thành trước ngày 22/9/2021.", "Xong trong tháng 6."
+_ONLY_DEADLINE = re.compile(r"^(?:Hoàn thành|Xong|Báo cáo kết quả)\s+(?:trước|trong|chậm nhất|xong trước)\b[^,;]{0,40}$",
+                            re.IGNORECASE)
 # "Đối với <agencies> <action>": the agencies right after "Đối với" are the ones addressed (an
 # action must follow them; "Đối với các dự án …, Sở …" names a topic, not an agency).
 _ADDRESSEE = re.compile(r"(?:(?:Theo đó|Đồng thời|Ngoài ra|Bên cạnh đó)\s*,\s*)?(?:[-–+•]\s*)?Đối với",
@@ -494,6 +497,9 @@ def extract_from_sentence(sentence: str, context: TaskContext) -> list[Task]:
         partners = _extra_partners(sentence, offset, len(sentence), mentions, gaz, context)
         tasks.append(_make_task(context, sentence, body, prev.lead, list(prev.assignees), partners,
                                 sentence, unknown))
+        if _ONLY_DEADLINE.match(body) and prev.deadline is None and tasks[-1].deadline:
+            # "Hoàn thành trước ngày 22/9/2021.": the deadline of the duty just stated, too.
+            prev.deadline, prev.deadline_date = tasks[-1].deadline, tasks[-1].deadline_date
     elif _DEADLINE_SENTENCE.match(sentence) and context.item_tasks and context.item_tasks[-1].deadline is None:
         found = find_deadline(sentence, context.ref_date)
         if found:
