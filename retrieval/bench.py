@@ -25,11 +25,11 @@ METHODS = {"dense": ("dense",), "bm25": ("bm25",), "bm25_fold": ("bm25_fold",),
            "hybrid": ("dense", "bm25", "bm25_fold")}
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     return Path(os.environ.get("TROLYAO_CACHE") or Path.home() / ".cache" / "trolyao")
 
 
-def _ingest(paths: list[Path], index: Path) -> dict:
+def ingest(paths: list[Path], index: Path) -> dict:
     from click.testing import CliRunner
 
     from retrieval.cli import cli
@@ -62,15 +62,34 @@ def method_table(searcher, queries: dict[str, str], relevant: dict[str, set[str]
     return table
 
 
+_cache_dir, _ingest = cache_dir, ingest   # the names other modules imported first
+
+
+def vicov_index(shared: Path) -> tuple[Path, dict]:
+    """The ViCoV19QA benchmark index, cached under $TROLYAO_CACHE/bench (ingest is a no-op when current)."""
+    index = cache_dir() / "bench" / "vicov19qa-index"
+    return index, ingest([shared / "benchmarks" / "vicov19qa" / "corpus.jsonl"], index)
+
+
+def vicov_service(shared: Path):
+    from retrieval.service import Retrieval
+
+    return Retrieval(vicov_index(shared)[0])
+
+
+def vicov_queries(shared: Path, limit: int | None = None) -> list[dict]:
+    """The dev queries, read from ../shared at run time (never copied into the project)."""
+    path = shared / "benchmarks" / "vicov19qa" / "queries.jsonl"
+    lines = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+    return lines[:limit] if limit else lines
+
+
 def vicov(shared: Path, limit: int | None) -> dict:
     from retrieval.service import Retrieval
 
-    folder = shared / "benchmarks" / "vicov19qa"
-    index = _cache_dir() / "bench" / "vicov19qa-index"
-    ingest = _ingest([folder / "corpus.jsonl"], index)
+    index, ingested = vicov_index(shared)
     service = Retrieval(index)
-    lines = [json.loads(l) for l in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines() if l]
-    lines = lines[:limit] if limit else lines
+    lines = vicov_queries(shared, limit)
     queries = {q["id"]: q["text"] for q in lines}
     relevant = {q["id"]: set(q["relevant"]) for q in lines}
     table = method_table(service.searcher, queries, relevant, key=lambda h: h.passage.id)
@@ -80,7 +99,7 @@ def vicov(shared: Path, limit: int | None) -> dict:
         t0 = time.perf_counter()
         service.search(text, k=10)
         timings.append(time.perf_counter() - t0)
-    return {"index": str(index), "ingest": ingest, "passages": len(service.index), "metrics": table,
+    return {"index": str(index), "ingest": ingested, "passages": len(service.index), "metrics": table,
             "search_latency": _percentiles(timings)}
 
 
@@ -90,7 +109,7 @@ def sample(shared: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         index = Path(tmp) / "index"
-        ingest = _ingest(sorted((shared / "corpus").glob("*")), index)
+        ingested = ingest(sorted((shared / "corpus").glob("*")), index)
         service = Retrieval(index)
         questions = [q for q in load_questions() if q.get("expected_docs")]
         queries = {str(i): q["text"] for i, q in enumerate(questions)}
@@ -119,7 +138,7 @@ def sample(shared: Path) -> dict:
     t0 = time.perf_counter()
     embedder.encode_passages(batch)
     rate = len(batch) / (time.perf_counter() - t0)
-    return {"ingest": ingest, "passages": len(passages), "metrics": table, "tasks": tasks, "ask_latency": _percentiles(timings),
+    return {"ingest": ingested, "passages": len(passages), "metrics": table, "tasks": tasks, "ask_latency": _percentiles(timings),
             "search_latency": _percentiles(search_timings),
             "embed_passages_per_s": round(rate, 1)}
 

@@ -6,7 +6,9 @@ the folded field needs no restoration at all.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -15,13 +17,25 @@ from retrieval.index.hybrid import HybridIndex
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.schema import Hit
 from retrieval.search.fusion import rank_of, top_rows, weighted_zscore_fusion
-from retrieval.text import expand_chat_shorthand, nfc, syllables
+from retrieval.text import expand_chat_shorthand, has_diacritics, nfc, syllables
 
 ALL_METHODS = ("dense", "bm25", "bm25_fold")
-# Fusion weights, chosen on half of the ViCoV19QA dev queries and checked on the other half
-# (R@5 0.548 accented, 0.544 without diacritics there); one set serves both query forms,
-# because restoration already gives the dense side accented text.
-WEIGHTS = {"dense": 2.0, "bm25": 0.25, "bm25_fold": 0.5}
+# Fusion weights per query form ("accented": typed with diacritics; "no_diacritics": typed
+# without, so the dense side and the accented field see restored text), chosen by
+# cross-validation over the ViCoV19QA dev queries: ``python -m retrieval.search.tune`` writes
+# them, with the figures they were chosen on, to this file.
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> dict[str, dict[str, float]]:
+    weights = json.loads(path.read_text(encoding="utf-8"))["weights"]
+    for form in ("accented", "no_diacritics"):
+        if set(weights.get(form, {})) != set(ALL_METHODS):
+            raise ValueError(f"{path}: weights of {form!r} must name {', '.join(ALL_METHODS)}")
+    return weights
+
+
+WEIGHTS = load_weights()
 
 
 @dataclass(frozen=True)
@@ -71,12 +85,15 @@ class Searcher:
         vectors = (dict(zip(searchable, self.embedder.encode_queries([views[i].accented for i in searchable])))
                    if "dense" in methods and searchable else {})
         results = []
-        weights = {m: w for m, w in WEIGHTS.items() if m in methods}
         for i, view in enumerate(views):
             if i not in searchable:
                 results.append([])
                 continue
             scores = self.method_scores(view, vectors.get(i))
+            form = "accented" if has_diacritics(view.text) else "no_diacritics"
+            weights = {m: w for m, w in WEIGHTS[form].items() if m in methods}
+            if not any(weights.values()):   # one method asked for alone, which its form does not weigh
+                weights = dict.fromkeys(methods, 1.0)
             fused = weighted_zscore_fusion(scores, weights)
             results.append([
                 Hit(self.index.passages[row], float(fused[row]),
