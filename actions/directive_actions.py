@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from actions import render
 from actions.assistant import retrieval, today
 from actions.dates import date_range
-from actions.focus import Turn, remember
+from actions.focus import Turn, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
 from retrieval.schema import Digest
 
@@ -27,8 +27,25 @@ def record_abstention(conversation_id: str, question: str) -> None:
         log.exception("could not record an abstention")
 
 
-def answer_from_documents(question: str, doc: str | None = None,
-                          conversation_id: str | None = None) -> tuple[render.Reply, list[Any]]:
+FOCUS_WINDOW = 3   # the document in focus answers a follow-up when it is among this many best passages
+
+
+def in_focus(question: str, focus: str | None) -> str | None:
+    """The document in focus, when the question names it by its kind ("kế hoạch đó …") or when it is
+    among the best passages for the question: a follow-up is answered from it first, a new topic
+    (where it ranks lower) from the whole index."""
+    if not focus:
+        return None
+    if focus_doc_reference(question):
+        return focus
+    hits = retrieval().search(question, k=FOCUS_WINDOW)
+    return focus if any(h.passage.doc_number == focus for h in hits) else None
+
+
+def answer_from_documents(question: str, doc: str | None = None, conversation_id: str | None = None,
+                          focus: str | None = None) -> tuple[render.Reply, list[Any]]:
+    """The documents' answer; ``focus`` (the document in focus) answers it when it fits (see in_focus)."""
+    doc = doc or in_focus(question, focus)
     answer = retrieval().ask(question, doc=doc)
     if answer.abstained:
         if conversation_id:
@@ -108,7 +125,8 @@ class ActionAnswerDirective(ReplyAction):
 
     def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
         found = retrieval().documents.resolve(turn.first("doc_number")) if turn.first("doc_number") else []
-        return answer_from_documents(turn.text, doc=found[0] if found else None, conversation_id=tracker.sender_id)
+        return answer_from_documents(turn.text, doc=found[0] if found else None, conversation_id=tracker.sender_id,
+                                     focus=turn.focus_doc)
 
 
 class ActionLatestDirectives(ReplyAction):
