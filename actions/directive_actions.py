@@ -27,10 +27,11 @@ def record_abstention(conversation_id: str, question: str) -> None:
         log.exception("could not record an abstention")
 
 
-FOCUS_WINDOW = 3   # the document in focus answers a follow-up when it is among this many best passages
+FOCUS_WINDOW = 3    # the document in focus answers a follow-up when it is among this many best passages
+RESCUE_WINDOW = 10  # … or, when nothing else would answer, among this many
 
 
-def in_focus(question: str, focus: str | None) -> str | None:
+def in_focus(question: str, focus: str | None, window: int = FOCUS_WINDOW) -> str | None:
     """The document in focus, when the question names it by its kind ("kế hoạch đó …") or when it is
     among the best passages for the question: a follow-up is answered from it first, a new topic
     (where it ranks lower) from the whole index."""
@@ -38,15 +39,19 @@ def in_focus(question: str, focus: str | None) -> str | None:
         return None
     if focus_doc_reference(question):
         return focus
-    hits = retrieval().search(question, k=FOCUS_WINDOW)
+    hits = retrieval().search(question, k=window)
     return focus if any(h.passage.doc_number == focus for h in hits) else None
 
 
 def answer_from_documents(question: str, doc: str | None = None, conversation_id: str | None = None,
                           focus: str | None = None) -> tuple[render.Reply, list[Any]]:
-    """The documents' answer; ``focus`` (the document in focus) answers it when it fits (see in_focus)."""
+    """The documents' answer; ``focus`` (the document in focus) answers it when it fits (see in_focus),
+    and a follow-up the whole index would decline ("Còn danh hiệu nào?") when it is near the top."""
     doc = doc or in_focus(question, focus)
     answer = retrieval().ask(question, doc=doc)
+    if answer.abstained and doc is None and in_focus(question, focus, RESCUE_WINDOW):
+        doc = focus
+        answer = retrieval().ask(question, doc=doc)
     if answer.abstained:
         if conversation_id:
             record_abstention(conversation_id, question)

@@ -69,12 +69,16 @@ def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> 
     catalog = retrieval().documents
     folded = fold(question)
     citation = [catalog.citation(info)] if info.passage_id else []
-    if not info.subject:   # only named inside other items: say where, never guess its content
+    if not info.subject:   # only named inside other items: say where and what they say of it, never guess more
         where = render.numbered(info.mentioned_in) if info.mentioned_in else info.bulletin
         issued = _issued(info)
-        text = (f"{_title(info)}{' ' + issued if issued else ''} không có mục riêng trong các bản tin đã có; "
+        text = (f"{_title(info)}{' ' + issued if issued else ''} không có mục riêng trong các văn bản đã có; "
                 f"văn bản này được nhắc đến trong:\n{where}")
-        return render.Reply(text, citation), remember(question, doc=info.number)
+        if info.details:
+            text += "\nNội dung nhắc đến: " + " ".join(info.details)
+        naming = catalog.naming_citation(info)
+        return render.Reply(text, [naming] if naming else citation), \
+            remember(question, doc=info.named_by or info.number)
     if any(cue in folded for cue in _SIGNER_CUES):
         if info.signer:
             text = f"{_title(info)} do {info.signer} ký."

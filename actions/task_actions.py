@@ -18,6 +18,7 @@ from retrieval.text import fold
 
 ASK_WHICH_MAX = 4
 FOLLOW_UP_TERMS = 2   # a question with at most this many words of its own may be a follow-up
+FOCUS_SHARE = 0.8     # the document in focus wins unless another matches the words clearly better
 
 
 def _wants_partners(text: str) -> bool:
@@ -50,8 +51,11 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     terms = query_terms(question)
     if terms:
         found = registry.find(query=question, doc=doc, agency=agency)
-        if not found and not doc and turn.focus_doc:
-            found = registry.find(query=question, doc=turn.focus_doc, agency=agency)
+        if not doc and turn.focus_doc:
+            # The conversation's document first, unless another fits the words clearly better.
+            focused = registry.find(query=question, doc=turn.focus_doc, agency=agency)
+            if focused and (not found or focused[0].score >= FOCUS_SHARE * found[0].score):
+                found = focused
         if found or len(terms) > FOLLOW_UP_TERMS:
             return found
     if doc or agency:

@@ -142,6 +142,7 @@ class DocumentInfo:
     source: str = ""
     passage_id: str = ""
     mentioned_in: list[str] = field(default_factory=list)   # item headings that only name it
+    named_by: str | None = None    # for a document only named: the document of the first item naming it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

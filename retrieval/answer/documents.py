@@ -58,15 +58,33 @@ class DocumentCatalog:
         naming = [p for p in self.passages if any(doc_number_key(m) == key for m in p.mentions)]
         if not naming and not any(doc_number_key(n) == key for n in self.numbers):
             return None
-        from retrieval.ingest.references import infer_doc_type, issuer_from_number
+        from retrieval.ingest.references import find_references, infer_doc_type, issuer_from_number
 
         canonical = next((n for n in self.numbers if doc_number_key(n) == key), number)
         first = naming[0] if naming else None
+        # What the naming text says of it: "Công điện số 16/CĐ-TTg ngày 21/02/2026 của Thủ tướng Chính phủ".
+        written = next((r for p in naming for r in find_references(p.text) if doc_number_key(r.number) == key), None)
+        sentences = [s for p in naming for s in split_sentences(p.text)
+                     if any(doc_number_key(r.number) == key for r in find_references(s))]
         return DocumentInfo(
-            number=canonical, doc_type=infer_doc_type(canonical), issuer=issuer_from_number(canonical),
+            number=canonical, doc_type=(written and written.doc_type) or infer_doc_type(canonical),
+            issued_date=written.issued_date if written else None,
+            issuer=(written and written.issuer) or issuer_from_number(canonical),
+            details=list(dict.fromkeys(sentences))[:DETAIL_SENTENCES],
             bulletin=first.title if first else "", bulletin_date=first.bulletin_date if first else None,
             source=first.source if first else "", passage_id=first.id if first else "",
-            mentioned_in=list(dict.fromkeys(p.heading for p in naming if p.heading != SUMMARY_HEADING)))
+            mentioned_in=list(dict.fromkeys(p.heading for p in naming if p.heading != SUMMARY_HEADING)),
+            named_by=first.doc_number if first else None)
+
+    def naming_citation(self, info: DocumentInfo) -> Citation | None:
+        """For a document only named elsewhere: the passage that names it, cited as its own document
+        (the source of what is said of it), quoting the sentence that names it."""
+        passage = next((p for p in self.passages if p.id == info.passage_id), None)
+        if passage is None:
+            return None
+        return Citation(doc_number=passage.doc_number, doc_type=passage.doc_type, issued_date=passage.issued_date,
+                        issuer=passage.issuer, title=passage.heading, bulletin=passage.title, source=passage.source,
+                        quote=info.details[0] if info.details else "", score=1.0, passage_id=passage.id)
 
     def digests(self) -> list[Digest]:
         """Every bulletin with its items in order, newest week first."""
