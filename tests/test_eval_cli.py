@@ -123,7 +123,7 @@ def test_gold_errors_are_one_line_user_errors(tmp_path):
     result = invoke("eval", bad, "--rest", "http://127.0.0.1:9/")
     assert result.exit_code == 1
     expected = (f"Error: {bad}:3: item g1: unknown key 'abstian' in an item (allowed: abstain, expected_docs, "
-                "feedback, id, kind, must_contain, note, question, source_quote)")
+                "feedback, id, kind, must_contain, note, question, source, source_quote)")
     assert result.stderr.strip().splitlines() == [expected]
     missing = invoke("eval", tmp_path / "nope.yaml")
     assert missing.exit_code == 1 and "cannot read" in missing.stderr
