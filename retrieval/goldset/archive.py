@@ -95,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-dev-failures", action="store_true",
                         help="list the dev part's failures (the held-out part's are never listed)")
     args = parser.parse_args(argv)
-    from retrieval.bench import _cache_dir, _ingest
+    from retrieval.bench import cache_dir, ingest
     from retrieval.service import Retrieval
 
-    index = args.index or _cache_dir() / "bench" / "archive-index"
-    _ingest(corpus_and_archive(args.shared), index)     # idempotent: unchanged files are not re-read
+    index = args.index or cache_dir() / "bench" / "archive-index"
+    ingest(corpus_and_archive(args.shared), index)     # idempotent: unchanged files are not re-read
     report = measure(Retrieval(index), load_gold(GOLD))
     print("Archive gold set (single-turn, in-process)")
     for part in (DEV, HELDOUT):
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for part in (DEV, HELDOUT):
         report[part].pop("failures") if part == HELDOUT else None
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0
 
