@@ -95,7 +95,23 @@ def _digest_citations(digest: Digest) -> list:
             for i in digest.items if i.doc_number][:render.MAX_SOURCES]
 
 
+# Words of a "what's new" question that name no topic: periods, the directives themselves, question words.
+_NOT_TOPIC = frozenset("tuan thang nam ngay hom nay truoc qua sau toi vua gan day hoi dau cuoi ky chi dao dieu hanh "
+                       "tinh ubnd moi noi bat van ban nhung gi co khong nao ra sao the".split())
+TOPIC_TERMS = 2    # a dated question with this many topic words asks about the topic, not for the digest
+
+
+def _topic_terms(text: str) -> list[str]:
+    from retrieval.tasks.registry import query_terms
+
+    return [t for t in query_terms(text) if t not in _NOT_TOPIC and not t.isdigit()]
+
+
 def respond_latest(turn: Turn) -> tuple[render.Reply, list[Any]]:
+    if len(_topic_terms(turn.text)) >= TOPIC_TERMS:
+        # "Hồi tháng 3/2020 tỉnh chỉ đạo gì về phòng, chống dịch Covid-19?": the topic decides, the
+        # period only places it (and single-directive pages are in no weekly digest).
+        return answer_from_documents(turn.text, focus=turn.focus_doc)
     digests = retrieval().documents.digests()
     if not digests:
         return render.Reply("Hiện chưa có bản tin chỉ đạo, điều hành nào trong dữ liệu."), []

@@ -177,3 +177,10 @@ def test_a_follow_up_about_that_plan_answers_from_the_plan_in_focus(dialogue):
     lead = talk.say("Kế hoạch đó do ai chủ trì?")
     assert not lead.buttons, lead.text           # no list of other documents' tasks to choose from
     assert cited(lead) == {"146/KH-UBND"} and "Sở Nội vụ" in lead.text
+
+
+def test_a_dated_question_with_a_topic_is_answered_about_the_topic(dialogue):
+    """"Hồi tháng 6/2022 … về sốt xuất huyết?" asks about the topic, not for that month's digest."""
+    reply = dialogue.conversation().say("Hồi tháng 6/2022 tỉnh có chỉ đạo gì về phòng, chống sốt xuất huyết không?")
+    assert_cites(reply, "704/UBND-KGVX")
+    assert not reply.text.startswith("Chỉ đạo, điều hành nổi bật") and "sốt xuất huyết" in reply.text
