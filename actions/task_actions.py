@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 
 from actions import render
 from actions.assistant import retrieval, today
-from actions.directive_actions import answer_from_documents
+from actions.directive_actions import answer_from_documents, in_focus
 from actions.focus import Turn, find_task, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
 from retrieval.schema import Task
@@ -45,7 +45,9 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     else in the document in focus); a bare follow-up ("Ai chủ trì?", "Sở nào phải xử lý?") goes to
     the task in focus, then to the tasks of the document in focus."""
     registry = retrieval().tasks
-    doc = _document_of(turn) or _focus_document(turn)
+    # The document in focus when the question names it by kind ("kế hoạch đó") or its passages are
+    # among the best for the question ("Hội đàm đó diễn ra ngày nào?" after a directive about it).
+    doc = _document_of(turn) or in_focus(turn.text, turn.focus_doc)
     agency = turn.first("agency")
     question = _without_entities(turn)
     terms = query_terms(question)
@@ -66,11 +68,6 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     if turn.focus_doc:
         return registry.find(doc=turn.focus_doc)
     return [] if terms else None
-
-
-def _focus_document(turn: Turn) -> str | None:
-    """The document in focus when the question names it by its kind ("kế hoạch đó")."""
-    return turn.focus_doc if turn.focus_doc and focus_doc_reference(turn.text) else None
 
 
 def _without_entities(turn: Turn) -> str:
@@ -140,7 +137,7 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
                                 "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”.", abstained=True), []
         distinct = _distinct(matches)
         if not distinct:
-            return answer_from_documents(turn.text, doc=_document_of(turn))
+            return answer_from_documents(turn.text, doc=_document_of(turn), focus=turn.focus_doc)
         if len(distinct) > 1 and intent == "ask_responsible" and not query_terms(_without_entities(turn)):
             overall = document_lead([m.task for m in distinct])
             if overall is not None:   # "Kế hoạch 146 …" → "Ai chủ trì?": who leads the plan as a whole
