@@ -138,6 +138,11 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
         distinct = _distinct(matches)
         if not distinct:
             return answer_from_documents(turn.text, doc=_document_of(turn), focus=turn.focus_doc)
+        if len(distinct) > 1 and not query_terms(_without_entities(turn)):
+            # "Giao cho cơ quan nào?": the province's own bodies before the addressees of a request the
+            # document only reports ("Công điện nêu rõ: Chủ tịch UBND các tỉnh, thành phố …").
+            known = [m for m in distinct if retrieval().tasks.gazetteer.canonical(m.task.lead or "")]
+            distinct = known or distinct
         if len(distinct) > 1 and intent == "ask_responsible" and not query_terms(_without_entities(turn)):
             overall = document_lead([m.task for m in distinct])
             if overall is not None:   # "Kế hoạch 146 …" → "Ai chủ trì?": who leads the plan as a whole
