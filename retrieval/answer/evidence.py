@@ -19,7 +19,7 @@ from retrieval.text import fold, syllables
 QUESTION_WORDS = frozenset(fold(w) for w in """
 ai gì nào đâu sao bao nhiêu giờ khi thế mấy hỏi cho biết được là có không ko k hãy vậy nhé ạ
 những các của và với về thì mà này đó kia nói như tôi mình bạn em anh chị muốn cần xin
-hạn chót thời lúc
+hạn chót thời lúc v ad nha
 """.split())
 
 
@@ -28,9 +28,23 @@ class Evidence:
     coverage: float      # IDF-weighted share of the question's topic terms found in the passage
     dense: float         # cosine of question and passage
     matched: int         # topic terms found
+    # Candidates for the abstention model (abstain.json names the ones it reads). "The item" is
+    # the best passage with the other candidates of its item (a meeting's facts and a plan's
+    # figures run over several chunks), its bulletin's title and its dates.
+    item_coverage: float = 0.0   # coverage by the item
+    near_coverage: float = 0.0   # the same, also crediting a term typed without its final letter
+                                 # ("hoạc" for "hoạch") and an acronym of the item's words ("attgt")
+    unknown: float = 0.0         # IDF share of the question's terms no indexed passage holds
+                                 # (a typo or shorthand the item did not explain, or a topic never indexed)
+    bigrams: float = 0.0         # IDF-weighted share of the question's adjacent topic-term pairs found
+                                 # adjacent in the item ("bí thư tỉnh ủy" is not "Ban Bí thư … Tỉnh ủy")
+    other_place: float = 0.0     # 1 when the question names another province the item's page does not
 
-    def features(self) -> list[float]:
-        return [self.coverage, self.dense]
+    def features(self, names: tuple[str, ...] = ("coverage", "dense")) -> list[float]:
+        return [float(getattr(self, name)) for name in names]
+
+
+FEATURES = ("coverage", "dense", "item_coverage", "near_coverage", "unknown", "bigrams", "other_place")
 
 
 class TermWeights:
@@ -57,3 +71,35 @@ class TermWeights:
         total = sum(self.idf(t) for t in question_terms)
         found = [t for t in question_terms if t in passage_terms]
         return (sum(self.idf(t) for t in found) / total if total else 0.0), len(found)
+
+    def near_coverage(self, question_terms: list[str], passage_terms: set[str], passage_words: list[str]) -> float:
+        """Coverage that also credits a word of 4+ letters typed without its final letter ("hoac",
+        "chin" for "hoach", "chinh") and a term no passage holds that is the initials of 3+
+        consecutive words of the passage ("attgt": an toàn trật tự giao thông)."""
+        if not question_terms:
+            return 0.0
+        total = sum(self.idf(t) for t in question_terms)
+        stems = {p[:-1] for p in passage_terms if len(p) >= 5}
+        unknown = [t for t in question_terms if not self.df.get(t) and t.isalpha() and 3 <= len(t) <= 8]
+        acronyms = {"".join(w[0] for w in passage_words[i:i + len(t)])
+                    for t in unknown for i in range(len(passage_words) - len(t) + 1)} if unknown else set()
+        found = [t for t in question_terms
+                 if t in passage_terms or t in stems or (t in unknown and t in acronyms)]
+        return sum(self.idf(t) for t in found) / total if total else 0.0
+
+    def unknown_share(self, question_terms: list[str]) -> float:
+        """IDF share of the terms no indexed passage holds."""
+        total = sum(self.idf(t) for t in question_terms)
+        return sum(self.idf(t) for t in question_terms if not self.df.get(t)) / total if total else 0.0
+
+    def bigram_coverage(self, question: str, passage_text: str) -> float:
+        """IDF-weighted share of the question's adjacent topic-term pairs that are adjacent in the passage."""
+        words = [fold(s) for s in syllables(question)]
+        pairs = [(a, b) for a, b in zip(words, words[1:]) if a not in QUESTION_WORDS and b not in QUESTION_WORDS]
+        if not pairs:
+            return 0.0
+        text = [fold(s) for s in syllables(passage_text)]
+        present = set(zip(text, text[1:]))
+        total = sum(self.idf(a) + self.idf(b) for a, b in pairs)
+        found = sum(self.idf(a) + self.idf(b) for a, b in pairs if (a, b) in present)
+        return found / total if total else 0.0

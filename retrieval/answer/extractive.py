@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from retrieval.answer.abstain import AbstainModel
 from retrieval.answer.evidence import Evidence, TermWeights
+from retrieval.answer.places import provinces_in
 from retrieval.schema import Answer, Citation, Hit, Passage
 from retrieval.search.searcher import SearchFilters, Searcher
 from retrieval.text import expand_chat_shorthand, fold, split_sentences, syllables
@@ -80,10 +81,7 @@ class Answerer:
         answers = []
         named = doc
         for typed in questions:
-            question = expand_chat_shorthand(typed)   # "chi dao j" → "chi dao gì"
-            doc = named or self.document_in(question)
-            filters = SearchFilters(doc_number=doc) if doc else None
-            hits = self.searcher.search(question, k=CANDIDATES, filters=filters)
+            question, doc, hits = self.route(typed, named)
             if doc:
                 hits = sorted(hits, key=lambda h: h.passage.doc_number != doc)  # its own text first
                 # "Quyết định 1073/QĐ-UBND công nhận trường nào …": the number only picks the document;
@@ -96,6 +94,14 @@ class Answerer:
             answer.question = typed
             answers.append(answer)
         return answers
+
+    def route(self, typed: str, named: str | None = None) -> tuple[str, str | None, list[Hit]]:
+        """The question as searched (chat shorthand expanded), the document it is restricted to
+        (``named``, or the one it names) and its candidate passages."""
+        question = expand_chat_shorthand(typed)   # "chi dao j" → "chi dao gì"
+        doc = named or self.document_in(question)
+        filters = SearchFilters(doc_number=doc) if doc else None
+        return question, doc, self.searcher.search(question, k=CANDIDATES, filters=filters)
 
     def document_in(self, question: str) -> str | None:
         """The indexed document a question names, if it names exactly one."""
@@ -110,12 +116,36 @@ class Answerer:
         coverage, matched = self.weights.coverage(terms, self._terms[hit.row])
         return Evidence(coverage=coverage, dense=hit.signals.get("dense", 0.0), matched=matched)
 
+    def decision_evidence(self, question: str, hits: list[Hit]) -> Evidence:
+        """The evidence of the best passage, with what its item adds: the abstention model's input.
+
+        The item is the best passage with the other candidates of the same item (a meeting's facts
+        and a plan's figures run over several chunks), its bulletin's title and its dates ("tuần
+        24/5 đến 30/5/2021", "tháng 10/2024" are in no sentence). A province the question names
+        counts as named by the page when its text or its source address names it."""
+        terms = self.topic_terms(question)
+        top = hits[0]
+        key = _item_key(top.passage)
+        item = [h for h in hits if _item_key(h.passage) == key]
+        item_text = " ".join([top.passage.title] + [f"{h.passage.heading} {h.passage.text}" for h in item])
+        words = [fold(s) for s in syllables(item_text)]
+        item_terms = set(words) | _date_terms(top.passage)
+        item_coverage, _ = self.weights.coverage(terms, item_terms)
+        base = self.evidence(terms, top)
+        source = re.sub(r"\W|_", "", fold(top.passage.source))
+        other = {p for p in provinces_in(question) - provinces_in(item_text) if p.replace(" ", "") not in source}
+        return Evidence(
+            coverage=base.coverage, dense=base.dense, matched=base.matched, item_coverage=item_coverage,
+            near_coverage=self.weights.near_coverage(terms, item_terms, words),
+            unknown=self.weights.unknown_share(terms),
+            bigrams=self.weights.bigram_coverage(question, item_text), other_place=float(bool(other)))
+
     def _answer(self, question: str, hits: list[Hit], named_document: bool) -> Answer:
         terms = self.topic_terms(question)
         if not hits:
             return Answer(question, ABSTAIN_TEXT, True, [])
         top = self.evidence(terms, hits[0])
-        if not named_document and not self.abstain.answers(top):
+        if not named_document and not self.abstain.answers(self.decision_evidence(question, hits)):
             return Answer(question, ABSTAIN_TEXT, True, [])
         # Cite only passages that carry a fair share of the best passage's evidence.
         supporting = [h for h in hits if self.evidence(terms, h).coverage >= RELATIVE_SUPPORT * top.coverage]
@@ -188,6 +218,20 @@ class Answerer:
 
 
 SPECIFIC_TERMS = 3   # topic words a question about a named document needs to be about one of its facts
+
+
+def _date_terms(passage: Passage) -> set[str]:
+    """Day, month and year of a passage's dates as terms ("2024-10-21" → 21, 10, 2024)."""
+    terms: set[str] = set()
+    for date in (passage.issued_date, passage.bulletin_date):
+        if date:
+            terms.update(part.lstrip("0") for part in date.split("-"))
+    return terms
+
+
+def _item_key(passage: Passage) -> tuple:
+    """Passages of one bulletin item (or one document) share this key."""
+    return (passage.source, passage.heading, passage.doc_number)
 
 
 def _without_mentions(question: str) -> str:
