@@ -200,7 +200,8 @@ def tune(shared: Path, folds: int = 5, seed: int = 0, limit: int | None = None) 
     n = tables["accented"].recall.shape[1]
     everything = np.arange(n)
     chosen = choose(tables, everything, per_form=way == "per_form")
-    previous = {form: Table.of(s, [tuple(WEIGHTS[form][m] for m in ALL_METHODS)]) for form, s in scores.items()}
+    # The weights the searcher loaded when this run started (what was shipped before it).
+    loaded = {form: Table.of(s, [tuple(WEIGHTS[form][m] for m in ALL_METHODS)]) for form, s in scores.items()}
     return {
         "weights": {form: _named(grid[g]) for form, g in chosen.items()},
         "chosen_by": {
@@ -216,12 +217,12 @@ def tune(shared: Path, folds: int = 5, seed: int = 0, limit: int | None = None) 
             "date": dt.date.today().isoformat(),
         },
         "cv": runs,
-        "previous_weights": {form: dict(WEIGHTS[form]) for form in FORMS},
-        "previous_weights_cv": cross_validate(previous, folds, seed, per_form=True)["summary"],
+        "loaded_weights": {form: dict(WEIGHTS[form]) for form in FORMS},
+        "loaded_weights_cv": cross_validate(loaded, folds, seed, per_form=True)["summary"],
         "all_dev": {form: {k: round(v, 4) for k, v in tables[form].metrics(g, everything).items()}
                     for form, g in chosen.items()},
-        "previous_all_dev": {form: {k: round(v, 4) for k, v in previous[form].metrics(0, everything).items()}
-                             for form in FORMS},
+        "loaded_all_dev": {form: {k: round(v, 4) for k, v in loaded[form].metrics(0, everything).items()}
+                           for form in FORMS},
     }
 
 
@@ -239,13 +240,13 @@ def print_report(result: dict, out=sys.stdout) -> None:
                                 for form, ws in f["weights"].items())
             print(f"    fold {f['fold']}: R@{K} {f['accented'][f'R@{K}']:.3f} / "
                   f"{f['no_diacritics'][f'R@{K}']:.3f} (no diacritics)  chosen on the other folds: {weights}", file=out)
-    prev = result["previous_weights_cv"]
-    print("  previous weights, same folds: " + ", ".join(
-        f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in prev.items() if k.endswith(f"R@{K}")), file=out)
+    loaded = result["loaded_weights_cv"]
+    print("  weights.json as loaded at the start, same folds: " + ", ".join(
+        f"{k} {v['mean']:.3f} ± {v['std']:.3f}" for k, v in loaded.items() if k.endswith(f"R@{K}")), file=out)
     for form, ws in result["weights"].items():
-        print(f"  shipped ({form}): " + ", ".join(f"{m}={w:g}" for m, w in ws.items())
-              + f"; all dev R@{K} {result['all_dev'][form][f'R@{K}']:.3f} "
-              f"(previous weights {result['previous_all_dev'][form][f'R@{K}']:.3f})", file=out)
+        print(f"  chosen on all dev queries ({form}): " + ", ".join(f"{m}={w:g}" for m, w in ws.items())
+              + f"; R@{K} {result['all_dev'][form][f'R@{K}']:.3f} "
+              f"(weights as loaded: {result['loaded_all_dev'][form][f'R@{K}']:.3f})", file=out)
 
 
 def compact_json(data) -> str:
