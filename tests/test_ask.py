@@ -117,3 +117,13 @@ def test_a_question_about_a_named_document_gets_its_fact(retrieval_service, ques
 def test_a_time_of_day_question_gets_the_hours_not_a_quantity(retrieval_service):
     answer = retrieval_service.ask("Xe điện thí điểm được chạy từ mấy giờ đến mấy giờ?")
     assert "5h00" in answer.answer and "18h00" in answer.answer
+
+
+def test_who_directed_prefers_the_sentence_naming_the_official():
+    from retrieval.answer.extractive import cue_strength
+
+    opening = ("Văn phòng UBND tỉnh thông báo ý kiến chỉ đạo của đồng chí Dương Xuân Huyên, Phó Chủ tịch UBND tỉnh "
+               "về tăng cường phòng, chống dịch.")
+    duty = "Sở Y tế chủ trì, phối hợp với các cơ quan liên quan tăng cường phòng, chống dịch."
+    for question in ("Ai chỉ đạo tăng cường phòng, chống dịch?", "Công văn đó là ý kiến chỉ đạo của đồng chí nào?"):
+        assert cue_strength(question, opening) == 1.0 and cue_strength(question, duty) == 0.0

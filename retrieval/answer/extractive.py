@@ -30,6 +30,10 @@ CUE_BONUS = 1.0       # share of the question's term weight a sentence of the as
 # for an assignment. A strong shape earns the whole bonus, a weak one (any date, any number) a
 # quarter of it. The first question pattern that matches decides ("mấy giờ" before "mấy").
 ANSWER_CUES = [
+    # "Ai chỉ đạo …?", "… là ý kiến của đồng chí nào?": the official whose opinion a letter conveys.
+    (re.compile(r"\b(ai chi dao|y kien (chi dao )?cua (dong chi )?(nao|ai)|dong chi nao|ai ky|nguoi ky|ai ban hanh)\b"),
+     re.compile(r"\by kien (chi dao |ket luan )?cua dong chi\b|\bdong chi [a-z ]+, (pho )?chu tich\b"),
+     re.compile(r"\bdong chi\b|\bchu tich\b")),
     (re.compile(r"\b(may gio|gio nao|khung gio|gio hoat dong)\b"),
      re.compile(r"\d{1,2} ?(h|gio)\b|\d{1,2}h\d{2}"),
      re.compile(r"\b(gio|buoi sang|buoi chieu|ban dem|ban ngay)\b")),
