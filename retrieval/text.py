@@ -53,6 +53,10 @@ CHAT_SHORTHAND: dict[str, str] = {
     "z": "vậy", "ntn": "như thế nào", "vs": "với", "ng": "người", "r": "rồi", "hnay": "hôm nay",
     "hqua": "hôm qua", "cq": "cơ quan", "nv": "nhiệm vụ", "vb": "văn bản", "cv": "công văn",
     "tp": "thành phố", "ubt": "UBND tỉnh",
+    # Abbreviations of the directives' own subjects, as people type them in chat.
+    "sxh": "sốt xuất huyết", "attgt": "an toàn giao thông", "pccc": "phòng cháy, chữa cháy",
+    "ntm": "nông thôn mới", "cđs": "chuyển đổi số", "cds": "chuyển đổi số", "gpmb": "giải phóng mặt bằng",
+    "tthc": "thủ tục hành chính", "cchc": "cải cách hành chính", "đtc": "đầu tư công",
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![\w/&-])(" + "|".join(sorted(map(re.escape, CHAT_SHORTHAND), key=len, reverse=True)) + r")(?![\w/&-])")

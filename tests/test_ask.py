@@ -89,6 +89,7 @@ def test_first_citation_quotes_the_answer(retrieval_service, question):
 @pytest.mark.parametrize("typed, doc", [
     ("ubnd tinh chi dao j ve phong chong sot xuat huyet vay", "704/UBND-KGVX"),
     ("tinh chi dao ntn ve dau gia tai san", "703/UBND-NC"),
+    ("tinh yeu cau gi de phong chong sxh", "704/UBND-KGVX"),    # the subject's own abbreviation
 ])
 def test_chat_shorthand_is_read_as_the_words_meant(retrieval_service, typed, doc):
     answer = retrieval_service.ask(typed)
