@@ -84,7 +84,8 @@ class ActionFallbackRetrieval(ReplyAction):
             return respond_about_task(turn, guess)
         if guess == "agency_tasks" and turn.first("agency"):
             return respond_agency_tasks(turn)
-        return answer_from_documents(turn.text, conversation_id=tracker.sender_id, focus=turn.focus_doc)
+        return answer_from_documents(turn.text, conversation_id=tracker.sender_id, focus=turn.focus_doc,
+                                     page=turn.focus_source)
 
 
 def last_answer(tracker: Tracker) -> tuple[str, str, list[dict]]:

@@ -43,22 +43,37 @@ def in_focus(question: str, focus: str | None, window: int = FOCUS_WINDOW) -> st
     return focus if any(h.passage.doc_number == focus for h in hits) else None
 
 
+def page_in_focus(question: str, source: str | None, window: int = FOCUS_WINDOW) -> str | None:
+    """The page in focus (for pages naming no document of their own) when one of its passages is
+    among the best for the question."""
+    if not source:
+        return None
+    return source if any(h.passage.source == source for h in retrieval().search(question, k=window)) else None
+
+
 def answer_from_documents(question: str, doc: str | None = None, conversation_id: str | None = None,
-                          focus: str | None = None) -> tuple[render.Reply, list[Any]]:
+                          focus: str | None = None, page: str | None = None) -> tuple[render.Reply, list[Any]]:
     """The documents' answer; ``focus`` (the document in focus) answers it when it fits (see in_focus),
-    and a follow-up the whole index would decline ("Còn danh hiệu nào?") when it is near the top."""
+    and a follow-up the whole index would decline ("Còn danh hiệu nào?") when it is near the top.
+    Without a document in focus, ``page`` (the page in focus) plays that part."""
     doc = doc or in_focus(question, focus)
-    answer = retrieval().ask(question, doc=doc)
+    source = None if doc or focus else page_in_focus(question, page)
+    answer = retrieval().ask(question, doc=doc, source=source)
     if answer.abstained and doc is None and in_focus(question, focus, RESCUE_WINDOW):
         doc = focus
         answer = retrieval().ask(question, doc=doc)
+    elif answer.abstained and not doc and not focus and page_in_focus(question, page, RESCUE_WINDOW):
+        source = page
+        answer = retrieval().ask(question, source=source)
     if answer.abstained:
         if conversation_id:
             record_abstention(conversation_id, question)
         return render.Reply(render.CANNOT_ANSWER, abstained=True), [*remember(question)]
-    top = answer.citations[0].doc_number if answer.citations else None
-    task = task_in_answer(answer.answer, top)
-    return render.Reply(answer.answer, answer.citations), remember(question, doc=top or doc, task=task)
+    top = answer.citations[0] if answer.citations else None
+    top_doc = top.doc_number if top else None
+    task = task_in_answer(answer.answer, top_doc)
+    return render.Reply(answer.answer, answer.citations), \
+        remember(question, doc=top_doc or doc, task=task, source=top.source if top else source)
 
 
 def task_in_answer(text: str, doc: str | None):
@@ -111,7 +126,7 @@ def respond_latest(turn: Turn) -> tuple[render.Reply, list[Any]]:
     if len(_topic_terms(turn.text)) >= TOPIC_TERMS:
         # "Hồi tháng 3/2020 tỉnh chỉ đạo gì về phòng, chống dịch Covid-19?": the topic decides, the
         # period only places it (and single-directive pages are in no weekly digest).
-        return answer_from_documents(turn.text, focus=turn.focus_doc)
+        return answer_from_documents(turn.text, focus=turn.focus_doc, page=turn.focus_source)
     digests = retrieval().documents.digests()
     if not digests:
         return render.Reply("Hiện chưa có bản tin chỉ đạo, điều hành nào trong dữ liệu."), []
@@ -147,7 +162,7 @@ class ActionAnswerDirective(ReplyAction):
     def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
         found = retrieval().documents.resolve(turn.first("doc_number")) if turn.first("doc_number") else []
         return answer_from_documents(turn.text, doc=found[0] if found else None, conversation_id=tracker.sender_id,
-                                     focus=turn.focus_doc)
+                                     focus=turn.focus_doc, page=turn.focus_source)
 
 
 class ActionLatestDirectives(ReplyAction):

@@ -3,6 +3,7 @@
 
 Slots (domain.yml, custom mappings, set only here):
   focus_doc      the document number last answered about
+  focus_source   the page (input file) last answered from: the focus of pages naming no document
   focus_task     the task last answered about: {doc_number, action, quote}
   focus_agency   the agency last asked about
   focus_question the last question that got an answer (feedback records it)
@@ -20,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from retrieval.schema import Task
 from retrieval.text import fold
 
-FOCUS_SLOTS = ("focus_doc", "focus_task", "focus_agency", "focus_question", "pending")
+FOCUS_SLOTS = ("focus_doc", "focus_source", "focus_task", "focus_agency", "focus_question", "pending")
 
 # "kế hoạch đó", "văn bản này", "công văn nói trên": the document in focus, named by its kind.
 _FOCUS_DOC_WORDS = re.compile(
@@ -54,6 +55,7 @@ class Turn:
     intent: str | None
     entities: dict[str, list[str]] = field(default_factory=dict)
     focus_doc: str | None = None
+    focus_source: str | None = None
     focus_task: dict[str, Any] | None = None
     focus_agency: str | None = None
     pending: dict[str, Any] | None = None
@@ -66,6 +68,7 @@ class Turn:
             entities.setdefault(entity["entity"], []).append(str(entity.get("value", "")))
         return cls(text=message.get("text") or "", intent=(message.get("intent") or {}).get("name"),
                    entities=entities, focus_doc=tracker.get_slot("focus_doc"),
+                   focus_source=tracker.get_slot("focus_source"),
                    focus_task=tracker.get_slot("focus_task"), focus_agency=tracker.get_slot("focus_agency"),
                    pending=tracker.get_slot("pending"))
 
@@ -75,9 +78,14 @@ class Turn:
 
 
 def remember(question: str | None = None, doc: str | None = None, task: Task | None = None,
-             agency: str | None = None) -> list[SlotSet]:
-    """Slot events for what an answer was about; the pending choice, if any, is cleared."""
+             agency: str | None = None, source: str | None = None) -> list[SlotSet]:
+    """Slot events for what an answer was about; the pending choice, if any, is cleared. The page
+    (``source``) replaces the previous one whenever an answer names one, so a stale page never lingers."""
     events = [SlotSet("pending", None)]
+    if source is not None or doc is not None or task is not None:
+        events.append(SlotSet("focus_source", source))
+    if source is not None and doc is None and task is None:
+        events.append(SlotSet("focus_doc", None))    # a page naming no document: no document in focus
     if question:
         events.append(SlotSet("focus_question", question))
     if task is not None:

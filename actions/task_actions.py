@@ -137,7 +137,8 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
                                 "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”.", abstained=True), []
         distinct = _distinct(matches)
         if not distinct:
-            return answer_from_documents(turn.text, doc=_document_of(turn), focus=turn.focus_doc)
+            return answer_from_documents(turn.text, doc=_document_of(turn), focus=turn.focus_doc,
+                                         page=turn.focus_source)
         if len(distinct) > 1 and not query_terms(_without_entities(turn)):
             # "Giao cho cơ quan nào?": the province's own bodies before the addressees of a request the
             # document only reports ("Công điện nêu rõ: Chủ tịch UBND các tỉnh, thành phố …").

@@ -70,8 +70,8 @@ class Retrieval:
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         return self.searcher.search(query, k, filters)
 
-    def ask(self, question: str, doc: str | None = None) -> Answer:
-        return self.answerer.ask(question, doc=doc)
+    def ask(self, question: str, doc: str | None = None, source: str | None = None) -> Answer:
+        return self.answerer.ask(question, doc=doc, source=source)
 
     @cached_property
     def documents(self):

@@ -80,3 +80,12 @@ def test_document_filter_with_unknown_number_is_an_error(retrieval_service):
 
     with pytest.raises(InputError, match="999/XX"):
         retrieval_service.search("dự án", filters=SearchFilters(doc_number="999/XX"))
+
+
+def test_a_search_can_be_kept_to_one_page(retrieval_service, corpus_files):
+    """Pages that name no document of their own are followed up by their file."""
+    page = corpus_files[0].name
+    hits = retrieval_service.search("phòng, chống dịch bệnh", k=5, filters=SearchFilters(source=page))
+    assert hits and {h.passage.source for h in hits} == {page}
+    answer = retrieval_service.ask("có chỉ đạo gì về phòng, chống dịch bệnh", source=page)
+    assert not answer.abstained and {c.source for c in answer.citations} == {page}

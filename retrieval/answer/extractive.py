@@ -76,16 +76,17 @@ class Answerer:
         # Folded syllables of each passage (heading included), for coverage checks.
         self._terms = [set(fold(s) for s in syllables(f"{p.heading} {p.text}")) for p in index.passages]
 
-    def ask(self, question: str, doc: str | None = None) -> Answer:
+    def ask(self, question: str, doc: str | None = None, source: str | None = None) -> Answer:
         """Answer ``question``; ``doc`` (a known document number) restricts it to that document, as
-        when the dialogue asks a follow-up about "văn bản đó"."""
-        return self.ask_many([question], doc=doc)[0]
+        when the dialogue asks a follow-up about "văn bản đó"; ``source`` (an input file) to one page,
+        for pages that name no document of their own (a week's list, another province's page)."""
+        return self.ask_many([question], doc=doc, source=source)[0]
 
-    def ask_many(self, questions: list[str], doc: str | None = None) -> list[Answer]:
+    def ask_many(self, questions: list[str], doc: str | None = None, source: str | None = None) -> list[Answer]:
         answers = []
         named = doc
         for typed in questions:
-            question, doc, hits = self.route(typed, named)
+            question, doc, hits = self.route(typed, named, source)
             if doc:
                 hits = sorted(hits, key=lambda h: h.passage.doc_number != doc)  # its own text first
                 # "Quyết định 1073/QĐ-UBND công nhận trường nào …": the number only picks the document;
@@ -94,17 +95,18 @@ class Answerer:
                 specific = _without_mentions(question)
                 if len(self.topic_terms(specific)) >= SPECIFIC_TERMS:
                     question = specific
-            answer = self._answer(question, hits, named_document=doc is not None)
+            answer = self._answer(question, hits, named_document=doc is not None or source is not None)
             answer.question = typed
             answers.append(answer)
         return answers
 
-    def route(self, typed: str, named: str | None = None) -> tuple[str, str | None, list[Hit]]:
+    def route(self, typed: str, named: str | None = None,
+              source: str | None = None) -> tuple[str, str | None, list[Hit]]:
         """The question as searched (chat shorthand expanded), the document it is restricted to
-        (``named``, or the one it names) and its candidate passages."""
+        (``named``, or the one it names) and its candidate passages (of ``source`` only, if given)."""
         question = expand_chat_shorthand(typed)   # "chi dao j" → "chi dao gì"
-        doc = named or self.document_in(question)
-        filters = SearchFilters(doc_number=doc) if doc else None
+        doc = named or (None if source else self.document_in(question))
+        filters = SearchFilters(doc_number=doc, source=source) if doc or source else None
         return question, doc, self.searcher.search(question, k=CANDIDATES, filters=filters)
 
     def document_in(self, question: str) -> str | None:

@@ -40,15 +40,17 @@ WEIGHTS = load_weights()
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """Restrict results to one document (its own passages or those naming it) and/or a date range."""
+    """Restrict results to one document (its own passages or those naming it), one input file and/or a
+    date range."""
 
     doc_number: str | None = None
     date_from: str | None = None   # ISO, inclusive
     date_to: str | None = None     # ISO, inclusive
+    source: str | None = None      # one input file (a page that names no document of its own)
 
     @property
     def active(self) -> bool:
-        return bool(self.doc_number or self.date_from or self.date_to)
+        return bool(self.doc_number or self.date_from or self.date_to or self.source)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ class Searcher:
             doc_mask = np.zeros_like(mask)
             doc_mask[own + mentioned] = True
             mask &= doc_mask
+        if filters.source:
+            mask &= np.array([p.source == filters.source for p in self.index.passages], dtype=bool)
         if filters.date_from or filters.date_to:
             lo, hi = filters.date_from or "0000-00-00", filters.date_to or "9999-99-99"
             dates = [p.issued_date or p.bulletin_date for p in self.index.passages]
