@@ -57,6 +57,8 @@ CHAT_SHORTHAND: dict[str, str] = {
     "sxh": "sốt xuất huyết", "attgt": "an toàn giao thông", "pccc": "phòng cháy, chữa cháy",
     "ntm": "nông thôn mới", "cđs": "chuyển đổi số", "cds": "chuyển đổi số", "gpmb": "giải phóng mặt bằng",
     "tthc": "thủ tục hành chính", "cchc": "cải cách hành chính", "đtc": "đầu tư công",
+    "sx": "sản xuất", "ctr": "chương trình", "ctrình": "chương trình",
+    **dict.fromkeys(["ldtbxh", "lđtbxh", "ldtb&xh", "lđtb&xh"], "Lao động - Thương binh và Xã hội"),
 }
 _SHORTHAND_RE = re.compile(
     r"(?<![\w/&-])(" + "|".join(sorted(map(re.escape, CHAT_SHORTHAND), key=len, reverse=True)) + r")(?![\w/&-])")

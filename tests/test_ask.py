@@ -128,3 +128,18 @@ def test_who_directed_prefers_the_sentence_naming_the_official():
     duty = "Sở Y tế chủ trì, phối hợp với các cơ quan liên quan tăng cường phòng, chống dịch."
     for question in ("Ai chỉ đạo tăng cường phòng, chống dịch?", "Công văn đó là ý kiến chỉ đạo của đồng chí nào?"):
         assert cue_strength(question, opening) == 1.0 and cue_strength(question, duty) == 0.0
+
+
+def test_which_document_prefers_a_sentence_naming_another_document_by_number():
+    from retrieval.answer.extractive import cue_strength
+
+    question = "Công văn đó chỉ đạo thực hiện chỉ thị nào của Thủ tướng Chính phủ?"
+    assert cue_strength(question, "Các sở triển khai các nội dung tại Chỉ thị số 08/CT-TTg, ngày 01/6/2022.") == 1.0
+    assert cue_strength(question, "Văn phòng truyền đạt ý kiến về việc thực hiện Chỉ thị của Thủ tướng Chính phủ.") == 0.0
+
+
+def test_subject_abbreviations_are_expanded():
+    from retrieval.text import expand_chat_shorthand
+
+    assert expand_chat_shorthand("bộ ldtbxh khuyên gì, sx nông nghiệp ra sao") == \
+        "bộ Lao động - Thương binh và Xã hội khuyên gì, sản xuất nông nghiệp ra sao"

@@ -30,6 +30,11 @@ CUE_BONUS = 1.0       # share of the question's term weight a sentence of the as
 # for an assignment. A strong shape earns the whole bonus, a weak one (any date, any number) a
 # quarter of it. The first question pattern that matches decides ("mấy giờ" before "mấy").
 ANSWER_CUES = [
+    # "… thực hiện chỉ thị nào?", "… có số hiệu gì?", "theo văn bản nào?": a sentence naming a document by number.
+    (re.compile(r"\b(van ban|cong van|chi thi|quyet dinh|ke hoach|nghi quyet|nghi dinh|thong tu|cong dien|"
+                r"ket luan|thong bao|huong dan) (nao|so may|so bao nhieu)\b|\bso hieu\b|\bso van ban\b"),
+     re.compile(r"\b\d{1,5}(/\d{4})?[/-][a-z]+[-/][a-z]"),
+     re.compile(r"\b(chi thi|quyet dinh|cong van|ke hoach|nghi quyet|nghi dinh|cong dien|ket luan) so\b")),
     # "Ai chỉ đạo …?", "… là ý kiến của đồng chí nào?": the official whose opinion a letter conveys.
     (re.compile(r"\b(ai chi dao|y kien (chi dao )?cua (dong chi )?(nao|ai)|dong chi nao|ai ky|nguoi ky|ai ban hanh)\b"),
      re.compile(r"\by kien (chi dao |ket luan )?cua dong chi\b|\bdong chi [a-z ]+, (pho )?chu tich\b"),
@@ -167,8 +172,10 @@ class Answerer:
         scored = []
         for text in split_sentences(passage.text) or [passage.text]:
             topical = self._sentence_score(terms, text, heading)
-            # The shape only counts in a sentence that is about the question at all.
-            scored.append(ScoredSentence(text, topical + (bonus * cue_strength(question, text) if topical else 0)))
+            # The shape only counts in a sentence that is about the question at all; the passage's own
+            # number is no answer to "… thực hiện chỉ thị nào?" (it is what the question is about).
+            shape = text.replace(passage.doc_number, " ") if passage.doc_number else text
+            scored.append(ScoredSentence(text, topical + (bonus * cue_strength(question, shape) if topical else 0)))
         return scored
 
     def _answer_sentences(self, question: str, terms: list[str],
