@@ -519,3 +519,21 @@ def test_a_sentence_that_only_dates_the_duty_before_it_gives_it_its_deadline():
     [dated] = extract_from_sentence("Hoàn thành trước ngày 22/9/2021.", context)
     assert dated.lead == duty.lead == "Sở Văn hóa, Thể thao và Du lịch"
     assert duty.deadline_date == dated.deadline_date == "2021-09-22"
+
+
+@pytest.mark.parametrize("sentence, partners", [
+    ("Công an tỉnh chỉ đạo Công an các huyện phối hợp với các cơ sở giáo dục bảo đảm an toàn giao thông.",
+     ["Các cơ sở giáo dục"]),
+    ("Bộ Chỉ huy Bộ đội Biên phòng tỉnh chỉ đạo các đồn phối hợp với lực lượng chức năng phía Trung Quốc "
+     "duy trì trật tự tại cửa khẩu.", ["Lực lượng chức năng phía Trung Quốc"]),
+    ("Sở Y tế chỉ đạo phối hợp các Trung tâm Y tế khu vực tổ chức chiến dịch diệt lăng quăng.",
+     ["Các Trung tâm Y tế khu vực"]),
+])
+def test_collectives_after_phoi_hop_are_partners(sentence, partners):
+    [task] = _tasks(sentence, "2024-08-01")
+    assert task.partners == partners
+
+
+def test_phoi_hop_followed_by_an_action_names_no_partner():
+    [task] = _tasks("Các sở, ban, ngành chủ động phối hợp thực hiện các nội dung liên quan.", "2024-08-01")
+    assert task.partners == []

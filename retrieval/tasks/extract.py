@@ -611,11 +611,47 @@ def _extra_partners(sentence: str, start: int, stop: int, mentions: list[AgencyM
     for m in re.finditer(r"(?:phối hợp(?:\s+chặt chẽ)?(?:\s+với)?|với sự phối hợp của)\s+",
                          sentence[start:stop], re.IGNORECASE):
         at = start + m.end()
-        k = next((k for k, x in enumerate(mentions) if x.start == at), None)
+        plural = re.match(r"các\s+", sentence[at:stop], re.IGNORECASE)
+        # "phối hợp với các Trung tâm Y tế khu vực": the plural belongs to an unknown body's name.
+        k = next((k for k, x in enumerate(mentions) if x.start == at or (
+            plural and x.start == at + plural.end() and not x.known)), None)
         if k is not None:
             members, _ = _parse_list(sentence, mentions, k)
-            found += [mentions[x] for x in members if mentions[x].start < stop]
+            for x in members:
+                if mentions[x].start < stop:
+                    found.append(_pluralised(mentions[x]) if x == k and plural and not mentions[x].known
+                                 else mentions[x])
+        else:
+            generic = _generic_partner(sentence, at, stop)
+            if generic:
+                found.append(generic)
     return _names(found, gaz, ctx)
+
+
+def _pluralised(m: AgencyMatch) -> AgencyMatch:
+    return AgencyMatch(m.start, m.end, f"Các {m.text}", m.canonical)
+
+
+_PARTNER_STOPS = {"để", "nhằm", "trong", "tại", "theo", "khi", "và", "về", "trên", "đối", "với"}
+
+
+def _generic_partner(sentence: str, at: int, stop: int) -> AgencyMatch | None:
+    """"phối hợp với các cơ sở giáo dục bảo đảm …", "… với lực lượng chức năng phía Trung Quốc duy trì …":
+    a collective the grammar of names does not cover, up to the action that follows it."""
+    words = list(re.finditer(r"[\w&]+|[^\w\s]", sentence[at:stop]))
+    texts = [w.group() for w in words]
+    if len(texts) < 2 or texts[0].lower() not in ("các", "lực") or (texts[0].lower() == "lực" and
+                                                                     texts[1].lower() != "lượng"):
+        return None
+    end = None
+    for k in range(1, min(len(texts), 10)):
+        if not texts[k][0].isalnum() or texts[k].lower() in _PARTNER_STOPS or action_length(texts, k):
+            end = k
+            break
+    if end is None or end < 2 or not action_length(texts, end) and texts[end] not in (",", ";", "."):
+        return None
+    phrase = sentence[at:at + words[end - 1].end()]
+    return AgencyMatch(at, at + len(phrase), phrase[:1].upper() + phrase[1:], None)
 
 
 # --------------------------------------------------------------------------- documents
