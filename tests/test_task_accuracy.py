@@ -53,7 +53,7 @@ def test_labelled_sets_beyond_the_samples_are_large(beyond_the_samples):
 
 @pytest.mark.parametrize("part", ["dev", "heldout"])
 def test_extraction_holds_beyond_the_samples(beyond_the_samples, part):
-    # Floors a little under what was measured (held-out: lead 0.95/0.89, partners 0.82/0.93, deadline 0.85):
+    # Floors a little under what was measured (held-out: lead 0.94/0.89, partners 0.79/0.93, deadline 0.85):
     # regressions fail, the held-out part is never tuned on.
     f = beyond_the_samples[f"both/{part}"]
     assert f["lead_precision"] >= 0.90 and f["lead_recall"] >= 0.85, f
