@@ -58,6 +58,8 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
             focused = registry.find(query=question, doc=turn.focus_doc, agency=agency)
             if focused and (not found or focused[0].score >= FOCUS_SHARE * found[0].score):
                 found = focused
+        if not doc and not agency and found and len(terms) > FOLLOW_UP_TERMS:
+            found = _agreeing_with_search(question, found)
         if found or len(terms) > FOLLOW_UP_TERMS:
             return found
     if doc or agency:
@@ -68,6 +70,19 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
     if turn.focus_doc:
         return registry.find(doc=turn.focus_doc)
     return [] if terms else None
+
+
+SEARCH_AGREEMENT = 5   # a task answers a question only if its page is among this many best passages
+
+
+def _agreeing_with_search(question: str, found: list[TaskMatch]) -> list[TaskMatch]:
+    """Tasks whose document (or page) the search also ranks near the top: a task that merely shares
+    words with a question about a meeting or a page without assignments ("Quảng Nam có hội nghị …,
+    ai chủ trì?") is no answer; the documents answer instead."""
+    hits = retrieval().search(question, k=SEARCH_AGREEMENT)
+    docs = {h.passage.doc_number for h in hits if h.passage.doc_number}
+    pages = {h.passage.source for h in hits}
+    return [m for m in found if (m.task.doc_number in docs) or (not m.task.doc_number and m.task.source in pages)]
 
 
 def _without_entities(turn: Turn) -> str:
