@@ -34,14 +34,15 @@ def cache_dir() -> Path:
 
 
 def ingest(paths: list[Path], index: Path) -> dict:
-    from click.testing import CliRunner
-
-    from retrieval.cli import cli
+    from retrieval.embedding.embedder import load_embedder
+    from retrieval.errors import TrolyaoError
+    from retrieval.pipeline import ingest as run_ingest
 
     started = time.perf_counter()
-    result = CliRunner().invoke(cli, ["ingest", *map(str, paths), "--index", str(index), "--quiet"])
-    if result.exit_code != 0:
-        raise SystemExit(f"bench: ingest failed: {result.output}")
+    try:
+        run_ingest(paths, index, load_embedder(None))
+    except TrolyaoError as exc:
+        raise SystemExit(f"bench: ingest failed: {exc}") from exc
     return {"seconds": round(time.perf_counter() - started, 2)}
 
 

@@ -45,30 +45,33 @@ def corpus_files() -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def sample_index(tmp_path_factory, corpus_files) -> Path:
-    """The two sample bulletins ingested with the real embedded model, through the real CLI."""
-    from click.testing import CliRunner
+def embedder():
+    """The real embedded model (loaded on first use), shared by the session's indexes."""
+    from retrieval.embedding.embedder import load_embedder
 
-    from retrieval.cli import cli
+    return load_embedder(None)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, corpus_files, embedder) -> Path:
+    """The two sample bulletins ingested with the real embedded model (the CLI's own tests run the CLI)."""
+    from retrieval.pipeline import ingest
 
     root = tmp_path_factory.mktemp("sample") / "index"
-    result = CliRunner().invoke(cli, ["ingest", *map(str, corpus_files), "--index", str(root), "--quiet"])
-    assert result.exit_code == 0, result.output
+    report = ingest(corpus_files, root, embedder)
+    assert len(report.added) == len(corpus_files)
     return root
 
 
 @pytest.fixture(scope="session")
-def archive_index(tmp_path_factory, corpus_files) -> Path:
-    """The sample weeks and every archive page (../shared/archive) in one index, through the real CLI."""
-    from click.testing import CliRunner
-
-    from retrieval.cli import cli
+def archive_index(tmp_path_factory, corpus_files, embedder) -> Path:
+    """The sample weeks and every archive page (../shared/archive) in one index."""
     from retrieval.goldset.archive import corpus_and_archive
+    from retrieval.pipeline import ingest
 
     root = tmp_path_factory.mktemp("archive") / "index"
     files = corpus_and_archive(SHARED)
-    result = CliRunner().invoke(cli, ["ingest", *map(str, files), "--index", str(root), "--quiet"])
-    assert result.exit_code == 0, result.output
+    assert len(ingest(files, root, embedder).added) == len(files)
     return root
 
 

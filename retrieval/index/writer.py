@@ -53,6 +53,7 @@ class IngestReport:
     passages_total: int = 0
     embed_seconds: float = 0.0
     generation: str | None = None
+    unknown_agencies: list[str] = field(default_factory=list)   # in the new tasks, not in the gazetteer
 
 
 def indexed_text(passage: Passage) -> str:
