@@ -40,7 +40,7 @@ import numpy as np
 from retrieval.answer.abstain import MODEL_FILE, AbstainModel
 from retrieval.answer.evidence import FEATURES
 from retrieval.answer.variants import variants
-from retrieval.search.tune import compact_json
+from retrieval.search.tune import write_fitted
 
 REPO = Path(__file__).resolve().parents[2]
 CALIBRATION_FILE = Path(__file__).with_name("calibration.jsonl")
@@ -401,9 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.shared, args.archive_gold)
     print_report(result)
-    if not args.dry_run:
-        args.out.write_text(compact_json(result), encoding="utf-8")
-        print(f"written to {args.out}", file=sys.stderr)
+    write_fitted(result, args.out, args.dry_run)
     return 0
 
 

@@ -249,6 +249,13 @@ def print_report(result: dict, out=sys.stdout) -> None:
               f"(weights as loaded: {result['loaded_all_dev'][form][f'R@{K}']:.3f})", file=out)
 
 
+def write_fitted(result, out: Path, dry_run: bool) -> None:
+    """Write a fitted file (weights, abstention model) with the figures it was chosen on, unless dry-run."""
+    if not dry_run:
+        out.write_text(compact_json(result), encoding="utf-8")
+        print(f"written to {out}", file=sys.stderr)
+
+
 def compact_json(data) -> str:
     """Indented JSON whose innermost lists and objects stay on one line (short, diff-friendly)."""
     def leaf(value) -> bool:
@@ -277,9 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = tune(args.shared, args.folds, args.seed, args.limit)
     print_report(result)
-    if not args.dry_run:
-        args.out.write_text(compact_json(result), encoding="utf-8")
-        print(f"written to {args.out}", file=sys.stderr)
+    write_fitted(result, args.out, args.dry_run)
     return 0
 
 
