@@ -48,6 +48,7 @@ def load_path(path: str | Path) -> SourceDocument | list[Passage]:
     raw = load(path)
     if isinstance(raw, list):
         return raw
-    return parse_official(raw.lines, raw.source, raw.kind) or parse_bulletin(raw.lines, raw.source, heading_hints=raw.headings) or \
-        parse_article(raw.lines, raw.source, raw.kind, heading_hints=raw.headings) or \
-        parse_document(raw.lines, raw.source, raw.kind, heading_hints=raw.headings, title=raw.title)
+    return (parse_official(raw.lines, raw.source, raw.kind)
+            or parse_bulletin(raw.lines, raw.source, heading_hints=raw.headings)
+            or parse_article(raw.lines, raw.source, raw.kind)
+            or parse_document(raw.lines, raw.source, raw.kind, heading_hints=raw.headings, title=raw.title))

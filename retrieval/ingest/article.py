@@ -61,8 +61,7 @@ def _opening(paragraphs: list[str]) -> int | None:
     return None
 
 
-def parse_article(lines: Iterable[str], source: str, kind: str, *, heading_hints: Iterable[str] = ()
-                  ) -> SourceDocument | None:
+def parse_article(lines: Iterable[str], source: str, kind: str) -> SourceDocument | None:
     """One directive's page as a one-item document; None when ``lines`` are not such a page (no
     headline, structured sections, or no opening paragraph reporting a directive)."""
     if kind not in ("html", "text"):

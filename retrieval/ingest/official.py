@@ -34,7 +34,6 @@ _RULER = re.compile(r"^[\s\-_–—=*.|]+$")
 _FOOTER = re.compile(r"^(?i:nơi nhận)\s*:")
 _BLOCK_TITLE = re.compile(r"^(?:(?:TM|KT|TL|TUQ|Q)\.\s*)?(?:PHÓ |CHỦ |CHÁNH |GIÁM |TRƯỞNG |THỦ |BỘ |ỦY |UỶ |HỘI |VĂN )"
                           r"[A-ZĐÀ-Ỹ ]{2,60}$")
-_SIGNED = re.compile(r"^\((?i:đã ký|đã ký và đóng dấu|ký tên, đóng dấu)\)$|^\[?(?i:chữ ký)\]?$")
 _NAME = re.compile(r"^[A-ZĐÀ-Ỹ][a-zà-ỹđ]+(?: [A-ZĐÀ-Ỹ][a-zà-ỹđ]+){1,4}$")
 _BODY_START = re.compile(r"^(?:Căn cứ|Kính gửi|Thực hiện|Để|Nhằm|Theo|Trong|Ngày|Thời gian|Hiện nay|Qua|"
                          r"Triển khai|Ủy ban|Uỷ ban|UBND|Chủ tịch|CHỦ TỊCH|QUYẾT ĐỊNH\s*:)")
@@ -120,7 +119,7 @@ def _signer(footer: list[str]) -> str | None:
 
 
 # Nouns of office titles keep their capital: "PHÓ CHÁNH VĂN PHÒNG" → "Phó Chánh Văn phòng".
-_TITLE_NOUNS = {"CHỦ", "CHÁNH", "VĂN", "GIÁM", "TRƯỞNG", "THỦ", "TỔNG", "CỤC", "GIÁM ĐỐC"}
+_TITLE_NOUNS = {"CHỦ", "CHÁNH", "VĂN", "GIÁM", "TRƯỞNG", "THỦ", "TỔNG", "CỤC"}
 
 
 def _title_case(upper: str) -> str:
@@ -128,7 +127,7 @@ def _title_case(upper: str) -> str:
     return " ".join(w.capitalize() if i == 0 or w in _TITLE_NOUNS else w.lower() for i, w in enumerate(words))
 
 
-def _subject(lines: list[str], doc_type: str | None) -> tuple[str, int]:
+def _subject(lines: list[str]) -> tuple[str, int]:
     """The trích yếu and the index of the first line after it."""
     subject: list[str] = []
     i = 0
@@ -166,7 +165,7 @@ def _without_recipients(lines: list[str]) -> list[str]:
 def parse_official(lines: Iterable[str], source: str, kind: str) -> SourceDocument | None:
     """A document with a Decree-30 header as one document: header → its DocumentRef, sections →
     items citing it; None when ``lines`` carry no such header."""
-    lines = [line for line in clean_lines(lines)]
+    lines = clean_lines(lines)
     if not is_official_document(lines):
         return None
     head = lines[:HEADER_LINES]
@@ -183,7 +182,7 @@ def parse_official(lines: Iterable[str], source: str, kind: str) -> SourceDocume
     doc_type = _UPPER_TYPES[head[type_at].strip().upper()] if type_at is not None else infer_doc_type(number)
     after = (type_at if type_at is not None else max(date_at, number_at)) + 1
     rest = lines[after:]
-    subject, used = _subject(rest, doc_type)
+    subject, used = _subject(rest)
     if type_at is None:
         # A letter's "V/v …" may sit under its number, before the date line.
         vv = next((line for line in head[:after] if _SUBJECT_PREFIX.match(line)), None)
