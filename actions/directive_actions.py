@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -11,7 +12,7 @@ from actions.assistant import retrieval, today
 from actions.dates import date_range
 from actions.focus import Turn, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
-from retrieval.schema import Digest
+from retrieval.schema import Digest, Passage
 
 log = logging.getLogger(__name__)
 MAX_DIGEST_ITEMS = 8
@@ -31,38 +32,55 @@ FOCUS_WINDOW = 3    # the document in focus answers a follow-up when it is among
 RESCUE_WINDOW = 10  # … or, when nothing else would answer, among this many
 
 
-def in_focus(question: str, focus: str | None, window: int = FOCUS_WINDOW) -> str | None:
+class Ranking:
+    """The best passages for one question, searched at most once however many checks consult them
+    (document in focus, page in focus, the rescue window, the tasks' agreement with search)."""
+
+    def __init__(self, question: str):
+        self.question = question
+
+    @cached_property
+    def passages(self) -> list[Passage]:
+        return [h.passage for h in retrieval().search(self.question, k=RESCUE_WINDOW)]
+
+    def has_document(self, number: str, window: int) -> bool:
+        return any(p.doc_number == number for p in self.passages[:window])
+
+    def has_page(self, source: str, window: int) -> bool:
+        return any(p.source == source for p in self.passages[:window])
+
+
+def in_focus(question: str, focus: str | None, ranking: Ranking, window: int = FOCUS_WINDOW) -> str | None:
     """The document in focus, when the question names it by its kind ("kế hoạch đó …") or when it is
     among the best passages for the question: a follow-up is answered from it first, a new topic
     (where it ranks lower) from the whole index."""
     if not focus:
         return None
-    if focus_doc_reference(question):
+    if focus_doc_reference(question) or ranking.has_document(focus, window):
         return focus
-    hits = retrieval().search(question, k=window)
-    return focus if any(h.passage.doc_number == focus for h in hits) else None
+    return None
 
 
-def page_in_focus(question: str, source: str | None, window: int = FOCUS_WINDOW) -> str | None:
+def page_in_focus(source: str | None, ranking: Ranking, window: int = FOCUS_WINDOW) -> str | None:
     """The page in focus (for pages naming no document of their own) when one of its passages is
     among the best for the question."""
-    if not source:
-        return None
-    return source if any(h.passage.source == source for h in retrieval().search(question, k=window)) else None
+    return source if source and ranking.has_page(source, window) else None
 
 
 def answer_from_documents(question: str, doc: str | None = None, conversation_id: str | None = None,
-                          focus: str | None = None, page: str | None = None) -> tuple[render.Reply, list[Any]]:
+                          focus: str | None = None, page: str | None = None,
+                          ranking: Ranking | None = None) -> tuple[render.Reply, list[Any]]:
     """The documents' answer; ``focus`` (the document in focus) answers it when it fits (see in_focus),
     and a follow-up the whole index would decline ("Còn danh hiệu nào?") when it is near the top.
     Without a document in focus, ``page`` (the page in focus) plays that part."""
-    doc = doc or in_focus(question, focus)
-    source = None if doc or focus else page_in_focus(question, page)
+    ranking = ranking or Ranking(question)
+    doc = doc or in_focus(question, focus, ranking)
+    source = None if doc or focus else page_in_focus(page, ranking)
     answer = retrieval().ask(question, doc=doc, source=source)
-    if answer.abstained and doc is None and in_focus(question, focus, RESCUE_WINDOW):
+    if answer.abstained and doc is None and in_focus(question, focus, ranking, RESCUE_WINDOW):
         doc = focus
         answer = retrieval().ask(question, doc=doc)
-    elif answer.abstained and not doc and not focus and page_in_focus(question, page, RESCUE_WINDOW):
+    elif answer.abstained and not doc and not focus and page_in_focus(page, ranking, RESCUE_WINDOW):
         source = page
         answer = retrieval().ask(question, source=source)
     if answer.abstained:

@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 
 from actions import render
 from actions.assistant import retrieval, today
-from actions.directive_actions import answer_from_documents, in_focus
+from actions.directive_actions import Ranking, answer_from_documents, in_focus
 from actions.focus import Turn, find_task, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
 from retrieval.schema import Task
@@ -38,16 +38,17 @@ def _document_of(turn: Turn) -> str | None:
     return found[0] if found else None
 
 
-def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
+def candidate_tasks(turn: Turn, ranking: Ranking | None = None) -> list[TaskMatch] | None:
     """The tasks a question is about, best first; None when it names nothing and nothing is in focus.
 
     A question with words of its own is looked up by them (in the named document, else anywhere,
     else in the document in focus); a bare follow-up ("Ai chủ trì?", "Sở nào phải xử lý?") goes to
     the task in focus, then to the tasks of the document in focus."""
     registry = retrieval().tasks
+    ranking = ranking or Ranking(turn.text)
     # The document in focus when the question names it by kind ("kế hoạch đó") or its passages are
     # among the best for the question ("Hội đàm đó diễn ra ngày nào?" after a directive about it).
-    doc = _document_of(turn) or in_focus(turn.text, turn.focus_doc)
+    doc = _document_of(turn) or in_focus(turn.text, turn.focus_doc, ranking)
     agency = turn.first("agency")
     question = _without_entities(turn)
     terms = query_terms(question)
@@ -59,7 +60,7 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
             if focused and (not found or focused[0].score >= FOCUS_SHARE * found[0].score):
                 found = focused
         if not doc and not agency and found and len(terms) > FOLLOW_UP_TERMS:
-            found = _agreeing_with_search(question, found)
+            found = _agreeing_with_search(ranking, found)
         if found or len(terms) > FOLLOW_UP_TERMS:
             return found
     if doc or agency:
@@ -75,14 +76,12 @@ def candidate_tasks(turn: Turn) -> list[TaskMatch] | None:
 SEARCH_AGREEMENT = 5   # a task answers a question only if its page is among this many best passages
 
 
-def _agreeing_with_search(question: str, found: list[TaskMatch]) -> list[TaskMatch]:
+def _agreeing_with_search(ranking: Ranking, found: list[TaskMatch]) -> list[TaskMatch]:
     """Tasks whose document (or page) the search also ranks near the top: a task that merely shares
     words with a question about a meeting or a page without assignments ("Quảng Nam có hội nghị …,
     ai chủ trì?") is no answer; the documents answer instead."""
-    hits = retrieval().search(question, k=SEARCH_AGREEMENT)
-    docs = {h.passage.doc_number for h in hits if h.passage.doc_number}
-    pages = {h.passage.source for h in hits}
-    return [m for m in found if (m.task.doc_number in docs) or (not m.task.doc_number and m.task.source in pages)]
+    return [m for m in found if (ranking.has_document(m.task.doc_number, SEARCH_AGREEMENT) if m.task.doc_number
+                                 else ranking.has_page(m.task.source, SEARCH_AGREEMENT))]
 
 
 def _without_entities(turn: Turn) -> str:
@@ -145,7 +144,8 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
     if intent == "ask_deadline" and chosen is None and _wants_due_soon(turn.text):
         return due_soon_reply(turn)
     if chosen is None:
-        matches = candidate_tasks(turn)
+        ranking = Ranking(turn.text)
+        matches = candidate_tasks(turn, ranking)
         if matches is None:
             what = "hạn chót của" if intent == "ask_deadline" else "cơ quan chủ trì"
             return render.Reply(f"Bạn muốn hỏi {what} việc nào? Hãy nêu việc cần làm hoặc số văn bản, "
@@ -153,7 +153,7 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
         distinct = _distinct(matches)
         if not distinct:
             return answer_from_documents(turn.text, doc=_document_of(turn), focus=turn.focus_doc,
-                                         page=turn.focus_source)
+                                         page=turn.focus_source, ranking=ranking)
         if len(distinct) > 1 and not query_terms(_without_entities(turn)):
             # "Giao cho cơ quan nào?": the province's own bodies before the addressees of a request the
             # document only reports ("Công điện nêu rõ: Chủ tịch UBND các tỉnh, thành phố …").

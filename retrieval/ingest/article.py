@@ -11,7 +11,6 @@ end ("Thùy Linh").
 """
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from retrieval.ingest.bulletin import (
@@ -23,14 +22,17 @@ from retrieval.schema import Item, SourceDocument
 
 HEADLINE_MAX_WORDS = 45
 OPENING_WINDOW = 3      # the directive is named within the first paragraphs after the headline
-_NAME_WORD = r"[A-ZĐÀ-Ỹ][a-zà-ỹđ]+"
-_BYLINE_RE = re.compile(rf"^{_NAME_WORD}(?: {_NAME_WORD}){{1,3}}$")
+
+
+def is_person_name(text: str, most: int = 4) -> bool:
+    """Two to ``most`` capitalised syllables and nothing else ("Thùy Linh", "Lò Văn Khang")."""
+    words = text.split()
+    return 2 <= len(words) <= most and all(w.isalpha() and w[0].isupper() and w[1:].islower() for w in words)
 
 
 def is_byline(line: str) -> bool:
-    """An author's name closing an article: two to four capitalised syllables, nothing else."""
-    words = line.split()
-    return bool(_BYLINE_RE.match(line.strip())) and all(w[0].isupper() and w[1:].islower() for w in words)
+    """An author's name closing an article."""
+    return is_person_name(line)
 
 
 def _is_headline(line: str) -> bool:

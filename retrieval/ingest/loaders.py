@@ -352,7 +352,9 @@ def join_broken_lines(lines: list[str]) -> list[str]:
     return out
 
 
-_MOTTO_HEAD = re.compile(r"(?i:c[ộo]ng h[òo]a x[ãa] h[ộo]i ch[ủu] ngh[ĩi]a vi[ệe]t nam|độc lập\s*-\s*tự do)")
+# The national motto that heads every administrative document (also read by official.py).
+MOTTO_RE = re.compile(r"(?i:c[ộo]ng h(?:òa|oà|oa) x[ãa] h[ộo]i ch[ủu] ngh[ĩi]a vi[ệe]t nam"
+                      r"|độc lập\s*-\s*tự do(?:\s*-\s*hạnh phúc)?)")
 _COLUMN_GAP = re.compile(r"(?<=\S)(?:\s{3,}|\t+)(?=\S)")
 
 
@@ -360,7 +362,7 @@ def split_columns(lines: list[str]) -> list[str]:
     """An official document copied as text keeps its two header and footer columns side by side
     ("ỦY BAN NHÂN DÂN      CỘNG HÒA XÃ HỘI …", "Nơi nhận:      KT. CHỦ TỊCH"): when the head
     carries the national motto, a wide gap inside a line separates two lines."""
-    if not any(_MOTTO_HEAD.search(line) for line in lines[:12]):
+    if not any(MOTTO_RE.search(line) for line in lines[:12]):
         return lines
     out: list[str] = []
     for line in lines:

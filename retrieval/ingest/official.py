@@ -17,14 +17,14 @@ import re
 from dataclasses import replace
 from typing import Iterable
 
+from retrieval.ingest.article import is_person_name
 from retrieval.ingest.bulletin import clean_lines, mentioned_documents, parse_document
+from retrieval.ingest.loaders import MOTTO_RE
 from retrieval.ingest.references import DOC_TYPES, ISSUER_CODES, infer_doc_type, normalize_doc_number, parse_date
 from retrieval.schema import DocumentRef, Item, SourceDocument
 from retrieval.text import fold
 
 HEADER_LINES = 20
-_MOTTO = re.compile(r"(?i:cộng hòa xã hội chủ nghĩa việt nam|cộng hoà xã hội chủ nghĩa việt nam|"
-                    r"độc lập\s*-\s*tự do\s*-\s*hạnh phúc)")
 _NUMBER = re.compile(r"(?i:số)\s*:\s*(?P<num>\d{1,5}\s?/\s?(?:\d{4}\s?/\s?)?[A-ZĐ][\wĐđ\-]*(?:/[\wĐđ\-]+)?)")
 _PLACE_DATE = re.compile(r"(?P<place>[A-ZĐÀ-Ỹ][\wÀ-ỹ]*(?: [A-ZĐÀ-Ỹ][\wÀ-ỹ]*){0,3})\s*,\s*(?P<date>(?i:ngày)\s+\d{1,2}"
                          r"\s+(?i:tháng)\s+\d{1,2}\s+(?i:năm)\s+\d{4})")
@@ -34,7 +34,6 @@ _RULER = re.compile(r"^[\s\-_–—=*.|]+$")
 _FOOTER = re.compile(r"^(?i:nơi nhận)\s*:")
 _BLOCK_TITLE = re.compile(r"^(?:(?:TM|KT|TL|TUQ|Q)\.\s*)?(?:PHÓ |CHỦ |CHÁNH |GIÁM |TRƯỞNG |THỦ |BỘ |ỦY |UỶ |HỘI |VĂN )"
                           r"[A-ZĐÀ-Ỹ ]{2,60}$")
-_NAME = re.compile(r"^[A-ZĐÀ-Ỹ][a-zà-ỹđ]+(?: [A-ZĐÀ-Ỹ][a-zà-ỹđ]+){1,4}$")
 _BODY_START = re.compile(r"^(?:Căn cứ|Kính gửi|Thực hiện|Để|Nhằm|Theo|Trong|Ngày|Thời gian|Hiện nay|Qua|"
                          r"Triển khai|Ủy ban|Uỷ ban|UBND|Chủ tịch|CHỦ TỊCH|QUYẾT ĐỊNH\s*:)")
 
@@ -42,7 +41,7 @@ _BODY_START = re.compile(r"^(?:Căn cứ|Kính gửi|Thực hiện|Để|Nhằm|
 def is_official_document(lines: list[str]) -> bool:
     """Its head carries the national motto, or both a "Số: …" number and a dated place line."""
     head = " ".join(lines[:HEADER_LINES])
-    return bool(_MOTTO.search(head)) or bool(_NUMBER.search(head) and _PLACE_DATE.search(head))
+    return bool(MOTTO_RE.search(head)) or bool(_NUMBER.search(head) and _PLACE_DATE.search(head))
 
 
 _PLACE_WORDS = ("TỈNH", "THÀNH PHỐ", "HUYỆN", "XÃ", "PHƯỜNG", "THỊ XÃ", "THỊ TRẤN", "QUẬN")
@@ -79,7 +78,7 @@ def _issuer(header: list[str]) -> str | None:
     the lowest unit ("SỞ Y TẾ" under "UBND TỈNH LẠNG SƠN"); the Office reads "Văn phòng UBND tỉnh …"."""
     units: list[str] = []
     for line in header:
-        rest = _MOTTO.sub(" ", line)
+        rest = MOTTO_RE.sub(" ", line)
         rest = _NUMBER.sub(" ", rest)
         rest = _PLACE_DATE.sub(" ", rest)
         rest = re.sub(r"[|\t]", " ", rest).strip(" -_–—")
@@ -111,7 +110,7 @@ def _signer(footer: list[str]) -> str | None:
             part = part.strip()
             if _BLOCK_TITLE.match(part) and not part.startswith(("TM.", "TL.")):
                 title = re.sub(r"^(?:KT|TUQ|Q)\.\s*", "", part)
-            elif _NAME.match(part) and all(w[0].isupper() for w in part.split()):
+            elif is_person_name(part, most=5):
                 name = part
     if not name:
         return None
