@@ -63,9 +63,10 @@ class DocumentCatalog:
         canonical = next((n for n in self.numbers if doc_number_key(n) == key), number)
         first = naming[0] if naming else None
         # What the naming text says of it: "Công điện số 16/CĐ-TTg ngày 21/02/2026 của Thủ tướng Chính phủ".
-        written = next((r for p in naming for r in find_references(p.text) if doc_number_key(r.number) == key), None)
-        sentences = [s for p in naming for s in split_sentences(p.text)
-                     if any(doc_number_key(r.number) == key for r in find_references(s))]
+        named = [(s, r) for p in naming for s in split_sentences(p.text) for r in find_references(s)
+                 if doc_number_key(r.number) == key]
+        written = named[0][1] if named else None
+        sentences = [s for s, _ in named]
         return DocumentInfo(
             number=canonical, doc_type=(written and written.doc_type) or infer_doc_type(canonical),
             issued_date=written.issued_date if written else None,
