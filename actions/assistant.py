@@ -1,46 +1,99 @@
-"""The one retrieval core the action server holds, reloaded when a new index generation is published."""
+"""What the actions answer from, given to them at construction (no module state).
+
+``Assistant`` lives as long as the action server: the index (reloaded when a new generation is
+published), the feedback store and the clock. Each turn takes one ``Core`` from it, so one answer
+never mixes two index generations.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from retrieval.index.layout import default_index_dir
+from retrieval.errors import ModelMismatchError
+from retrieval.feedback import FeedbackRecord, FeedbackStore
 from retrieval.service import Retrieval
 
 log = logging.getLogger(__name__)
-_lock = threading.Lock()
-_state: dict[str, object] = {}
 
 
-def _generation(index_dir: Path) -> str:
-    current = index_dir / "current"
-    return os.readlink(current) if current.is_symlink() else str(current.resolve())
+@dataclass(frozen=True)
+class Core:
+    """One turn's view: the index it answers from, where feedback goes, the day it calls today."""
+
+    retrieval: Retrieval
+    feedback: FeedbackStore | None
+    today: str
+
+    def record(self, record: FeedbackRecord) -> None:
+        """Store a rating or an abstention; feedback must never break an answer."""
+        if self.feedback is None:
+            return
+        try:
+            self.feedback.record(record)
+        except Exception:
+            log.exception("could not record %s feedback", record.rating)
 
 
-def retrieval() -> Retrieval:
-    """The loaded index and model; a re-ingest (new `current` generation) is picked up on the next
-    request without restarting the server, keeping the already loaded model."""
-    index_dir = default_index_dir()
-    generation = _generation(index_dir)
-    with _lock:
-        held = _state.get("retrieval")
-        if held is None or _state.get("generation") != generation:
-            fresh = Retrieval(index_dir)
-            if isinstance(held, Retrieval) and "embedder" in held.__dict__ and held.model == fresh.model:
-                fresh.__dict__["embedder"] = held.embedder
-            _state.update(retrieval=fresh, generation=generation)
-            log.info("index loaded: %s (%d passages)", generation, len(fresh.index))
-            held = fresh
-        return held   # type: ignore[return-value]
+class LiveRetrieval:
+    """The Retrieval of an index folder's current generation: a re-ingest (new `current` link) is
+    picked up on the next request without restarting the server, keeping the loaded model."""
+
+    def __init__(self, index_dir: Path, model: str | None = None, embedder=None):
+        """``embedder``: one already loaded (tests give a fast one); else the index's model, loaded
+        on first use."""
+        self.index_dir = index_dir
+        self.model = model
+        self._embedder = embedder
+        self._lock = threading.Lock()
+        self._held: Retrieval | None = None
+        self._generation: str | None = None
+
+    def _current_generation(self) -> str:
+        current = self.index_dir / "current"
+        return os.readlink(current) if current.is_symlink() else str(current.resolve())
+
+    def _load(self, previous: Retrieval | None) -> Retrieval:
+        kept = previous.embedder if previous is not None and previous.embedder_loaded else self._embedder
+        try:
+            return Retrieval(self.index_dir, self.model, embedder=kept)
+        except ModelMismatchError:
+            if kept is None:
+                raise
+            return Retrieval(self.index_dir, self.model)   # the new generation was built with another model
+
+    def __call__(self) -> Retrieval:
+        generation = self._current_generation()
+        with self._lock:
+            if self._held is None or self._generation != generation:
+                fresh = self._load(self._held)
+                self._held, self._generation = fresh, generation
+                log.info("index loaded: %s (%d passages)", generation, len(fresh.index))
+            return self._held
 
 
-def today() -> str:
-    """ISO date the dialogue treats as today (TROLYAO_TODAY pins it for demos over old bulletins)."""
-    return os.environ.get("TROLYAO_TODAY") or dt.date.today().isoformat()
+def pinned_or_real_today(pinned: str | None) -> Callable[[], str]:
+    """The clock of the dialogue: a pinned ISO date (demos over old bulletins), else the real day."""
+    if pinned:
+        dt.date.fromisoformat(pinned)   # a wrong pin fails at start, not in the middle of an answer
+        return lambda: pinned
+    return lambda: dt.date.today().isoformat()
 
 
-def warm_up() -> None:
-    retrieval().warm_up()
+@dataclass
+class Assistant:
+    """The long-lived dependencies of every action."""
+
+    retrieval: Callable[[], Retrieval]
+    feedback: FeedbackStore | None = None
+    today: Callable[[], str] = pinned_or_real_today(None)
+
+    def core(self) -> Core:
+        return Core(self.retrieval(), self.feedback, self.today())
+
+    def warm_up(self) -> None:
+        self.retrieval().warm_up()

@@ -1,24 +1,23 @@
 """Turns about the conversation itself: picking one of the offered options, and 👍 / 👎 feedback."""
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import render
-from actions.assistant import retrieval
+from actions.assistant import Core
 from actions.directive_actions import answer_from_documents
 from actions.document_actions import asks_about_issuance, respond_document
 from actions.focus import Turn, find_task
-from actions.reply_action import ReplyAction
+from actions.reply_action import AssistantAction, ReplyAction
 from actions.task_actions import candidate_tasks, respond_about_task, respond_agency_tasks
+from retrieval.feedback import FeedbackRecord
 from retrieval.text import fold
 
-log = logging.getLogger(__name__)
 _ORDINALS = {"nhat": 1, "dau": 1, "dau tien": 1, "mot": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4}
 
 
@@ -39,11 +38,11 @@ def option_number(turn: Turn, count: int) -> int | None:
     return None
 
 
-class ActionResolveChoice(Action):
-    def name(self) -> str:
-        return "action_resolve_choice"
+class ActionResolveChoice(AssistantAction):
+    action_name = "action_resolve_choice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        core = self.assistant.core()
         turn = Turn.of(tracker)
         pending = turn.pending or {}
         options = pending.get("options") or []
@@ -57,13 +56,13 @@ class ActionResolveChoice(Action):
         option = options[number - 1]
         asked = Turn(text=pending.get("question", ""), intent=pending.get("intent"))
         if pending.get("kind") == "document":
-            reply, events = respond_document(asked, tracker.sender_id, chosen=option["doc_number"])
+            reply, events = respond_document(core, asked, tracker.sender_id, chosen=option["doc_number"])
         else:
-            task = find_task(retrieval().tasks.tasks, option)
+            task = find_task(core.retrieval.tasks.tasks, option)
             if task is None:   # the index changed between the question and the choice
                 dispatcher.utter_message(text="Dữ liệu vừa được cập nhật, bạn hỏi lại câu hỏi giúp tôi nhé.")
                 return [SlotSet("pending", None)]
-            reply, events = respond_about_task(asked, pending.get("intent") or "ask_responsible", chosen=task)
+            reply, events = respond_about_task(core, asked, pending.get("intent") or "ask_responsible", chosen=task)
         reply.send(dispatcher)
         return [SlotSet("pending", None), *events]
 
@@ -74,17 +73,17 @@ class ActionFallbackRetrieval(ReplyAction):
 
     action_name = "action_fallback_retrieval"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         guess = next((r["name"] for r in ranking if r["name"] != "nlu_fallback"), None)
         if (guess == "ask_document" or asks_about_issuance(turn.text)) and \
                 (turn.first("doc_number") or turn.focus_doc):
-            return respond_document(turn, tracker.sender_id)
-        if guess in ("ask_responsible", "ask_deadline") and candidate_tasks(turn):
-            return respond_about_task(turn, guess)
+            return respond_document(core, turn, tracker.sender_id)
+        if guess in ("ask_responsible", "ask_deadline") and candidate_tasks(core.retrieval, turn):
+            return respond_about_task(core, turn, guess)
         if guess == "agency_tasks" and turn.first("agency"):
-            return respond_agency_tasks(turn)
-        return answer_from_documents(turn.text, conversation_id=tracker.sender_id, focus=turn.focus_doc,
+            return respond_agency_tasks(core, turn)
+        return answer_from_documents(core, turn.text, conversation_id=tracker.sender_id, focus=turn.focus_doc,
                                      page=turn.focus_source)
 
 
@@ -103,20 +102,14 @@ def last_answer(tracker: Tracker) -> tuple[str, str, list[dict]]:
     return tracker.get_slot("focus_question") or "", "", []
 
 
-class ActionRecordFeedback(Action):
-    def name(self) -> str:
-        return "action_record_feedback"
+class ActionRecordFeedback(AssistantAction):
+    action_name = "action_record_feedback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        from retrieval.feedback import FeedbackRecord, FeedbackStore
-
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         rating = "up" if intent == "feedback_positive" else "down"
         question, answer, citations = last_answer(tracker)
-        try:
-            FeedbackStore().record(FeedbackRecord(tracker.sender_id, rating, question, answer, citations))
-        except Exception:
-            log.exception("could not record feedback")
+        self.assistant.core().record(FeedbackRecord(tracker.sender_id, rating, question, answer, citations))
         if rating == "up":
             dispatcher.utter_message(text="Cảm ơn bạn đã đánh giá! Rất vui vì câu trả lời có ích.")
         else:

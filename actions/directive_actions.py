@@ -1,31 +1,21 @@
 """What was directed: answers from the documents (with citations), and the week's bulletin."""
 from __future__ import annotations
 
-import logging
 from functools import cached_property
 from typing import Any
 
 from rasa_sdk import Tracker
 
 from actions import render
-from actions.assistant import retrieval, today
+from actions.assistant import Core
 from actions.dates import date_range
 from actions.focus import Turn, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
+from retrieval.feedback import FeedbackRecord
 from retrieval.schema import Digest, Passage
+from retrieval.service import Retrieval
 
-log = logging.getLogger(__name__)
 MAX_DIGEST_ITEMS = 8
-
-
-def record_abstention(conversation_id: str, question: str) -> None:
-    """Questions the assistant could not answer become candidate gold items (trolyao feedback export)."""
-    from retrieval.feedback import FeedbackRecord, FeedbackStore
-
-    try:
-        FeedbackStore().record(FeedbackRecord(conversation_id, "abstained", question, render.CANNOT_ANSWER))
-    except Exception:   # feedback must never break an answer
-        log.exception("could not record an abstention")
 
 
 FOCUS_WINDOW = 3    # the document in focus answers a follow-up when it is among this many best passages
@@ -36,12 +26,13 @@ class Ranking:
     """The best passages for one question, searched at most once however many checks consult them
     (document in focus, page in focus, the rescue window, the tasks' agreement with search)."""
 
-    def __init__(self, question: str):
+    def __init__(self, retrieval: Retrieval, question: str):
+        self.retrieval = retrieval
         self.question = question
 
     @cached_property
     def passages(self) -> list[Passage]:
-        return [h.passage for h in retrieval().search(self.question, k=RESCUE_WINDOW)]
+        return [h.passage for h in self.retrieval.search(self.question, k=RESCUE_WINDOW)]
 
     def has_document(self, number: str, window: int) -> bool:
         return any(p.doc_number == number for p in self.passages[:window])
@@ -67,34 +58,35 @@ def page_in_focus(source: str | None, ranking: Ranking, window: int = FOCUS_WIND
     return source if source and ranking.has_page(source, window) else None
 
 
-def answer_from_documents(question: str, doc: str | None = None, conversation_id: str | None = None,
+def answer_from_documents(core: Core, question: str, doc: str | None = None, conversation_id: str | None = None,
                           focus: str | None = None, page: str | None = None,
                           ranking: Ranking | None = None) -> tuple[render.Reply, list[Any]]:
     """The documents' answer; ``focus`` (the document in focus) answers it when it fits (see in_focus),
     and a follow-up the whole index would decline ("Còn danh hiệu nào?") when it is near the top.
     Without a document in focus, ``page`` (the page in focus) plays that part."""
-    ranking = ranking or Ranking(question)
+    retrieval = core.retrieval
+    ranking = ranking or Ranking(retrieval, question)
     doc = doc or in_focus(question, focus, ranking)
     source = None if doc or focus else page_in_focus(page, ranking)
-    answer = retrieval().ask(question, doc=doc, source=source)
+    answer = retrieval.ask(question, doc=doc, source=source)
     if answer.abstained and doc is None and in_focus(question, focus, ranking, RESCUE_WINDOW):
         doc = focus
-        answer = retrieval().ask(question, doc=doc)
+        answer = retrieval.ask(question, doc=doc)
     elif answer.abstained and not doc and not focus and page_in_focus(page, ranking, RESCUE_WINDOW):
         source = page
-        answer = retrieval().ask(question, source=source)
+        answer = retrieval.ask(question, source=source)
     if answer.abstained:
-        if conversation_id:
-            record_abstention(conversation_id, question)
+        if conversation_id:   # questions it could not answer become candidate gold items
+            core.record(FeedbackRecord(conversation_id, "abstained", question, render.CANNOT_ANSWER))
         return render.Reply(render.CANNOT_ANSWER, abstained=True), [*remember(question)]
     top = answer.citations[0] if answer.citations else None
     top_doc = top.doc_number if top else None
-    task = task_in_answer(answer.answer, top_doc)
+    task = task_in_answer(retrieval, answer.answer, top_doc)
     return render.Reply(answer.answer, answer.citations), \
         remember(question, doc=top_doc or doc, task=task, source=top.source if top else source)
 
 
-def task_in_answer(text: str, doc: str | None):
+def task_in_answer(retrieval: Retrieval, text: str, doc: str | None):
     """The task the answer states, if it states one ("… Sở Y tế chủ trì, phối hợp …"): then "Ai chủ
     trì?", "Hạn chót khi nào?" follow up on it rather than on the whole document."""
     if not doc:
@@ -102,7 +94,7 @@ def task_in_answer(text: str, doc: str | None):
     from retrieval.text import fold
 
     folded = fold(text)
-    stated = [t for t in retrieval().tasks.find(doc=doc) if t.task.quote and fold(t.task.quote)[:60] in folded]
+    stated = [t for t in retrieval.tasks.find(doc=doc) if t.task.quote and fold(t.task.quote)[:60] in folded]
     return stated[0].task if stated else None
 
 
@@ -140,16 +132,16 @@ def _topic_terms(text: str) -> list[str]:
     return [t for t in query_terms(text) if t not in _NOT_TOPIC and not t.isdigit()]
 
 
-def respond_latest(turn: Turn) -> tuple[render.Reply, list[Any]]:
+def respond_latest(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:
     if len(_topic_terms(turn.text)) >= TOPIC_TERMS:
         # "Hồi tháng 3/2020 tỉnh chỉ đạo gì về phòng, chống dịch Covid-19?": the topic decides, the
         # period only places it (and single-directive pages are in no weekly digest).
-        return answer_from_documents(turn.text, focus=turn.focus_doc, page=turn.focus_source)
-    digests = retrieval().documents.digests()
+        return answer_from_documents(core, turn.text, focus=turn.focus_doc, page=turn.focus_source)
+    digests = core.retrieval.documents.digests()
     if not digests:
         return render.Reply("Hiện chưa có bản tin chỉ đạo, điều hành nào trong dữ liệu."), []
     expression = turn.first("date")
-    span = date_range(expression, today()) if expression else None
+    span = date_range(expression, core.today) if expression else None
     if span is None:
         chosen, intro = digests[0], "Bản tin chỉ đạo, điều hành gần nhất: "
     else:
@@ -177,14 +169,14 @@ def _week_end(week_start: str) -> str:
 class ActionAnswerDirective(ReplyAction):
     action_name = "action_answer_directive"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
-        found = retrieval().documents.resolve(turn.first("doc_number")) if turn.first("doc_number") else []
-        return answer_from_documents(turn.text, doc=found[0] if found else None, conversation_id=tracker.sender_id,
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        found = core.retrieval.documents.resolve(turn.first("doc_number")) if turn.first("doc_number") else []
+        return answer_from_documents(core, turn.text, doc=found[0] if found else None, conversation_id=tracker.sender_id,
                                      focus=turn.focus_doc, page=turn.focus_source)
 
 
 class ActionLatestDirectives(ReplyAction):
     action_name = "action_latest_directives"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
-        return respond_latest(turn)
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_latest(core, turn)

@@ -8,10 +8,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions import render
-from actions.assistant import retrieval
+from actions.assistant import Core
 from actions.directive_actions import answer_from_documents
 from actions.focus import Turn, remember
 from actions.reply_action import ReplyAction
+from retrieval.answer.documents import DocumentCatalog
 from retrieval.schema import DocumentInfo
 from retrieval.tasks.registry import query_terms
 from retrieval.text import fold
@@ -65,8 +66,9 @@ def _issued(info: DocumentInfo) -> str:
     return " ".join(parts)
 
 
-def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> tuple[render.Reply, list[Any]]:
-    catalog = retrieval().documents
+def describe(core: Core, info: DocumentInfo, question: str,
+             conversation_id: str | None) -> tuple[render.Reply, list[Any]]:
+    catalog = core.retrieval.documents
     folded = fold(question)
     citation = [catalog.citation(info)] if info.passage_id else []
     if not info.subject:   # only named inside other items: say where and what they say of it, never guess more
@@ -102,7 +104,7 @@ def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> 
         return render.Reply(text, [catalog.citation(info, quote=info.details[0])]), \
             [*remember(question, doc=info.number), SlotSet("focus_task", None)]
     # A specific question about it: the sentence of the document that answers it.
-    reply, events = answer_from_documents(question, doc=info.number, conversation_id=conversation_id)
+    reply, events = answer_from_documents(core, question, doc=info.number, conversation_id=conversation_id)
     # The focus is the document as a whole, not a task its answer happens to quote.
     events = [e for e in events if e.get("name") != "focus_task"] + [SlotSet("focus_task", None)]
     if reply.abstained:
@@ -112,9 +114,9 @@ def describe(info: DocumentInfo, question: str, conversation_id: str | None) -> 
     return reply, [*events, SlotSet("focus_doc", info.number)]
 
 
-def respond_document(turn: Turn, conversation_id: str | None = None,
+def respond_document(core: Core, turn: Turn, conversation_id: str | None = None,
                      chosen: str | None = None) -> tuple[render.Reply, list[Any]]:
-    catalog = retrieval().documents
+    catalog = core.retrieval.documents
     if chosen is None:
         mention = turn.first("doc_number")
         if mention:
@@ -123,23 +125,23 @@ def respond_document(turn: Turn, conversation_id: str | None = None,
                 return render.Reply(f"Tôi chưa có văn bản “{mention}” trong dữ liệu các bản tin chỉ đạo, điều "
                                     "hành. Bạn kiểm tra lại số hiệu văn bản giúp tôi.", abstained=True), []
             if len(found) > 1:
-                return _ask_which_document(turn.text, found)
+                return _ask_which_document(catalog, turn.text, found)
             chosen = found[0]
         elif turn.focus_doc and _about_focus(turn.text):
             chosen = turn.focus_doc
         elif query_terms(turn.text):   # "Trợ lý ảo được vận hành theo văn bản nào?": the documents answer
-            return answer_from_documents(turn.text, conversation_id=conversation_id)
+            return answer_from_documents(core, turn.text, conversation_id=conversation_id)
         else:
             return render.Reply("Bạn muốn hỏi văn bản nào? Hãy nêu số hiệu, ví dụ “Công văn 704/UBND-KGVX” "
                                 "hoặc “Kế hoạch 146”.", abstained=True), []
     info = catalog.get(chosen)
     if info is None:
         return render.Reply(f"Tôi chưa có văn bản số {chosen} trong dữ liệu.", abstained=True), []
-    return describe(info, turn.text, conversation_id)
+    return describe(core, info, turn.text, conversation_id)
 
 
-def _ask_which_document(question: str, numbers: list[str]) -> tuple[render.Reply, list[Any]]:
-    catalog = retrieval().documents
+def _ask_which_document(catalog: DocumentCatalog, question: str,
+                        numbers: list[str]) -> tuple[render.Reply, list[Any]]:
     options = numbers[:4]
     titles = []
     for number in options:
@@ -154,5 +156,5 @@ def _ask_which_document(question: str, numbers: list[str]) -> tuple[render.Reply
 class ActionDescribeDocument(ReplyAction):
     action_name = "action_describe_document"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
-        return respond_document(turn, tracker.sender_id)
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_document(core, turn, tracker.sender_id)

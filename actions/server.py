@@ -9,15 +9,45 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sqlite3
 import sys
 
+from rasa_sdk import Action
 from rasa_sdk.endpoint import create_app
 from rasa_sdk.executor import ActionExecutor
 
-from actions.assistant import warm_up
+from actions.assistant import Assistant, LiveRetrieval, pinned_or_real_today
+from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFeedback, ActionResolveChoice
+from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
+from actions.document_actions import ActionDescribeDocument
+from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
+from retrieval.feedback import FeedbackStore
+from retrieval.index.layout import default_index_dir
 
 DEFAULT_PORT = 5055
+ACTIONS = (ActionAnswerDirective, ActionLatestDirectives, ActionAnswerResponsible, ActionAnswerDeadline,
+           ActionAgencyTasks, ActionDescribeDocument, ActionResolveChoice, ActionFallbackRetrieval,
+           ActionRecordFeedback)
+
+
+def actions_for(assistant: Assistant) -> list[Action]:
+    """Every custom action of domain.yml, each holding the assistant it answers from."""
+    return [action(assistant) for action in ACTIONS]
+
+
+def executor_for(assistant: Assistant) -> ActionExecutor:
+    executor = ActionExecutor()
+    for action in actions_for(assistant):
+        executor.register_action(action)
+    return executor
+
+
+def assistant_from_environment() -> Assistant:
+    """The index of TROLYAO_INDEX (or the default), the feedback store, TROLYAO_TODAY's pinned day."""
+    return Assistant(LiveRetrieval(default_index_dir()), FeedbackStore(),
+                     pinned_or_real_today(os.environ.get("TROLYAO_TODAY")))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,12 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        warm_up()
-    except TrolyaoError as exc:
+        assistant = assistant_from_environment()
+        assistant.warm_up()
+    except (TrolyaoError, ValueError, OSError, sqlite3.Error) as exc:   # a bad index, date or store path
         sys.exit(f"action server: {exc}")
-    executor = ActionExecutor()
-    executor.register_package("actions")
-    app = create_app(executor, cors_origins=None)
+    app = create_app(executor_for(assistant), cors_origins=None)
     app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 

@@ -8,11 +8,12 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from actions import render
-from actions.assistant import retrieval, today
+from actions.assistant import Core
 from actions.directive_actions import Ranking, answer_from_documents, in_focus
 from actions.focus import Turn, find_task, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
 from retrieval.schema import Task
+from retrieval.service import Retrieval
 from retrieval.tasks.registry import TaskMatch, query_terms
 from retrieval.text import fold
 
@@ -30,25 +31,25 @@ def _wants_due_soon(text: str) -> bool:
     return any(cue in folded for cue in ("sap den han", "sap het han", "qua han", "tre han", "sap toi han"))
 
 
-def _document_of(turn: Turn) -> str | None:
+def _document_of(retrieval: Retrieval, turn: Turn) -> str | None:
     mention = turn.first("doc_number")
     if not mention:
         return None
-    found = retrieval().documents.resolve(mention)
+    found = retrieval.documents.resolve(mention)
     return found[0] if found else None
 
 
-def candidate_tasks(turn: Turn, ranking: Ranking | None = None) -> list[TaskMatch] | None:
+def candidate_tasks(retrieval: Retrieval, turn: Turn, ranking: Ranking | None = None) -> list[TaskMatch] | None:
     """The tasks a question is about, best first; None when it names nothing and nothing is in focus.
 
     A question with words of its own is looked up by them (in the named document, else anywhere,
     else in the document in focus); a bare follow-up ("Ai chủ trì?", "Sở nào phải xử lý?") goes to
     the task in focus, then to the tasks of the document in focus."""
-    registry = retrieval().tasks
-    ranking = ranking or Ranking(turn.text)
+    registry = retrieval.tasks
+    ranking = ranking or Ranking(retrieval, turn.text)
     # The document in focus when the question names it by kind ("kế hoạch đó") or its passages are
     # among the best for the question ("Hội đàm đó diễn ra ngày nào?" after a directive about it).
-    doc = _document_of(turn) or in_focus(turn.text, turn.focus_doc, ranking)
+    doc = _document_of(retrieval, turn) or in_focus(turn.text, turn.focus_doc, ranking)
     agency = turn.first("agency")
     question = _without_entities(turn)
     terms = query_terms(question)
@@ -139,25 +140,25 @@ def ask_which(intent: str, question: str, tasks: list[Task]) -> tuple[render.Rep
     return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending)]
 
 
-def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> tuple[render.Reply, list[Any]]:
+def respond_about_task(core: Core, turn: Turn, intent: str, chosen: Task | None = None) -> tuple[render.Reply, list[Any]]:
     """ask_responsible / ask_deadline: one task → its answer; several → ask which; none → documents."""
     if intent == "ask_deadline" and chosen is None and _wants_due_soon(turn.text):
-        return due_soon_reply(turn)
+        return due_soon_reply(core, turn)
     if chosen is None:
-        ranking = Ranking(turn.text)
-        matches = candidate_tasks(turn, ranking)
+        ranking = Ranking(core.retrieval, turn.text)
+        matches = candidate_tasks(core.retrieval, turn, ranking)
         if matches is None:
             what = "hạn chót của" if intent == "ask_deadline" else "cơ quan chủ trì"
             return render.Reply(f"Bạn muốn hỏi {what} việc nào? Hãy nêu việc cần làm hoặc số văn bản, "
                                 "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”.", abstained=True), []
         distinct = _distinct(matches)
         if not distinct:
-            return answer_from_documents(turn.text, doc=_document_of(turn), focus=turn.focus_doc,
+            return answer_from_documents(core, turn.text, doc=_document_of(core.retrieval, turn), focus=turn.focus_doc,
                                          page=turn.focus_source, ranking=ranking)
         if len(distinct) > 1 and not query_terms(_without_entities(turn)):
             # "Giao cho cơ quan nào?": the province's own bodies before the addressees of a request the
             # document only reports ("Công điện nêu rõ: Chủ tịch UBND các tỉnh, thành phố …").
-            known = [m for m in distinct if retrieval().tasks.gazetteer.canonical(m.task.lead or "")]
+            known = [m for m in distinct if core.retrieval.tasks.gazetteer.canonical(m.task.lead or "")]
             distinct = known or distinct
         if len(distinct) > 1 and intent == "ask_responsible" and not query_terms(_without_entities(turn)):
             overall = document_lead([m.task for m in distinct])
@@ -174,9 +175,9 @@ def respond_about_task(turn: Turn, intent: str, chosen: Task | None = None) -> t
     return render.Reply(text, [render.task_citation(chosen)]), remember(turn.text, task=chosen, agency=chosen.lead)
 
 
-def due_soon_reply(turn: Turn) -> tuple[render.Reply, list[Any]]:
-    day = today()
-    registry = retrieval().tasks
+def due_soon_reply(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:
+    day = core.today
+    registry = core.retrieval.tasks
     folded = fold(turn.text)
     if "qua han" in folded or "tre han" in folded:
         matches = [m for m in registry.find(today=day) if m.status == "overdue"]
@@ -194,15 +195,15 @@ def due_soon_reply(turn: Turn) -> tuple[render.Reply, list[Any]]:
     return render.Reply(text, [render.task_citation(t) for t in tasks]), remember(turn.text)
 
 
-def respond_agency_tasks(turn: Turn) -> tuple[render.Reply, list[Any]]:
+def respond_agency_tasks(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:
     agency = turn.first("agency") or turn.focus_agency
     if not agency:   # no agency named: maybe the documents still answer it
-        return answer_from_documents(turn.text)
-    registry = retrieval().tasks
+        return answer_from_documents(core, turn.text)
+    registry = core.retrieval.tasks
     name = registry.gazetteer.canonical(agency) or agency
     topic = turn.first("topic")
-    matches = registry.find(agency=agency, query=topic, today=today()) if topic else \
-        registry.tasks_of(agency, today=today())
+    matches = registry.find(agency=agency, query=topic, today=core.today) if topic else \
+        registry.tasks_of(agency, today=core.today)
     if not matches:
         about = f" về {topic}" if topic else ""
         return render.Reply(f"Tôi chưa thấy nhiệm vụ nào{about} giao cho {name} trong các văn bản đã có."), \
@@ -223,19 +224,19 @@ def respond_agency_tasks(turn: Turn) -> tuple[render.Reply, list[Any]]:
 class ActionAnswerResponsible(ReplyAction):
     action_name = "action_answer_responsible"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
-        return respond_about_task(turn, "ask_responsible")
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_about_task(core, turn, "ask_responsible")
 
 
 class ActionAnswerDeadline(ReplyAction):
     action_name = "action_answer_deadline"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
-        return respond_about_task(turn, "ask_deadline")
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_about_task(core, turn, "ask_deadline")
 
 
 class ActionAgencyTasks(ReplyAction):
     action_name = "action_agency_tasks"
 
-    def respond(self, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
-        return respond_agency_tasks(turn)
+    def respond(self, core: Core, turn: Turn, tracker: Tracker) -> tuple[render.Reply, list[Any]]:
+        return respond_agency_tasks(core, turn)

@@ -16,9 +16,18 @@ from retrieval.search.searcher import SearchFilters, Searcher
 
 
 class Retrieval:
-    def __init__(self, index_dir: Path, model: str | None = None):
+    def __init__(self, index_dir: Path, model: str | None = None, embedder=None):
+        """``embedder``: an already loaded one (a reloaded index keeps its model; tests pass a fast
+        one); it must be the model the index was built with."""
         self.index = HybridIndex.load(index_dir)
-        self.model = self._model_for(model)
+        if embedder is not None:
+            if embedder.name != self.index.manifest.model:
+                raise ModelMismatchError(f"index at {self.index.root} was built with model "
+                                         f"{self.index.manifest.model!r}, not {embedder.name!r}")
+            self.model = model or embedder.name
+        else:
+            self.model = self._model_for(model)
+        self._embedder = embedder
 
     def _model_for(self, requested: str | None) -> str:
         """The index decides its model; asking for another one is an error, not a silent mix.
@@ -44,11 +53,18 @@ class Retrieval:
             f"index at {self.index.root} was built with model {built_with!r}, which is not the embedded "
             "default: pass --model with that model's folder")
 
-    @cached_property
+    @property
     def embedder(self):
-        from retrieval.embedding.embedder import load_embedder
+        """Loaded on first use: listing tasks or documents needs no model."""
+        if self._embedder is None:
+            from retrieval.embedding.embedder import load_embedder
 
-        return load_embedder(self.model)
+            self._embedder = load_embedder(self.model)
+        return self._embedder
+
+    @property
+    def embedder_loaded(self) -> bool:
+        return self._embedder is not None
 
     @cached_property
     def searcher(self) -> Searcher:

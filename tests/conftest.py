@@ -107,3 +107,43 @@ def gateway_settings(dialogue):
     from bot.config import Settings
 
     return Settings(rasa_url=dialogue.rasa_url, action_server_url=dialogue.actions_url)
+
+
+@pytest.fixture(scope="session")
+def hashing_index(tmp_path_factory, corpus_files) -> Path:
+    """The two sample bulletins indexed with the fast test embedder: for tests of the stages above
+    search that need no real model (the actions' own logic)."""
+    from fakes import HashingEmbedder
+    from retrieval.pipeline import ingest
+
+    root = tmp_path_factory.mktemp("hashing") / "index"
+    assert len(ingest(corpus_files, root, HashingEmbedder()).added) == len(corpus_files)
+    return root
+
+
+@pytest.fixture(scope="session")
+def hashing_retrieval(hashing_index):
+    from fakes import HashingEmbedder
+    from retrieval.service import Retrieval
+
+    return Retrieval(hashing_index, embedder=HashingEmbedder())
+
+
+@pytest.fixture
+def assistant(hashing_retrieval, tmp_path):
+    """The actions' dependencies: the hashing index, a fresh feedback store, today pinned."""
+    from actions.assistant import Assistant, pinned_or_real_today
+    from retrieval.feedback import FeedbackStore
+
+    return Assistant(lambda: hashing_retrieval, FeedbackStore(tmp_path / "feedback.sqlite3"),
+                     pinned_or_real_today(DIALOGUE_TODAY))
+
+
+@pytest.fixture
+def talk(assistant):
+    """A new in-process conversation with every custom action (see action_turns.py)."""
+    from action_turns import ActionConversation
+    from actions.server import actions_for
+
+    actions = {action.name(): action for action in actions_for(assistant)}
+    return lambda: ActionConversation(actions)
