@@ -12,7 +12,7 @@ from actions import render
 from actions.assistant import Core
 from actions.directive_actions import answer_from_documents
 from actions.document_actions import asks_about_issuance, respond_document
-from actions.focus import Turn, find_task
+from actions.focus import Turn
 from actions.reply_action import AssistantAction, ReplyAction
 from actions.task_actions import candidate_tasks, respond_about_task, respond_agency_tasks
 from retrieval.feedback import FeedbackRecord
@@ -44,25 +44,23 @@ class ActionResolveChoice(AssistantAction):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         core = self.assistant.core()
         turn = Turn.of(tracker)
-        pending = turn.pending or {}
-        options = pending.get("options") or []
-        if not options:
+        pending = turn.pending
+        if pending is None:
             dispatcher.utter_message(text="Hiện không có lựa chọn nào đang chờ. Bạn cứ đặt câu hỏi nhé.")
             return []
-        number = option_number(turn, len(options))
-        if number is None or not 1 <= number <= len(options):
-            dispatcher.utter_message(text=f"Bạn chọn giúp tôi một số từ 1 đến {len(options)} nhé.")
+        number = option_number(turn, pending.count)
+        if number is None or not 1 <= number <= pending.count:
+            dispatcher.utter_message(text=f"Bạn chọn giúp tôi một số từ 1 đến {pending.count} nhé.")
             return []
-        option = options[number - 1]
-        asked = Turn(text=pending.get("question", ""), intent=pending.get("intent"))
-        if pending.get("kind") == "document":
-            reply, events = respond_document(core, asked, tracker.sender_id, chosen=option["doc_number"])
+        asked = Turn(text=pending.question, intent=pending.intent)
+        if pending.documents:
+            reply, events = respond_document(core, asked, tracker.sender_id, chosen=pending.documents[number - 1])
         else:
-            task = find_task(core.retrieval.tasks.tasks, option)
+            task = pending.tasks[number - 1].find(core.retrieval.tasks.tasks)
             if task is None:   # the index changed between the question and the choice
                 dispatcher.utter_message(text="Dữ liệu vừa được cập nhật, bạn hỏi lại câu hỏi giúp tôi nhé.")
                 return [SlotSet("pending", None)]
-            reply, events = respond_about_task(core, asked, pending.get("intent") or "ask_responsible", chosen=task)
+            reply, events = respond_about_task(core, asked, pending.intent or "ask_responsible", chosen=task)
         reply.send(dispatcher)
         return [SlotSet("pending", None), *events]
 

@@ -114,9 +114,8 @@ def _digest_text(digest: Digest) -> str:
 def _digest_citations(digest: Digest) -> list:
     from retrieval.schema import Citation
 
-    return [Citation(doc_number=i.doc_number, doc_type=i.doc_type, issued_date=i.issued_date, issuer=i.issuer,
-                     title=i.heading, bulletin=digest.title, source=digest.source, quote=i.heading, score=1.0,
-                     passage_id=i.passage_id)
+    return [Citation(document=i.document, title=i.heading, bulletin=digest.title, source=digest.source,
+                     quote=i.heading, score=1.0, passage_id=i.passage_id)
             for i in digest.items if i.doc_number][:render.MAX_SOURCES]
 
 

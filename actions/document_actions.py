@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 from actions import render
 from actions.assistant import Core
 from actions.directive_actions import answer_from_documents
-from actions.focus import Turn, remember
+from actions.focus import PendingChoice, Turn, remember
 from actions.reply_action import ReplyAction
 from retrieval.answer.documents import DocumentCatalog
 from retrieval.schema import DocumentInfo
@@ -147,10 +147,9 @@ def _ask_which_document(catalog: DocumentCatalog, question: str,
     for number in options:
         info = catalog.get(number)
         titles.append(f"{_title(info)}: {info.subject}" if info and info.subject else number)
-    pending = {"intent": "ask_document", "question": question, "kind": "document",
-               "options": [{"doc_number": n} for n in options]}
+    pending = PendingChoice("ask_document", question, documents=tuple(options))
     text = "Có nhiều văn bản khớp với số bạn nêu. Bạn muốn hỏi văn bản nào?\n" + render.numbered(titles)
-    return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending)]
+    return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending.to_slot())]
 
 
 class ActionDescribeDocument(ReplyAction):

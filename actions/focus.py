@@ -4,10 +4,10 @@
 Slots (domain.yml, custom mappings, set only here):
   focus_doc      the document number last answered about
   focus_source   the page (input file) last answered from: the focus of pages naming no document
-  focus_task     the task last answered about: {doc_number, action, quote}
+  focus_task     the task last answered about (TaskRef: {doc_number, action, quote})
   focus_agency   the agency last asked about
   focus_question the last question that got an answer (feedback records it)
-  pending        a question waiting for the user to pick one option: {intent, question, options}
+  pending        a question waiting for the user to pick one option (PendingChoice)
 """
 from __future__ import annotations
 
@@ -35,16 +35,63 @@ def focus_doc_reference(text: str) -> re.Match | None:
     return _FOCUS_DOC_WORDS.search(fold(text).lower())
 
 
-def task_ref(task: Task) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TaskRef:
     """How a task is remembered between turns (tasks have no id: document + sentence + action do)."""
-    return {"doc_number": task.doc_number, "action": task.action, "quote": task.quote}
+
+    doc_number: str | None
+    action: str
+    quote: str
+
+    @classmethod
+    def of(cls, task: Task) -> TaskRef:
+        return cls(task.doc_number, task.action, task.quote)
+
+    def to_slot(self) -> dict[str, Any]:
+        return {"doc_number": self.doc_number, "action": self.action, "quote": self.quote}
+
+    @classmethod
+    def from_slot(cls, value: Any) -> TaskRef | None:
+        if not isinstance(value, dict):
+            return None
+        return cls(value.get("doc_number"), value.get("action") or "", value.get("quote") or "")
+
+    def find(self, tasks: list[Task]) -> Task | None:
+        """The task in the current index (None when a re-ingest changed it)."""
+        return next((t for t in tasks if t.doc_number == self.doc_number and t.quote == self.quote
+                     and t.action == self.action), None)
 
 
-def find_task(tasks: list[Task], ref: dict[str, Any] | None) -> Task | None:
-    if not ref:
-        return None
-    return next((t for t in tasks if t.doc_number == ref.get("doc_number") and t.quote == ref.get("quote")
-                 and t.action == ref.get("action")), None)
+@dataclass(frozen=True)
+class PendingChoice:
+    """A question waiting for the user to pick one of the offered tasks or documents."""
+
+    intent: str
+    question: str
+    tasks: tuple[TaskRef, ...] = ()
+    documents: tuple[str, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.documents) if self.documents else len(self.tasks)
+
+    def to_slot(self) -> dict[str, Any]:
+        if self.documents:
+            return {"intent": self.intent, "question": self.question, "kind": "document",
+                    "options": [{"doc_number": n} for n in self.documents]}
+        return {"intent": self.intent, "question": self.question, "kind": "task",
+                "options": [t.to_slot() for t in self.tasks]}
+
+    @classmethod
+    def from_slot(cls, value: Any) -> PendingChoice | None:
+        options = value.get("options") if isinstance(value, dict) else None
+        options = [o for o in options if isinstance(o, dict)] if isinstance(options, list) else []
+        if not options:
+            return None
+        common = {"intent": value.get("intent") or "", "question": value.get("question") or ""}
+        if value.get("kind") == "document":
+            return cls(**common, documents=tuple(o.get("doc_number") or "" for o in options))
+        return cls(**common, tasks=tuple(TaskRef.from_slot(o) for o in options))
 
 
 @dataclass
@@ -56,9 +103,9 @@ class Turn:
     entities: dict[str, list[str]] = field(default_factory=dict)
     focus_doc: str | None = None
     focus_source: str | None = None
-    focus_task: dict[str, Any] | None = None
+    focus_task: TaskRef | None = None
     focus_agency: str | None = None
-    pending: dict[str, Any] | None = None
+    pending: PendingChoice | None = None
 
     @classmethod
     def of(cls, tracker: Tracker) -> "Turn":
@@ -69,8 +116,9 @@ class Turn:
         return cls(text=message.get("text") or "", intent=(message.get("intent") or {}).get("name"),
                    entities=entities, focus_doc=tracker.get_slot("focus_doc"),
                    focus_source=tracker.get_slot("focus_source"),
-                   focus_task=tracker.get_slot("focus_task"), focus_agency=tracker.get_slot("focus_agency"),
-                   pending=tracker.get_slot("pending"))
+                   focus_task=TaskRef.from_slot(tracker.get_slot("focus_task")),
+                   focus_agency=tracker.get_slot("focus_agency"),
+                   pending=PendingChoice.from_slot(tracker.get_slot("pending")))
 
     def first(self, entity: str) -> str | None:
         values = self.entities.get(entity)
@@ -89,7 +137,7 @@ def remember(question: str | None = None, doc: str | None = None, task: Task | N
     if question:
         events.append(SlotSet("focus_question", question))
     if task is not None:
-        events.append(SlotSet("focus_task", task_ref(task)))
+        events.append(SlotSet("focus_task", TaskRef.of(task).to_slot()))
         doc = doc or task.doc_number
     if doc:
         events.append(SlotSet("focus_doc", doc))

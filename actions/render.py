@@ -6,7 +6,7 @@ message's custom payload, each citation in the schema of ``trolyao ask --json``.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
@@ -37,7 +37,7 @@ class Reply:
         lines = sources_text(self.citations)
         if lines:   # one line break: Rasa's REST channel splits a text into messages at blank lines
             text = f"{text}\n{lines}"
-        payload: dict[str, Any] = {"citations": [asdict(c) for c in unique_sources(self.citations)],
+        payload: dict[str, Any] = {"citations": [c.to_dict() for c in unique_sources(self.citations)],
                                    "abstained": self.abstained}
         dispatcher.utter_message(text=text, buttons=self.buttons or None, json_message=payload)
 
@@ -64,12 +64,6 @@ def sources_text(citations: list[Citation]) -> str:
     if len(lines) == 1:
         return f"Nguồn: {lines[0]}"
     return "Nguồn:\n" + "\n".join(f"- {line}" for line in lines)
-
-
-def task_citation(task: Task) -> Citation:
-    return Citation(doc_number=task.doc_number, doc_type=task.doc_type, issued_date=task.issued_date,
-                    issuer=task.issuer, title=task.bulletin, bulletin=task.bulletin, source=task.source,
-                    quote=task.quote, score=1.0, passage_id=task.passage_id)
 
 
 def agency_name(name: str, task: Task) -> str:

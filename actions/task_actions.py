@@ -10,9 +10,9 @@ from rasa_sdk import Tracker
 from actions import render
 from actions.assistant import Core
 from actions.directive_actions import Ranking, answer_from_documents, in_focus
-from actions.focus import Turn, find_task, focus_doc_reference, remember
+from actions.focus import PendingChoice, TaskRef, Turn, focus_doc_reference, remember
 from actions.reply_action import ReplyAction
-from retrieval.schema import Task
+from retrieval.schema import Citation, Task
 from retrieval.service import Retrieval
 from retrieval.tasks.registry import TaskMatch, query_terms
 from retrieval.text import fold
@@ -66,7 +66,7 @@ def candidate_tasks(retrieval: Retrieval, turn: Turn, ranking: Ranking | None = 
             return found
     if doc or agency:
         return registry.find(doc=doc, agency=agency)
-    task = find_task(registry.tasks, turn.focus_task)
+    task = turn.focus_task.find(registry.tasks) if turn.focus_task else None
     if task is not None:
         return [TaskMatch(task)]
     if turn.focus_doc:
@@ -135,9 +135,8 @@ def ask_which(intent: str, question: str, tasks: list[Task]) -> tuple[render.Rep
     options = tasks[:ASK_WHICH_MAX]
     titles = [f"{t.action} ({t.doc_number})" if t.doc_number else t.action for t in options]
     text = "Có nhiều việc khớp với câu hỏi. Bạn muốn hỏi việc nào?\n" + render.numbered(titles)
-    pending = {"intent": intent, "question": question, "kind": "task",
-               "options": [{"doc_number": t.doc_number, "action": t.action, "quote": t.quote} for t in options]}
-    return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending)]
+    pending = PendingChoice(intent, question, tasks=tuple(TaskRef.of(t) for t in options))
+    return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending.to_slot())]
 
 
 def respond_about_task(core: Core, turn: Turn, intent: str, chosen: Task | None = None) -> tuple[render.Reply, list[Any]]:
@@ -172,7 +171,7 @@ def respond_about_task(core: Core, turn: Turn, intent: str, chosen: Task | None 
         text = render.deadline_answer(chosen)
     else:
         text = render.responsible_text(chosen, partners_first=_wants_partners(turn.text))
-    return render.Reply(text, [render.task_citation(chosen)]), remember(turn.text, task=chosen, agency=chosen.lead)
+    return render.Reply(text, [Citation.from_task(chosen)]), remember(turn.text, task=chosen, agency=chosen.lead)
 
 
 def due_soon_reply(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:
@@ -192,7 +191,7 @@ def due_soon_reply(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:
     text = head + "\n" + render.numbered([render.task_line(t) for t in tasks])
     if len(matches) > len(tasks):
         text += f"\n… và {len(matches) - len(tasks)} việc khác."
-    return render.Reply(text, [render.task_citation(t) for t in tasks]), remember(turn.text)
+    return render.Reply(text, [Citation.from_task(t) for t in tasks]), remember(turn.text)
 
 
 def respond_agency_tasks(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:
@@ -218,7 +217,7 @@ def respond_agency_tasks(core: Core, turn: Turn) -> tuple[render.Reply, list[Any
         text += f"\n… và {len(matches) - len(shown)} việc khác. Bạn có thể hỏi thêm theo văn bản hoặc chủ đề."
     focus = shown[0].task if len(shown) == 1 else None
     events = remember(turn.text, task=focus, agency=name)
-    return render.Reply(text, [render.task_citation(m.task) for m in shown]), events
+    return render.Reply(text, [Citation.from_task(m.task) for m in shown]), events
 
 
 class ActionAnswerResponsible(ReplyAction):

@@ -1,7 +1,7 @@
 """Typed records that cross stage borders (ingest → index → search → answer)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -21,6 +21,68 @@ class DocumentRef:
     issuer: str | None = None
     signer: str | None = None
     raw: str = ""
+
+    def flat(self) -> dict[str, str | None]:
+        """The fields as records and JSON have always spelled them (``doc_number``, ``doc_type``, …)."""
+        return {"doc_number": self.number or None, "doc_type": self.doc_type, "issued_date": self.issued_date,
+                "issuer": self.issuer, "signer": self.signer}
+
+    @classmethod
+    def from_flat(cls, data: dict[str, Any]) -> DocumentRef | None:
+        """Takes (pops) the flat document fields of ``data``; None when none is set."""
+        values = {key: data.pop(key, None) for key in DOCUMENT_FIELDS}
+        if not any(values.values()):
+            return None
+        return cls(number=values["doc_number"] or "", doc_type=values["doc_type"],
+                   issued_date=values["issued_date"], issuer=values["issuer"], signer=values["signer"])
+
+
+DOCUMENT_FIELDS = ("doc_number", "doc_type", "issued_date", "issuer", "signer")
+
+
+class CitesDocument:
+    """Read access to the document a record carries (``document``), under the names its JSON uses."""
+
+    document: DocumentRef | None
+
+    @property
+    def doc_number(self) -> str | None:
+        return self.document.number or None if self.document else None
+
+    @property
+    def doc_type(self) -> str | None:
+        return self.document.doc_type if self.document else None
+
+    @property
+    def issued_date(self) -> str | None:
+        return self.document.issued_date if self.document else None
+
+    @property
+    def issuer(self) -> str | None:
+        return self.document.issuer if self.document else None
+
+    @property
+    def signer(self) -> str | None:
+        return self.document.signer if self.document else None
+
+
+def _flat_dict(record: Any, omit: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``asdict`` with the document spread into the flat fields records have always had."""
+    data: dict[str, Any] = {}
+    for key, value in asdict(record).items():
+        if key == "document":
+            flat = record.document.flat() if record.document else dict.fromkeys(DOCUMENT_FIELDS)
+            data.update({k: v for k, v in flat.items() if k not in omit})
+        else:
+            data[key] = value
+    return data
+
+
+def _from_flat(cls, data: dict[str, Any]):
+    data = dict(data)
+    document = DocumentRef.from_flat(data)
+    known = {f.name for f in fields(cls)}
+    return cls(document=document, **{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -60,25 +122,25 @@ class SourceDocument:
 
 
 @dataclass
-class Passage:
-    """A retrievable chunk, carrying the metadata of the item and document it came from."""
+class Passage(CitesDocument):
+    """A retrievable chunk, carrying the item's document it came from."""
 
     id: str
     text: str
     source: str = ""
     title: str = ""            # bulletin / document title
     heading: str = ""          # item heading
-    doc_number: str | None = None
-    doc_type: str | None = None
-    issued_date: str | None = None
-    issuer: str | None = None
-    signer: str | None = None
+    document: DocumentRef | None = None
     bulletin_date: str | None = None   # week start of the bulletin (ISO)
     mentions: list[str] = field(default_factory=list)   # other document numbers named in the item
     extra: dict[str, Any] = field(default_factory=dict)  # JSONL fields other than id/text
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _flat_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Passage:
+        return _from_flat(cls, data)
 
 
 @dataclass
@@ -100,17 +162,32 @@ class Hit:
 
 
 @dataclass
-class Citation:
-    doc_number: str | None
-    doc_type: str | None
-    issued_date: str | None
-    issuer: str | None
+class Citation(CitesDocument):
+    """Where an answer comes from: the document, the item (``title``) of the bulletin or document
+    it was read in, the quoted sentence. Its JSON (``trolyao ask --json``, the chat payload) has
+    no signer: a citation names a document, the answer says who signed it."""
+
+    document: DocumentRef | None
     title: str
     bulletin: str
     source: str
     quote: str
     score: float
     passage_id: str = ""
+
+    @classmethod
+    def from_passage(cls, passage: Passage, quote: str | None = None, score: float = 1.0) -> Citation:
+        return cls(document=passage.document, title=passage.heading or passage.title, bulletin=passage.title,
+                   source=passage.source, quote=passage.text if quote is None else quote, score=score,
+                   passage_id=passage.id)
+
+    @classmethod
+    def from_task(cls, task: Task) -> Citation:
+        return cls(document=task.document, title=task.bulletin, bulletin=task.bulletin, source=task.source,
+                   quote=task.quote, score=1.0, passage_id=task.passage_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _flat_dict(self, omit=("signer",))
 
 
 @dataclass
@@ -121,18 +198,15 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
+                "citations": [c.to_dict() for c in self.citations]}
 
 
 @dataclass
-class DocumentInfo:
+class DocumentInfo(CitesDocument):
     """What the index knows of one document: its own item in a bulletin, or only where it is named."""
 
-    number: str
-    doc_type: str | None = None
-    issued_date: str | None = None
-    issuer: str | None = None
-    signer: str | None = None
+    document: DocumentRef
     directed_by: str | None = None   # "Lương Trọng Quỳnh, Phó Chủ tịch UBND tỉnh" (… chỉ đạo (Công văn …))
     subject: str = ""          # the item heading: what the document is about
     summary: str = ""          # the item's first sentence
@@ -144,17 +218,18 @@ class DocumentInfo:
     mentioned_in: list[str] = field(default_factory=list)   # item headings that only name it
     named_by: str | None = None    # for a document only named: the document of the first item naming it
 
+    @property
+    def number(self) -> str:
+        return self.document.number
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {("number" if key == "doc_number" else key): value for key, value in _flat_dict(self).items()}
 
 
 @dataclass
-class DigestItem:
+class DigestItem(CitesDocument):
     heading: str
-    doc_number: str | None = None
-    doc_type: str | None = None
-    issued_date: str | None = None
-    issuer: str | None = None
+    document: DocumentRef | None = None
     passage_id: str = ""
 
 
@@ -168,11 +243,12 @@ class Digest:
     items: list[DigestItem] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"title": self.title, "week_start": self.week_start, "source": self.source,
+                "items": [_flat_dict(i, omit=("signer",)) for i in self.items]}
 
 
 @dataclass
-class Task:
+class Task(CitesDocument):
     """A task a directive assigns: who leads, who cooperates, who else acts, by when, under which document.
 
     Agency names are canonical gazetteer names of the agency *as it was* when the document was
@@ -188,11 +264,7 @@ class Task:
     deadline: str | None = None              # as written: "trước ngày 10/6/2024", "hằng tháng"
     deadline_date: str | None = None         # ISO when the deadline is (or resolves to) a date
     quote: str = ""                          # the exact sentence the task was read from
-    doc_number: str | None = None
-    doc_type: str | None = None
-    issued_date: str | None = None
-    issuer: str | None = None
-    signer: str | None = None
+    document: DocumentRef | None = None      # the directive that assigns it
     bulletin: str = ""                       # bulletin / document title
     source: str = ""                         # input file name
     passage_id: str = ""
@@ -204,7 +276,15 @@ class Task:
         """The successor of the lead agency, where the gazetteer maps one."""
         return self.successors.get(self.lead) if self.lead else None
 
+    def to_record(self) -> dict[str, Any]:
+        """The flat form the index stores (and reads back with ``from_record``)."""
+        return _flat_dict(self)
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Task:
+        return _from_flat(cls, data)
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.to_record()
         data["successor"] = self.successor
         return data

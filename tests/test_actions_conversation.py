@@ -68,3 +68,24 @@ def test_a_broken_feedback_store_never_breaks_an_answer(talk, assistant, caplog)
                        "action_answer_directive")
     assert reply.abstained is True and "chưa tìm thấy" in reply.text
     assert "could not record abstained feedback" in caplog.text
+
+
+def test_a_choice_between_documents_describes_the_chosen_one(talk):
+    from actions.focus import PendingChoice
+
+    conversation = talk()
+    pending = PendingChoice("ask_document", "văn bản 14 nói gì", documents=("704/UBND-KGVX", "146/KH-UBND"))
+    conversation.slots["pending"] = pending.to_slot()
+    reply = conversation.say("cái thứ hai", *CHOOSE)
+    assert reply.text.startswith("Kế hoạch số 146/KH-UBND") and conversation.slots["focus_doc"] == "146/KH-UBND"
+
+
+def test_pending_choices_and_task_references_survive_the_slot_round_trip():
+    from actions.focus import PendingChoice, TaskRef
+
+    tasks = PendingChoice("ask_deadline", "Hạn chót?", tasks=(TaskRef("146/KH-UBND", "tổng kết", "… tổng kết …"),))
+    documents = PendingChoice("ask_document", "văn bản 14", documents=("14/KH-UBND", "14/QĐ-UBND"))
+    assert [PendingChoice.from_slot(p.to_slot()) for p in (tasks, documents)] == [tasks, documents]
+    assert tasks.to_slot()["options"] == [{"doc_number": "146/KH-UBND", "action": "tổng kết", "quote": "… tổng kết …"}]
+    for malformed in (None, "x", {}, {"options": []}, {"options": "x"}):   # a slot edited by hand, an old format
+        assert PendingChoice.from_slot(malformed) is None

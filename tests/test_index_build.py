@@ -8,12 +8,13 @@ from retrieval.errors import IndexCorruptError, IndexNotFoundError, InputError, 
 from retrieval.index import layout
 from retrieval.index.hybrid import HybridIndex
 from retrieval.index.writer import IndexInput, IndexWriter
-from retrieval.schema import Passage
+from retrieval.schema import DocumentRef, Passage
 
 
 def make_input(name: str, texts: list[str], sha: str | None = None, number: str | None = None) -> IndexInput:
-    passages = [Passage(id=f"{name}:{i:02d}", text=t, source=name, heading=f"Mục {i}", doc_number=number,
-                        issued_date="2024-05-27" if number else None) for i, t in enumerate(texts)]
+    document = DocumentRef(number, issued_date="2024-05-27") if number else None
+    passages = [Passage(id=f"{name}:{i:02d}", text=t, source=name, heading=f"Mục {i}", document=document)
+                for i, t in enumerate(texts)]
     return IndexInput(path=f"/data/{name}", sha256=sha or f"sha-{name}", kind="text", title=name, passages=passages)
 
 
@@ -222,7 +223,8 @@ def test_tasks_are_stored_with_their_input_and_replaced_with_it(tmp_path):
     embedder = HashingEmbedder()
     first = make_input("a.txt", A, number="704/UBND-KGVX")
     first.tasks = [Task(action="tổ chức đánh giá tình hình dịch bệnh", lead="Sở Y tế",
-                        partners=["Các cơ quan liên quan"], doc_number="704/UBND-KGVX", passage_id="a.txt:00")]
+                        partners=["Các cơ quan liên quan"], document=DocumentRef("704/UBND-KGVX"),
+                        passage_id="a.txt:00")]
     ingest(tmp_path, embedder, first)
     assert [t.lead for t in load_registry(tmp_path).tasks] == ["Sở Y tế"]
     assert HybridIndex.load(tmp_path).manifest.counts["tasks"] == 1

@@ -9,7 +9,7 @@ import pytest
 
 from retrieval.ingest import load_path
 from retrieval.ingest.chunking import chunk_document
-from retrieval.schema import Task
+from retrieval.schema import DocumentRef, Task
 from retrieval.tasks.agencies import Gazetteer
 from retrieval.tasks.extract import (
     TaskContext,
@@ -77,8 +77,10 @@ def test_a_dated_deadline_wins_over_a_recurring_one():
 # --------------------------------------------------------------------------- one sentence
 
 
-def _tasks(sentence: str, date: str | None = "2024-05-30", **context) -> list[Task]:
-    return extract_from_sentence(sentence, TaskContext(ref_date=date, issued_date=date, **context))
+def _tasks(sentence: str, date: str | None = "2024-05-30", **document) -> list[Task]:
+    """Tasks of one sentence of an item whose document has these fields (number, issuer …)."""
+    ref = DocumentRef(number=document.pop("doc_number", ""), issued_date=date, **document)
+    return extract_from_sentence(sentence, TaskContext(ref_date=date, document=ref))
 
 
 SENTENCES = [
@@ -445,7 +447,8 @@ def test_clauses_without_a_deadline_of_their_own_stay_one_task(sentence, deadlin
     ("Sở Tư pháp", "Công văn", None),         # a letter's timeline belongs to a task it names
 ])
 def test_a_plans_timeline_is_its_issuers_task(issuer, doc_type, lead):
-    context = TaskContext(ref_date="2020-09-01", issuer=issuer, doc_type=doc_type, doc_number="12/KH-X")
+    context = TaskContext(ref_date="2020-09-01",
+                          document=DocumentRef(number="12/KH-X", doc_type=doc_type, issuer=issuer))
     assert extract_from_sentence("Theo đó, đơn vị được kiểm tra là UBND các huyện, thành phố.", context) == []
     tasks = extract_from_sentence("Thời gian kiểm tra hoàn thành trong quý IV năm 2020.", context)
     assert [(t.lead, t.deadline_date) for t in tasks] == ([(lead, "2020-12-31")] if lead else [])
@@ -513,7 +516,7 @@ def test_duties_listed_under_an_agency_heading_belong_to_it(tmp_path):
 
 
 def test_a_sentence_that_only_dates_the_duty_before_it_gives_it_its_deadline():
-    context = TaskContext(ref_date="2021-09-17", issued_date="2021-09-17")
+    context = TaskContext(ref_date="2021-09-17", document=DocumentRef(number="", issued_date="2021-09-17"))
     [duty] = extract_from_sentence("Giao Sở Văn hóa, Thể thao và Du lịch chủ trì hoàn thiện Chương trình tổng thể, "
                                    "trình Ban Tổ chức xem xét, ban hành.", context)
     [dated] = extract_from_sentence("Hoàn thành trước ngày 22/9/2021.", context)

@@ -9,7 +9,9 @@ import re
 from collections.abc import Iterable
 
 from retrieval.ingest.references import doc_number_key, find_mentions, mention_matches
-from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, Passage
+from dataclasses import replace
+
+from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, DocumentRef, Passage
 from retrieval.text import split_sentences
 
 DETAIL_SENTENCES = 2
@@ -49,8 +51,7 @@ class DocumentCatalog:
             sentences = split_sentences(first.text)
             directed = _DIRECTED_BY.search(first.text)
             return DocumentInfo(
-                number=first.doc_number or number, doc_type=first.doc_type, issued_date=first.issued_date,
-                issuer=first.issuer, signer=first.signer,
+                replace(first.document, number=first.doc_number or number),
                 directed_by=f"{directed['name']}, {directed['title']}" if directed else None,
                 subject=first.heading,
                 summary=sentences[0] if sentences else "", details=sentences[1:1 + DETAIL_SENTENCES], bulletin=first.title,
@@ -68,9 +69,9 @@ class DocumentCatalog:
         written = named[0][1] if named else None
         sentences = [s for s, _ in named]
         return DocumentInfo(
-            number=canonical, doc_type=(written and written.doc_type) or infer_doc_type(canonical),
-            issued_date=written.issued_date if written else None,
-            issuer=(written and written.issuer) or issuer_from_number(canonical),
+            DocumentRef(number=canonical, doc_type=(written and written.doc_type) or infer_doc_type(canonical),
+                        issued_date=written.issued_date if written else None,
+                        issuer=(written and written.issuer) or issuer_from_number(canonical)),
             details=list(dict.fromkeys(sentences))[:DETAIL_SENTENCES],
             bulletin=first.title if first else "", bulletin_date=first.bulletin_date if first else None,
             source=first.source if first else "", passage_id=first.id if first else "",
@@ -83,9 +84,7 @@ class DocumentCatalog:
         passage = next((p for p in self.passages if p.id == info.passage_id), None)
         if passage is None:
             return None
-        return Citation(doc_number=passage.doc_number, doc_type=passage.doc_type, issued_date=passage.issued_date,
-                        issuer=passage.issuer, title=passage.heading, bulletin=passage.title, source=passage.source,
-                        quote=info.details[0] if info.details else "", score=1.0, passage_id=passage.id)
+        return Citation.from_passage(passage, quote=info.details[0] if info.details else "")
 
     def digests(self) -> list[Digest]:
         """Every bulletin with its items in order, newest week first."""
@@ -97,12 +96,10 @@ class DocumentCatalog:
                                          Digest(passage.title, passage.bulletin_date, passage.source))
             if passage.heading == SUMMARY_HEADING or any(i.heading == passage.heading for i in digest.items):
                 continue
-            digest.items.append(DigestItem(passage.heading, passage.doc_number, passage.doc_type,
-                                           passage.issued_date, passage.issuer, passage.id))
+            digest.items.append(DigestItem(passage.heading, passage.document, passage.id))
         return sorted(by_title.values(), key=lambda d: d.week_start or "", reverse=True)
 
     @staticmethod
     def citation(info: DocumentInfo, quote: str = "") -> Citation:
-        return Citation(doc_number=info.number, doc_type=info.doc_type, issued_date=info.issued_date,
-                        issuer=info.issuer, title=info.subject or info.bulletin, bulletin=info.bulletin,
+        return Citation(document=info.document, title=info.subject or info.bulletin, bulletin=info.bulletin,
                         source=info.source, quote=quote or info.summary, score=1.0, passage_id=info.passage_id)

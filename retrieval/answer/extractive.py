@@ -221,10 +221,7 @@ class Answerer:
             seen.add(key)
             quote = first_quote if not citations else max(
                 self._scored_sentences(question, terms, p), key=lambda x: x.score).text
-            citations.append(Citation(
-                doc_number=p.doc_number, doc_type=p.doc_type, issued_date=p.issued_date, issuer=p.issuer,
-                title=p.heading or p.title, bulletin=p.title, source=p.source,
-                quote=_shorten(quote), score=round(hit.score, 6), passage_id=p.id))
+            citations.append(Citation.from_passage(p, quote=_shorten(quote), score=round(hit.score, 6)))
             if len(citations) == MAX_CITATIONS:
                 break
         return citations

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 """
 
-_PASSAGE_COLUMNS = [f.name for f in fields(Passage)]
+_PASSAGE_COLUMNS = list(Passage(id="", text="").to_dict())   # the flat record: document fields spread
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class PassageStore:
 
     def add_tasks(self, input_sha256: str, tasks: list[Task]) -> None:
         self.db.executemany("INSERT INTO tasks VALUES (?, ?, ?)", [
-            (input_sha256, i, json.dumps(asdict(t), ensure_ascii=False)) for i, t in enumerate(tasks)])
+            (input_sha256, i, json.dumps(t.to_record(), ensure_ascii=False)) for i, t in enumerate(tasks)])
 
     def tasks(self) -> list[Task]:
         """Every task, in ingest order then document order (an index without the table has none)."""
@@ -189,7 +189,7 @@ class PassageStore:
         rows = self.db.execute(
             "SELECT t.data FROM tasks t JOIN inputs i ON i.sha256 = t.input_sha256"
             " ORDER BY i.ingested_at, i.path, t.position")
-        return [Task(**json.loads(data)) for (data,) in rows]
+        return [Task.from_record(json.loads(data)) for (data,) in rows]
 
     def passages(self) -> list[Passage]:
         """All passages in row order."""
@@ -220,4 +220,4 @@ class PassageStore:
         data = dict(zip(_PASSAGE_COLUMNS, row))
         data["mentions"] = json.loads(data["mentions"] or "[]")
         data["extra"] = json.loads(data["extra"] or "{}")
-        return Passage(**data)
+        return Passage.from_dict(data)

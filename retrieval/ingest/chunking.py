@@ -116,11 +116,7 @@ def chunk_document(doc: SourceDocument, max_words: int = 160) -> list[Passage]:
             passages.append(Passage(
                 id=f"{stem}:{item_index:02d}:{k:02d}", text=text, source=name, title=doc.title,
                 heading=item.heading,
-                doc_number=primary.number if primary else None,
-                doc_type=primary.doc_type if primary else None,
-                issued_date=primary.issued_date if primary else None,
-                issuer=primary.issuer if primary else None,
-                signer=primary.signer if primary else None,
+                document=primary,
                 bulletin_date=doc.week_start,
                 mentions=list(mentions),
             ))

@@ -764,4 +764,4 @@ def _passage_from(obj: dict[str, Any], pid: str, path: Path) -> Passage:
                 continue
         extra[key] = value
     fields.setdefault("source", path.name)
-    return Passage(id=pid, text=nfc(obj["text"]), extra=extra, **fields)
+    return Passage.from_dict({"id": pid, "text": nfc(obj["text"]), "extra": extra, **fields})

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.ingest.references import find_references, iso_date
-from retrieval.schema import Item, Passage, SourceDocument, Task
+from retrieval.schema import CitesDocument, DocumentRef, Item, Passage, SourceDocument, Task
 from retrieval.tasks.agencies import AgencyMatch, Gazetteer, action_length
 from retrieval.text import fold, nfc, split_sentences
 
@@ -151,15 +151,11 @@ def find_deadline(text: str, ref_date: str | None = None) -> tuple[str, str | No
 
 
 @dataclass
-class TaskContext:
+class TaskContext(CitesDocument):
     """What a sentence's tasks inherit: the item's document, the dates to resolve against, and
     (state kept by ``extract_from_sentence``) the paragraph's last task and the item's tasks."""
 
-    doc_number: str | None = None
-    doc_type: str | None = None
-    issued_date: str | None = None
-    issuer: str | None = None
-    signer: str | None = None
+    document: DocumentRef | None = None   # the item's own directive
     bulletin: str = ""
     source: str = ""
     ref_date: str | None = None           # document date (else the bulletin week), for deadlines
@@ -173,11 +169,7 @@ class TaskContext:
     def for_item(cls, doc: SourceDocument, item: Item, gazetteer: Gazetteer | None = None) -> TaskContext:
         primary = item.primary
         return cls(
-            doc_number=primary.number if primary else None,
-            doc_type=primary.doc_type if primary else None,
-            issued_date=primary.issued_date if primary else None,
-            issuer=primary.issuer if primary else None,
-            signer=primary.signer if primary else None,
+            document=primary,
             bulletin=doc.title, source=Path(doc.source).name,
             ref_date=(primary.issued_date if primary else None) or doc.week_end or doc.week_start,
             gazetteer=gazetteer,
@@ -449,8 +441,7 @@ def _make_task(ctx: TaskContext, sentence: str, action: str, lead: str | None, a
     return Task(
         action=action.strip(" ,;:.…/\n") or action.strip(), lead=lead, partners=partners, assignees=assignees,
         deadline=deadline[0] if deadline else None, deadline_date=deadline[1] if deadline else None,
-        quote=sentence, doc_number=ctx.doc_number, doc_type=ctx.doc_type, issued_date=ctx.issued_date,
-        issuer=ctx.issuer, signer=ctx.signer, bulletin=ctx.bulletin, source=ctx.source,
+        quote=sentence, document=ctx.document, bulletin=ctx.bulletin, source=ctx.source,
         successors=successors, unknown_agencies=unknown,
     )
 
