@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html
 import logging
 import re
 
@@ -19,7 +18,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.processes import free_port
 from bot.rasa_client import BotMessage
-from bot.telegram_channel import MAX_CALLBACK_BYTES, CallbackPayloads, escaped_len, render, split_text
+from bot.channels.telegram import MAX_CALLBACK_BYTES, CallbackPayloads, escaped_len, render
 from fake_telegram import FakeTelegram, callback_update, html_error, message_update, visible_text
 
 pytestmark = pytest.mark.model
@@ -182,26 +181,6 @@ def test_a_429_is_retried_after_retry_after_and_the_message_arrives(gateway_sett
 def sentences(count: int) -> str:
     return " ".join(f"Câu thứ {i} nói về <b>việc</b> & nhiệm vụ số {i} của các sở, ban, ngành."
                     for i in range(count))
-
-
-def test_split_text_cuts_at_sentence_boundaries_within_the_limit():
-    text = sentences(120)
-    assert 8500 < len(text) < 9500
-    parts = split_text(text)
-    assert len(parts) >= 3
-    assert all(escaped_len(p) <= 4096 for p in parts)
-    assert all(p.endswith("ngành.") and p.startswith("Câu thứ") for p in parts)
-    assert " ".join(parts) == text
-    # escaping after splitting: every part is valid Telegram HTML on its own
-    assert all(html_error(html.escape(p, quote=False)) is None for p in parts)
-
-
-def test_split_text_keeps_list_numbers_with_their_items_and_cuts_endless_words():
-    listing = "\n".join(f"{i}. Việc số {i} cần làm ngay." for i in range(1, 400))
-    parts = split_text(listing, limit=500)
-    assert all(len(p) <= 500 and re.match(r"\d+\. Việc", p) for p in parts)
-    word = "x" * 9000
-    assert [len(p) for p in split_text(word)] == [4096, 4096, 808]
 
 
 def test_render_splits_escapes_and_adds_cards_for_long_messages():

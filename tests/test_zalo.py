@@ -23,14 +23,8 @@ from fake_zalo import FakeZalo
 from bot.app import create_app
 from bot.gateway import Gateway
 from bot.rasa_client import BotMessage
-from bot.zalo_channel import (
-    CHOICE_HINT,
-    MAX_TEXT_CHARS,
-    TEXT_ONLY,
-    ZaloChannel,
-    render,
-    split_text,
-)
+from bot.channels.rendering import CHOICE_HINT
+from bot.channels.zalo import MAX_TEXT_CHARS, TEXT_ONLY, ZaloChannel
 
 pytestmark = pytest.mark.model
 
@@ -68,7 +62,7 @@ class Zalo:
 
 
 def mac(body: bytes, timestamp: str, app_id: str = APP_ID, secret: str = OA_SECRET) -> str:
-    """Zalo's X-ZEvent-Signature, computed here independently of bot.zalo_channel."""
+    """Zalo's X-ZEvent-Signature, computed here independently of bot.channels.zalo."""
     return "mac=" + hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode()).hexdigest()
 
 
@@ -181,31 +175,6 @@ def test_buttons_are_a_numbered_list_and_a_number_picks_that_option(zalo, dialog
     said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]
     assert said[-1] == offered[-1]["data"]["buttons"][1]["payload"] and said[-1] != "2"
     assert options[1].split(". ", 1)[1].startswith(offered[-1]["data"]["buttons"][1]["title"].rstrip("…"))
-
-
-def test_the_splitter_cuts_under_the_limit_at_sentence_ends():
-    sentences = [f"Câu số {i} nói về nhiệm vụ của Sở Nội vụ trong kế hoạch năm 2024." for i in range(120)]
-    text = " ".join(sentences) + "\nNguồn: Kế hoạch số 146/KH-UBND ngày 23/6/2022 của UBND tỉnh"
-    pieces = split_text(text)
-    assert len(pieces) > 1 and all(len(p) <= MAX_TEXT_CHARS for p in pieces)
-    assert all(p.endswith(".") for p in pieces[:-1])                     # cut after a sentence, not inside
-    assert " ".join(pieces).split() == text.split()                      # nothing lost, nothing added
-    assert split_text("Ngắn thôi.") == ["Ngắn thôi."]
-    assert [len(p) for p in split_text("x" * 4500)] == [2000, 2000, 500]
-    words = split_text("từ " * 1000, limit=100)
-    assert all(len(p) <= 100 and not p.startswith(" ") for p in words) and "".join(words).count("từ") == 1000
-    assert split_text("Một. Hai. Ba.", limit=9) == ["Một. Hai.", "Ba."]
-
-
-def test_buttons_are_rendered_as_numbers_once_across_the_reply():
-    listed = BotMessage("Bạn muốn hỏi việc nào?\n1. Tổ chức sơ kết phong trào thi đua năm 2023\n2. Báo cáo kết quả",
-                        buttons=[{"title": "Tổ chức sơ kết phong trào…", "payload": "/p1"},
-                                 {"title": "Báo cáo kết quả", "payload": "/p2"}])
-    plain = BotMessage("Chọn một:", buttons=[{"title": "Có", "payload": "/yes"}, {"title": "Không", "payload": "/no"}])
-    texts, buttons = render([listed, plain])
-    assert texts[0] == listed.text + "\n" + CHOICE_HINT                  # the text's own list, not twice
-    assert texts[1] == "Chọn một:\n3. Có\n4. Không\n" + CHOICE_HINT     # numbered on across the reply
-    assert [b["payload"] for b in buttons] == ["/p1", "/p2", "/yes", "/no"]
 
 
 def test_a_long_answer_is_sent_as_several_messages_in_order(zalo):
