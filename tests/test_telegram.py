@@ -1,6 +1,6 @@
 """The Telegram channel against a fake Bot API server.
 
-Its edge (webhook secret, commands, keyboards, 429s, splitting, redelivery) runs over a stub
+Its edge (webhook secret, commands, keyboards, 429s, splitting, redelivery, errors) runs over a stub
 gateway; two conversations go through the real gateway, Rasa and action server (marked `model`).
 """
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bot.channels.telegram import (
 )
 from bot.channels.splitting import split_text
 from bot.config import Settings
+from bot.gateway import APOLOGY
 from bot.processes import free_port
 from bot.rasa_client import BotMessage
 from fake_telegram import FakeTelegram, callback_update, html_error, message_update, visible_text
@@ -211,6 +212,23 @@ def test_buttons_are_an_inline_keyboard_whose_press_sends_the_payload_or_says_it
     assert [(a.params["callback_query_id"], a.params.get("text")) for a in answered] == \
         [("cb-1", "Bạn chọn: Văn bản dài"), ("cb-2", None)]
     assert call_index(fake, answered[0]) < call_index(fake, chosen)
+
+
+def test_a_failing_update_is_logged_with_its_traceback_and_answered_with_the_apology(fake, caplog):
+    chat = 610
+
+    def broken(text: str) -> list[BotMessage]:
+        raise RuntimeError(f"gateway broke near {TOKEN}")
+
+    caplog.set_level(logging.INFO, logger="trolyao")
+    with served_telegram(fake, over(StubGateway(reply=broken))):
+        fake.push(message_update(90, chat, "xin chào"))
+        [apology] = fake.wait_sent(chat, 1)
+    assert apology.params["text"] == html.escape(APOLOGY, quote=False)
+    [failed] = [r for r in caplog.records if "update failed" in r.getMessage()]
+    assert failed.levelno == logging.ERROR and failed.exc_info and failed.exc_info[0] is RuntimeError
+    assert "Traceback" in caplog.text and "RuntimeError: gateway broke near <token>" in caplog.text
+    assert TOKEN not in caplog.text
 
 
 # --- rendering ------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ every request must carry TELEGRAM_WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-T
 nothing processed without it). Text messages and inline-button presses become one
 `Gateway.handle("tg", chat_id, …)` call each; the replies are rendered as HTML (escaped), buttons as
 an inline keyboard, citations as source cards, and split under Telegram's 4096-character limit at
-sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter.
+sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter. An update whose
+handling fails is logged with its traceback and answered with the gateway's apology.
 Logs carry the gateway's sender hash only: never tokens, names or message texts.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
 from bot.channels.splitting import split_text
 from bot.config import Settings
-from bot.gateway import Gateway, sender_hash
+from bot.gateway import APOLOGY, Gateway, sender_hash
 from bot.rasa_client import BotMessage
 
 log = logging.getLogger("trolyao.gateway")
@@ -169,15 +170,20 @@ class _RedactToken(logging.Filter):
             return True
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if record.exc_info and not record.exc_text:   # handlers reuse the cached text: redact it once
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
         return True
 
 
 def _token_loggers() -> list[logging.Logger]:
-    """The loggers that may see Bot API URLs. A logger's filters do not apply to its children's
-    records, so each one gets the filter (PTB creates its loggers when it is imported)."""
+    """The loggers that may see Bot API URLs (ours logs tracebacks of failed updates). A logger's
+    filters do not apply to its children's records, so each one gets the filter (PTB creates its
+    loggers when it is imported)."""
     names = {"httpx", "telegram"} | {name for name in logging.root.manager.loggerDict
                                      if name.split(".")[0] in ("telegram", "httpx")}
-    return [logging.getLogger(name) for name in sorted(names)]
+    return [log] + [logging.getLogger(name) for name in sorted(names)]
 
 
 # --- the channel -----------------------------------------------------------------------------------------
@@ -301,9 +307,17 @@ class TelegramChannel:
         await self._ask(chat.id, payload, f"cb:{query.id}")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's one error handler: the traceback for us, the apology for the user (not silence)."""
         chat = getattr(getattr(update, "effective_chat", None), "id", None)
         who = _hash(chat) if chat is not None else "-"
-        log.warning("telegram %s update failed: %s", who, type(context.error).__name__)
+        error = context.error
+        log.error("telegram %s update failed", who, exc_info=(type(error), error, error.__traceback__))
+        if chat is None:
+            return
+        try:
+            await self._send_html(chat, [_escape(APOLOGY)])
+        except Exception as exc:   # noqa: BLE001 - Telegram itself may be what failed
+            log.warning("telegram %s apology not sent: %s", who, type(exc).__name__)
 
     def _on_polling_error(self, error: Exception) -> None:
         log.warning("telegram polling error: %s", type(error).__name__)
