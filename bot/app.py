@@ -25,11 +25,11 @@ def channels_for(settings: Settings, gateway: Gateway) -> list:
     """The channels with credentials; each has `routes()`, `start()`, `stop()`."""
     enabled = []
     if settings.telegram_enabled:
-        from bot.telegram_channel import TelegramChannel
+        from bot.channels.telegram import TelegramChannel
 
         enabled.append(TelegramChannel(settings, gateway))
     if settings.zalo_enabled:
-        from bot.zalo_channel import ZaloChannel
+        from bot.channels.zalo import ZaloChannel
 
         enabled.append(ZaloChannel(settings, gateway))
     return enabled

@@ -1,38 +1,34 @@
-"""The Zalo OA channel over the real gateway + Rasa + action server, against a fake Zalo API.
+"""The Zalo OA channel against a fake Zalo API.
 
-Signed webhook events go to `/zalo/webhook`; replies are read from what the fake CS endpoint
-recorded. Rejected or ignored events are shown to send nothing by a later event of the same sender:
-the channel answers one sender's events in order, so once that later reply is there, anything the
-earlier events had caused would be there too.
+Its edge (signatures, timestamps, ignored events, numbered choices, splitting, token refresh,
+redelivery) runs over a stub gateway; two conversations go through the real gateway, Rasa and action
+server (marked `model`). Signed webhook events go to `/zalo/webhook`; replies are read from what the
+fake CS endpoint recorded. Rejected or ignored events are shown to send nothing by a later event of
+the same sender: the channel answers one sender's events in order, so once that later reply is
+there, anything the earlier events had caused would be there too.
 """
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+
 from asgi_server import serve
-from fake_zalo import FakeZalo
-
 from bot.app import create_app
-from bot.gateway import Gateway
+from bot.channels.rendering import CHOICE_HINT
+from bot.channels.zalo import MAX_TEXT_CHARS, TEXT_ONLY, ZaloChannel
+from bot.config import Settings
 from bot.rasa_client import BotMessage
-from bot.zalo_channel import (
-    CHOICE_HINT,
-    MAX_TEXT_CHARS,
-    TEXT_ONLY,
-    ZaloChannel,
-    render,
-    split_text,
-)
-
-pytestmark = pytest.mark.model
+from fake_zalo import FakeZalo
+from stub_gateway import StubGateway, channel_app, echo
 
 APP_ID = "3799894204854887828"
 OA_ID = "388613280878808645"
@@ -44,7 +40,6 @@ APP_SECRET = "app-secret-for-tests"
 class Zalo:
     fake: FakeZalo
     url: str
-    settings: object
 
     def post(self, event: dict, *, sign: str | None = "ok", raw: bytes | None = None) -> httpx.Response:
         """POST an event; `sign`: "ok" (right signature), None (no header), or a header value."""
@@ -68,7 +63,7 @@ class Zalo:
 
 
 def mac(body: bytes, timestamp: str, app_id: str = APP_ID, secret: str = OA_SECRET) -> str:
-    """Zalo's X-ZEvent-Signature, computed here independently of bot.zalo_channel."""
+    """Zalo's X-ZEvent-Signature, computed here independently of bot.channels.zalo."""
     return "mac=" + hashlib.sha256(app_id.encode() + body + timestamp.encode() + secret.encode()).hexdigest()
 
 
@@ -93,30 +88,45 @@ def new_user() -> str:
     return str(uuid.uuid4().int)[:18]
 
 
-@pytest.fixture
-def zalo(gateway_settings):
+@contextlib.contextmanager
+def served_zalo(app_for: Callable[[Settings], object], base: Settings = Settings()) -> Iterator[Zalo]:
+    """The app `app_for(settings)` serves, with Zalo's API and OAuth pointed at a fake."""
     fake = FakeZalo(APP_ID, APP_SECRET, access_token="access-1", refresh_token="refresh-1")
     with serve(fake.app) as fake_url:
-        settings = dataclasses.replace(gateway_settings, zalo_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET,
+        settings = dataclasses.replace(base, zalo_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET,
                                        zalo_app_secret=APP_SECRET, zalo_access_token="access-1",
                                        zalo_refresh_token="refresh-1", zalo_api_base=fake_url,
                                        zalo_oauth_base=fake_url)
-        with serve(create_app(settings)) as url:
-            yield Zalo(fake, url, settings)
+        with serve(app_for(settings)) as url:
+            yield Zalo(fake, url)
 
 
-def test_a_text_question_is_answered_with_its_source_through_the_cs_endpoint(zalo):
-    user = new_user()
-    zalo.say(user, "Công văn 704/UBND-KGVX nói gì?")
-    [call] = zalo.fake.wait_sent(user, 1)
-    assert call.path == "/v3.0/oa/message/cs" and call.headers["access_token"] == "access-1"
-    assert call.body["recipient"] == {"user_id": user} and set(call.body["message"]) == {"text"}
-    assert "sốt xuất huyết" in call.text
-    assert "Nguồn:" in call.text and "704/UBND-KGVX" in call.text.split("Nguồn:", 1)[1]
-    assert "<" not in call.text and "**" not in call.text          # plain text, no markup
+def over(gateway: StubGateway) -> Callable[[Settings], object]:
+    return lambda settings: channel_app(ZaloChannel(settings, gateway))
 
 
-def test_bad_signatures_and_stale_timestamps_are_refused_and_nothing_is_sent(zalo):
+@pytest.fixture
+def stub():
+    return StubGateway()
+
+
+@pytest.fixture
+def zalo(stub):
+    """The channel over the stub gateway."""
+    with served_zalo(over(stub)) as served:
+        yield served
+
+
+@pytest.fixture
+def zalo_dialogue(gateway_settings):
+    """The whole gateway app over the real dialogue."""
+    with served_zalo(create_app, gateway_settings) as served:
+        yield served
+
+
+# --- the edge, over a stub gateway --------------------------------------------------------------------
+
+def test_bad_signatures_and_stale_timestamps_are_refused_and_nothing_is_processed(zalo, stub):
     user = new_user()
     event = text_event(user, "Công văn 704/UBND-KGVX nói gì?")
     body = json.dumps(event, ensure_ascii=False).encode()
@@ -126,26 +136,28 @@ def test_bad_signatures_and_stale_timestamps_are_refused_and_nothing_is_sent(zal
     assert zalo.post(event, sign=mac(body, event["timestamp"], secret="other")).status_code == 401
     assert zalo.post(event, sign=mac(body, event["timestamp"]), raw=tampered).status_code == 401
     assert zalo.post(event, sign=mac(body, str(int(event["timestamp"]) + 1))).status_code == 401  # another time
+    assert zalo.post(event, sign=mac(b"[]", event["timestamp"]), raw=b"[]").status_code == 401   # not an event
     for offset in (-6 * 60, +6 * 60):                                                       # stale, signed right
         stale = text_event(user, "Công văn 704/UBND-KGVX nói gì?", timestamp=now_ms(offset))
         assert zalo.post(stale).status_code == 403
     assert zalo.post(other_event(user, "user_send_image")).status_code == 200
     zalo.fake.wait_sent(user, 1)
     assert [c.text for c in zalo.fake.messages] == [TEXT_ONLY]
+    assert stub.calls == []
 
 
-def test_a_redelivered_event_is_answered_once(zalo):
+def test_a_redelivered_event_is_passed_on_with_its_id_and_answered_once(zalo, stub):
     user = new_user()
     event = text_event(user, "Công văn 704/UBND-KGVX nói gì?", msg_id="redelivered-1")
     assert zalo.post(event).status_code == 200
     assert zalo.post(event).status_code == 200                # Zalo sends the same message again
     assert zalo.post(other_event(user, "user_send_sticker")).status_code == 200
     zalo.fake.wait_for(lambda fake: any(c.text == TEXT_ONLY for c in fake.sent(user)))
-    texts = [c.text for c in zalo.fake.sent(user)]
-    assert len(texts) == 2 and "sốt xuất huyết" in texts[0] and texts[1] == TEXT_ONLY
+    assert [c.text for c in zalo.fake.sent(user)] == ["Bạn hỏi: Công văn 704/UBND-KGVX nói gì?", TEXT_ONLY]
+    assert [(c.channel, c.user_id, c.message_id) for c in stub.calls] == [("zalo", user, "redelivered-1")] * 2
 
 
-def test_other_user_messages_get_a_polite_text_and_other_events_are_ignored(zalo):
+def test_other_user_messages_get_a_polite_text_and_other_events_are_ignored(zalo, stub):
     user = new_user()
     ignored = [{"app_id": APP_ID, "event_name": "follow", "timestamp": now_ms(), "oa_id": OA_ID,
                 "follower": {"id": user}, "source": "oa_profile"},
@@ -160,70 +172,34 @@ def test_other_user_messages_get_a_polite_text_and_other_events_are_ignored(zalo
         assert zalo.post(event).status_code == 200
     zalo.say(user, "xin chào")                                # a text last: everything before is done then
     zalo.fake.wait_for(lambda fake: len(fake.sent(user)) >= 1 and fake.sent(user)[-1].text != TEXT_ONLY)
-    texts = [c.text for c in zalo.fake.messages]
-    assert texts[:2] == [TEXT_ONLY, TEXT_ONLY] and len(texts) == 3
+    assert [c.text for c in zalo.fake.messages] == [TEXT_ONLY, TEXT_ONLY, "Bạn hỏi: xin chào"]
+    assert [c.text for c in stub.calls] == ["xin chào"]
     assert "chữ" in TEXT_ONLY and TEXT_ONLY.startswith("Xin lỗi")
 
 
-def test_buttons_are_a_numbered_list_and_a_number_picks_that_option(zalo, dialogue):
-    user = new_user()
-    zalo.ask(user, "Kế hoạch 146/KH-UBND về việc gì?")
-    question = zalo.ask(user, "Hạn chót khi nào?")
-    lines = question.splitlines()
-    options = [line for line in lines if line[:1].isdigit() and ". " in line]     # each option listed once
-    assert len(options) >= 2 and [o.split(".", 1)[0] for o in options] == [str(i) for i in range(1, len(options) + 1)]
-    assert lines[-1] == CHOICE_HINT and "Bạn muốn hỏi việc nào" in question
-    chosen = zalo.ask(user, "2")
-    assert "vào năm 2023" in chosen and "146/KH-UBND" in chosen
-    # Rasa was sent the second button's payload, not the digit
-    tracker = httpx.get(f"{dialogue.rasa_url}/conversations/zalo:{user}/tracker", timeout=30).json()
-    offered = [e for e in tracker["events"] if e.get("event") == "bot" and (e.get("data") or {}).get("buttons")]
-    said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]
-    assert said[-1] == offered[-1]["data"]["buttons"][1]["payload"] and said[-1] != "2"
-    assert options[1].split(". ", 1)[1].startswith(offered[-1]["data"]["buttons"][1]["title"].rstrip("…"))
+def test_a_typed_number_sends_the_payload_of_the_button_it_numbers():
+    buttons = [{"title": "Có", "payload": "/affirm"}, {"title": "Không", "payload": "/deny"}]
+    stub = StubGateway(reply=lambda text: [BotMessage("Bạn chắc chứ?", buttons)] if text == "chọn" else echo(text))
+    with served_zalo(over(stub)) as zalo:
+        user = new_user()
+        question = zalo.ask(user, "chọn")
+        zalo.ask(user, "2")
+        zalo.ask(user, "2")                                   # the last reply had no buttons: a plain "2"
+        zalo.ask(user, "chọn")
+        zalo.ask(user, "3")                                   # no third option: a plain "3"
+    assert question == "Bạn chắc chứ?\n1. Có\n2. Không\n" + CHOICE_HINT
+    assert [c.text for c in stub.calls] == ["chọn", "/deny", "2", "chọn", "3"]
 
 
-def test_the_splitter_cuts_under_the_limit_at_sentence_ends():
-    sentences = [f"Câu số {i} nói về nhiệm vụ của Sở Nội vụ trong kế hoạch năm 2024." for i in range(120)]
-    text = " ".join(sentences) + "\nNguồn: Kế hoạch số 146/KH-UBND ngày 23/6/2022 của UBND tỉnh"
-    pieces = split_text(text)
-    assert len(pieces) > 1 and all(len(p) <= MAX_TEXT_CHARS for p in pieces)
-    assert all(p.endswith(".") for p in pieces[:-1])                     # cut after a sentence, not inside
-    assert " ".join(pieces).split() == text.split()                      # nothing lost, nothing added
-    assert split_text("Ngắn thôi.") == ["Ngắn thôi."]
-    assert [len(p) for p in split_text("x" * 4500)] == [2000, 2000, 500]
-    words = split_text("từ " * 1000, limit=100)
-    assert all(len(p) <= 100 and not p.startswith(" ") for p in words) and "".join(words).count("từ") == 1000
-    assert split_text("Một. Hai. Ba.", limit=9) == ["Một. Hai.", "Ba."]
-
-
-def test_buttons_are_rendered_as_numbers_once_across_the_reply():
-    listed = BotMessage("Bạn muốn hỏi việc nào?\n1. Tổ chức sơ kết phong trào thi đua năm 2023\n2. Báo cáo kết quả",
-                        buttons=[{"title": "Tổ chức sơ kết phong trào…", "payload": "/p1"},
-                                 {"title": "Báo cáo kết quả", "payload": "/p2"}])
-    plain = BotMessage("Chọn một:", buttons=[{"title": "Có", "payload": "/yes"}, {"title": "Không", "payload": "/no"}])
-    texts, buttons = render([listed, plain])
-    assert texts[0] == listed.text + "\n" + CHOICE_HINT                  # the text's own list, not twice
-    assert texts[1] == "Chọn một:\n3. Có\n4. Không\n" + CHOICE_HINT     # numbered on across the reply
-    assert [b["payload"] for b in buttons] == ["/p1", "/p2", "/yes", "/no"]
-
-
-def test_a_long_answer_is_sent_as_several_messages_in_order(zalo):
-    user = new_user()
+def test_a_long_answer_is_sent_as_several_messages_in_order():
     long = " ".join(f"Nhiệm vụ {i}: Sở Y tế chủ trì, phối hợp với các sở, ngành triển khai." for i in range(80))
     reply = BotMessage(long + "\nNguồn: Công văn số 704/UBND-KGVX ngày 23/6/2022 của UBND tỉnh",
                        buttons=[{"title": "Việc thứ nhất", "payload": "/choose_option{\"option\": \"1\"}"}])
-
-    async def send() -> bool:
-        gateway = Gateway(zalo.settings)
-        channel = ZaloChannel(zalo.settings, gateway)
-        try:
-            return await channel.send_replies(user, [reply])
-        finally:
-            await channel.stop()
-            await gateway.aclose()
-
-    assert asyncio.run(send())
+    stub = StubGateway(reply=lambda text: [reply])
+    with served_zalo(over(stub)) as zalo:
+        user = new_user()
+        zalo.say(user, "việc gì?")
+        zalo.fake.wait_for(lambda fake: any(c.text.endswith(CHOICE_HINT) for c in fake.sent(user)))
     calls = zalo.fake.sent(user)
     assert len(calls) >= 3 and all(len(c.text) <= MAX_TEXT_CHARS for c in calls)
     assert all(c.text.endswith(".") for c in calls[:-1])
@@ -243,7 +219,7 @@ def test_an_expired_token_is_refreshed_and_the_message_sent_again(zalo, caplog):
     assert refresh.headers["secret_key"] == APP_SECRET and refresh.response.get("access_token") == "access-2"
     assert refresh.body == {"refresh_token": "refresh-1", "app_id": APP_ID, "grant_type": "refresh_token"}
     assert resent is answer and resent.headers["access_token"] == "access-2" and resent.body == refused.body
-    assert "sốt xuất huyết" in answer.text
+    assert answer.text == "Bạn hỏi: Công văn 704/UBND-KGVX nói gì?"
     # Both new tokens were kept: the next expiry spends refresh-2 (refresh-1 works only once).
     zalo.fake.expire_access_token()
     assert zalo.post(other_event(user, "user_send_image")).status_code == 200
@@ -253,3 +229,38 @@ def test_an_expired_token_is_refreshed_and_the_message_sent_again(zalo, caplog):
     logged = caplog.text
     assert "zalo" in logged and not any(secret in logged for secret in
                                         ("access-1", "access-2", "refresh-1", "refresh-2", APP_SECRET, user))
+
+
+# --- end to end over the real dialogue ------------------------------------------------------------------
+
+@pytest.mark.model
+def test_a_text_question_is_answered_with_its_source_through_the_cs_endpoint(zalo_dialogue):
+    zalo = zalo_dialogue
+    user = new_user()
+    zalo.say(user, "Công văn 704/UBND-KGVX nói gì?")
+    [call] = zalo.fake.wait_sent(user, 1)
+    assert call.path == "/v3.0/oa/message/cs" and call.headers["access_token"] == "access-1"
+    assert call.body["recipient"] == {"user_id": user} and set(call.body["message"]) == {"text"}
+    assert "sốt xuất huyết" in call.text
+    assert "Nguồn:" in call.text and "704/UBND-KGVX" in call.text.split("Nguồn:", 1)[1]
+    assert "<" not in call.text and "**" not in call.text          # plain text, no markup
+
+
+@pytest.mark.model
+def test_buttons_are_a_numbered_list_and_a_number_picks_that_option(zalo_dialogue, dialogue):
+    zalo = zalo_dialogue
+    user = new_user()
+    zalo.ask(user, "Kế hoạch 146/KH-UBND về việc gì?")
+    question = zalo.ask(user, "Hạn chót khi nào?")
+    lines = question.splitlines()
+    options = [line for line in lines if line[:1].isdigit() and ". " in line]     # each option listed once
+    assert len(options) >= 2 and [o.split(".", 1)[0] for o in options] == [str(i) for i in range(1, len(options) + 1)]
+    assert lines[-1] == CHOICE_HINT and "Bạn muốn hỏi việc nào" in question
+    chosen = zalo.ask(user, "2")
+    assert "vào năm 2023" in chosen and "146/KH-UBND" in chosen
+    # Rasa was sent the second button's payload, not the digit
+    tracker = httpx.get(f"{dialogue.rasa_url}/conversations/zalo:{user}/tracker", timeout=30).json()
+    offered = [e for e in tracker["events"] if e.get("event") == "bot" and (e.get("data") or {}).get("buttons")]
+    said = [e["text"] for e in tracker["events"] if e.get("event") == "user"]
+    assert said[-1] == offered[-1]["data"]["buttons"][1]["payload"] and said[-1] != "2"
+    assert options[1].split(". ", 1)[1].startswith(offered[-1]["data"]["buttons"][1]["title"].rstrip("…"))

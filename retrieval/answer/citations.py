@@ -5,11 +5,15 @@ from retrieval.schema import Citation
 
 
 def vn_date(iso: str | None) -> str | None:
-    """2022-06-20 → 20/6/2022, the way the bulletins write dates."""
+    """2022-06-20 → 20/6/2022, the way the bulletins write dates; anything else is shown as it is
+    (a channel renders citations it did not make: a malformed date must not lose the answer)."""
     if not iso:
         return None
-    year, month, day = iso.split("-")
-    return f"{int(day)}/{int(month)}/{year}"
+    try:
+        year, month, day = iso.split("-")
+        return f"{int(day)}/{int(month)}/{year}"
+    except ValueError:
+        return iso
 
 
 def citation_line(c: Citation) -> str:

@@ -23,7 +23,6 @@ import hmac
 import json
 import logging
 import math
-import re
 import time
 
 import httpx
@@ -32,6 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.channels.ordering import KeyedLock
+from bot.channels.rendering import chosen_payload, plain_text
+from bot.channels.splitting import split_text
 from bot.config import Settings
 from bot.gateway import REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
@@ -43,81 +45,15 @@ SIGNATURE_HEADER = "X-ZEvent-Signature"
 MAX_TEXT_CHARS = 2000                  # Zalo's limit for one text message
 MAX_CLOCK_SKEW_S = 5 * 60              # older or further in the future: a replay, refused (403)
 TOKEN_ERRORS = {-216, -124}            # "Access token is invalid" / "… has expired": refresh, then retry once
-CHOICE_HINT = "Trả lời bằng số để chọn."
 TEXT_ONLY = ("Xin lỗi, trợ lý hiện chỉ đọc được câu hỏi gõ bằng chữ, chưa xem được hình ảnh, nhãn dán, "
              "tệp, ghi âm hay vị trí. Bạn vui lòng gõ câu hỏi về chỉ đạo, điều hành của UBND tỉnh nhé.")
 BUTTONS_TTL_S = 24 * 3600
-
-# Where a long text may be cut: after a line break, or after a sentence's end (. ! ? …) followed by
-# a space and what starts a sentence (the rule of retrieval.text.split_sentences); else at a space.
-_SENTENCE_BREAK = re.compile(r"\n+|(?<=[.!?…])[ \t]+(?=[\"“(\[]?[A-ZÀ-Ỹ0-9Đ])")
-_SPACE = re.compile(r"\s+")
 
 
 def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
     """The `X-ZEvent-Signature` value Zalo sends with an event."""
     digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
     return f"mac={digest}"
-
-
-def split_text(text: str, limit: int = MAX_TEXT_CHARS) -> list[str]:
-    """Pieces of at most `limit` characters, cut at the last sentence end or line break that fits
-    (at a space when a single sentence is longer, hard only inside an overlong word)."""
-    text = text.strip()
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = _last_break(_SENTENCE_BREAK, text, limit) or _last_break(_SPACE, text, limit)
-        head, rest = (text[:cut[0]], text[cut[1]:]) if cut else (text[:limit], text[limit:])
-        if head.strip():
-            pieces.append(head.strip())
-        text = rest.strip()
-    if text:
-        pieces.append(text)
-    return pieces
-
-
-def _last_break(pattern: re.Pattern, text: str, limit: int) -> tuple[int, int] | None:
-    """(end of the piece, start of the rest) of the last break whose piece is non-empty and fits."""
-    found = None
-    for match in pattern.finditer(text):
-        if match.start() > limit:
-            break
-        if match.start() > 0:
-            found = (match.start(), match.end())
-    return found
-
-
-def render(messages: list[BotMessage]) -> tuple[list[str], list[dict]]:
-    """Plain texts to send, and the buttons they list (numbered across the whole reply)."""
-    texts: list[str] = []
-    buttons: list[dict] = []
-    for message in messages:
-        text = message.text.strip()
-        lines = [text] if text else []
-        first = len(buttons) + 1
-        buttons.extend(message.buttons)
-        if message.buttons and not _lists_options(text, message.buttons, first):
-            lines += [f"{n}. {_title(b)}" for n, b in enumerate(message.buttons, first)]
-        if message.buttons:
-            lines.append(CHOICE_HINT)
-        if lines:
-            texts.append("\n".join(lines))
-    return texts, buttons
-
-
-def _title(button: dict) -> str:
-    return str(button.get("title") or button.get("payload") or "")
-
-
-def _lists_options(text: str, buttons: list[dict], first: int) -> bool:
-    """The text already numbers the options as the buttons do ("Bạn muốn hỏi việc nào?\n1. …"):
-    line `first + i` starts with button i's title (titles may be shortened with "…")."""
-    lines = [line.strip() for line in text.splitlines()]
-    for n, button in enumerate(buttons, first):
-        title = _title(button).rstrip("…").strip()
-        if not any(line.startswith(f"{n}. ") and line[len(f"{n}. "):].startswith(title) for line in lines):
-            return False
-    return True
 
 
 def event_time_s(timestamp: object) -> float | None:
@@ -144,7 +80,7 @@ class ZaloChannel:
         self._refresh_lock = asyncio.Lock()
         self._buttons: TTLCache = TTLCache(maxsize=100_000, ttl=BUTTONS_TTL_S)   # user id → last buttons
         self._seen_other: TTLCache = TTLCache(maxsize=100_000, ttl=REDELIVERY_TTL_S)  # non-text msg ids
-        self._queues: dict[str, tuple[asyncio.Lock, int]] = {}    # user id → (its lock, tasks using it)
+        self._senders = KeyedLock()
         self._tasks: set[asyncio.Task] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -215,19 +151,9 @@ class ZaloChannel:
         self._spawn(user_id, job)
 
     def _spawn(self, user_id: str, job) -> None:
-        lock, users = self._queues.get(user_id) or (asyncio.Lock(), 0)
-        self._queues[user_id] = (lock, users + 1)
-
         async def in_order() -> None:
-            try:
-                async with lock:            # FIFO: one sender's messages answered in the order they came
-                    await job
-            finally:
-                lock_, users_ = self._queues[user_id]
-                if users_ <= 1:
-                    del self._queues[user_id]
-                else:
-                    self._queues[user_id] = (lock_, users_ - 1)
+            async with self._senders.hold(user_id):    # tasks start in the order they were made
+                await job
 
         task = asyncio.get_running_loop().create_task(in_order())
         self._tasks.add(task)
@@ -243,10 +169,7 @@ class ZaloChannel:
     # -- answering ---------------------------------------------------------------------------------
 
     async def _answer_text(self, user_id: str, text: str, msg_id: str | None) -> None:
-        buttons = self._buttons.get(user_id) or []
-        choice = text.strip()
-        if choice.isdigit() and 1 <= int(choice) <= len(buttons):
-            text = buttons[int(choice) - 1].get("payload") or text
+        text = chosen_payload(text, self._buttons.get(user_id) or [])
         replies = await self.gateway.handle(CHANNEL, user_id, text, message_id=msg_id)
         if replies is None:             # a redelivery: it was answered the first time
             return
@@ -258,13 +181,13 @@ class ZaloChannel:
 
     async def send_replies(self, user_id: str, replies: list[BotMessage]) -> bool:
         """Send the replies as text messages; remember their buttons for a numbered answer."""
-        texts, buttons = render(replies)
+        texts, buttons = plain_text(replies)
         if buttons:
             self._buttons[user_id] = buttons
         else:
             self._buttons.pop(user_id, None)
         for text in texts:
-            for piece in split_text(text):
+            for piece in split_text(text, MAX_TEXT_CHARS):
                 if not await self.send_text(user_id, piece):
                     return False
         return True

@@ -5,7 +5,8 @@ every request must carry TELEGRAM_WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-T
 nothing processed without it). Text messages and inline-button presses become one
 `Gateway.handle("tg", chat_id, …)` call each; the replies are rendered as HTML (escaped), buttons as
 an inline keyboard, citations as source cards, and split under Telegram's 4096-character limit at
-sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter.
+sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter. An update whose
+handling fails is logged with its traceback and answered with the gateway's apology.
 Logs carry the gateway's sender hash only: never tokens, names or message texts.
 """
 from __future__ import annotations
@@ -17,7 +18,6 @@ import html
 import logging
 import re
 import secrets
-from collections.abc import Callable
 
 from cachetools import TTLCache
 from starlette.requests import Request
@@ -36,8 +36,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.ordering import KeyedLock
+from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
+from bot.channels.splitting import split_text
 from bot.config import Settings
-from bot.gateway import Gateway, sender_hash
+from bot.gateway import APOLOGY, Gateway, sender_hash
 from bot.rasa_client import BotMessage
 
 log = logging.getLogger("trolyao.gateway")
@@ -47,7 +50,6 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_MESSAGE_CHARS = 4096          # Telegram's limit for one message's text (UTF-16 code units)
 MAX_CALLBACK_BYTES = 64           # Telegram's limit for an inline button's callback_data
-MAX_QUOTE_CHARS = 300             # citation cards quote at most this much
 RATE_LIMIT_RETRIES = 3            # AIORateLimiter: retries after a 429's retry_after
 TYPING_REFRESH_S = 4.0            # Telegram shows "typing…" for about 5 s
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -79,136 +81,32 @@ def tg_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
 def escaped_len(text: str) -> int:
-    return tg_len(html.escape(text, quote=False))
+    return tg_len(_escape(text))
 
 
-# A boundary follows a sentence end (. ! ? … optionally closed by quotes/brackets) plus whitespace,
-# or a run of line breaks.
-_BOUNDARY = re.compile(r"(?<=[.!?…])[\"”’»)\]]*[ \t]+|\n+")
-
-
-def _segments(text: str, pattern: re.Pattern) -> list[str]:
-    """The text cut after each match of `pattern`; the pieces concatenate back to the text."""
-    pieces, start = [], 0
-    for match in pattern.finditer(text):
-        if match.end() > start:
-            pieces.append(text[start:match.end()])
-            start = match.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return pieces
-
-
-def split_text(text: str, limit: int = MAX_MESSAGE_CHARS,
-               measure: Callable[[str], int] = escaped_len) -> list[str]:
-    """Plain text cut into parts with `measure(part) <= limit`, at sentence or line boundaries.
-
-    A sentence longer than the limit is cut between words, a word longer than the limit between
-    characters. Parts are stripped; joined with single spaces/line breaks they give the text back.
-    Escape each part afterwards (the default measure counts the escaped length), so no cut ever
-    falls inside an HTML tag or entity.
-    """
-    text = text.strip()
-    if measure(text) <= limit:
-        return [text] if text else []
-    parts: list[str] = []
-    current = ""
-    for segment in _pieces_within(text, limit, measure):
-        candidate = current + segment
-        if current and measure(candidate.rstrip()) > limit:
-            parts.append(current.strip())
-            current = segment
-        else:
-            current = candidate
-    if current.strip():
-        parts.append(current.strip())
-    return [p for p in parts if p]
-
-
-_LIST_NUMBER = re.compile(r"\s*\d{1,3}[.)]\s*")
-
-
-def _sentences(text: str) -> list[str]:
-    """Sentence/line pieces; a list number ("2. ") stays with the item it numbers."""
-    pieces: list[str] = []
-    for piece in _segments(text, _BOUNDARY):
-        if pieces and _LIST_NUMBER.fullmatch(pieces[-1]):
-            pieces[-1] += piece
-        else:
-            pieces.append(piece)
-    return pieces
-
-
-def _pieces_within(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
-    pieces = []
-    for sentence in _sentences(text):
-        if measure(sentence.strip()) <= limit:
-            pieces.append(sentence)
-            continue
-        for word in _segments(sentence, re.compile(r"\s+")):
-            while measure(word.strip()) > limit:      # one enormous "word": cut by characters
-                cut = limit
-                while cut > 1 and measure(word[:cut]) > limit:
-                    cut -= max(1, (measure(word[:cut]) - limit) // 5)
-                pieces.append(word[:cut])
-                word = word[cut:]
-            pieces.append(word)
-    return pieces
-
-
-def vn_date(iso: str | None) -> str | None:
-    """2022-06-23 → 23/6/2022."""
-    try:
-        year, month, day = (iso or "").split("-")
-        return f"{int(day)}/{int(month)}/{year}"
-    except ValueError:
-        return iso or None
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().rstrip(".").casefold()
-
-
-def citation_card(citation: dict, body: str = "") -> str:
-    """One source card in Telegram HTML: 📄 <b>Công văn 704/UBND-KGVX</b> (23/6/2022, UBND tỉnh),
-    then the quote in italics unless the body already shows it."""
-    number = citation.get("doc_number")
-    name = f"{citation.get('doc_type') or 'Văn bản'} {number}" if number else \
-        (citation.get("title") or citation.get("bulletin") or citation.get("source") or "Văn bản")
-    details = [d for d in (vn_date(citation.get("issued_date")), citation.get("issuer")) if d]
-    card = f"📄 <b>{html.escape(name, quote=False)}</b>"
-    if details:
-        card += f" ({html.escape(', '.join(details), quote=False)})"
-    quote = re.sub(r"\s+", " ", citation.get("quote") or "").strip()
-    if quote and _squash(quote) not in _squash(body):
-        if len(quote) > MAX_QUOTE_CHARS:
-            quote = quote[:MAX_QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
-        card += f"\n<i>“{html.escape(quote, quote=False)}”</i>"
-    return card
-
-
-def _body_without_sources(text: str) -> str:
-    """The text without its readable "Nguồn: …" lines at the end (the cards replace them)."""
-    lines = text.split("\n")
-    for i in range(len(lines) - 1, -1, -1):
-        if lines[i].startswith("Nguồn:"):
-            return "\n".join(lines[:i]).rstrip()
+def card_html(card: SourceCard) -> str:
+    """📄 <b>Công văn 704/UBND-KGVX</b> (23/6/2022, UBND tỉnh), then the quote in italics."""
+    text = f"📄 <b>{_escape(card.name)}</b>"
+    if card.details:
+        text += f" ({_escape(card.details)})"
+    if card.quote:
+        text += f"\n<i>“{_escape(card.quote)}”</i>"
     return text
 
 
 def render(message: BotMessage, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
     """A reply as Telegram HTML messages, each within `limit`: the escaped text split at sentence
     boundaries, then the citation cards (in the last message when they fit)."""
-    text = message.text or ""
-    cards: list[str] = []
-    if message.citations:
-        text = _body_without_sources(text)
-        cards = [citation_card(c, text) for c in message.citations]
-    chunks = [html.escape(part, quote=False) for part in split_text(text, limit)]
+    text, cards = source_cards(message)
+    chunks = [_escape(part) for part in split_text(text, limit, escaped_len)]
     if cards:
         blocks, block = [], "<b>Nguồn:</b>"
-        for card in cards:   # a card is short (quote capped): it always fits in an empty message
+        for card in map(card_html, cards):   # a card is short (quote capped): it fits in an empty message
             if tg_len(f"{block}\n{card}") > limit:
                 blocks.append(block)
                 block = card
@@ -251,8 +149,7 @@ class CallbackPayloads:
 
 
 def keyboard(buttons: list[dict], payloads: CallbackPayloads) -> InlineKeyboardMarkup | None:
-    rows = [[InlineKeyboardButton(str(b.get("title") or b.get("payload") or "?")[:100],
-                                  callback_data=payloads.encode(str(b.get("payload") or b.get("title") or "")))]
+    rows = [[InlineKeyboardButton((button_title(b) or "?")[:100], callback_data=payloads.encode(button_payload(b)))]
             for b in buttons]
     return InlineKeyboardMarkup(rows) if rows else None
 
@@ -273,15 +170,20 @@ class _RedactToken(logging.Filter):
             return True
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if record.exc_info and not record.exc_text:   # handlers reuse the cached text: redact it once
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.token in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.token, "<token>")
         return True
 
 
 def _token_loggers() -> list[logging.Logger]:
-    """The loggers that may see Bot API URLs. A logger's filters do not apply to its children's
-    records, so each one gets the filter (PTB creates its loggers when it is imported)."""
+    """The loggers that may see Bot API URLs (ours logs tracebacks of failed updates). A logger's
+    filters do not apply to its children's records, so each one gets the filter (PTB creates its
+    loggers when it is imported)."""
     names = {"httpx", "telegram"} | {name for name in logging.root.manager.loggerDict
                                      if name.split(".")[0] in ("telegram", "httpx")}
-    return [logging.getLogger(name) for name in sorted(names)]
+    return [log] + [logging.getLogger(name) for name in sorted(names)]
 
 
 # --- the channel -----------------------------------------------------------------------------------------
@@ -303,7 +205,7 @@ class TelegramChannel:
                              "(Telegram's rule for secret_token)")
         self._secret = (secret or "").encode()
         self.payloads = CallbackPayloads()
-        self._chat_locks: dict[int, list] = {}   # chat → [lock, users]
+        self._chats = KeyedLock()
         self._redact = _RedactToken(settings.telegram_bot_token)
         self._redacted = _token_loggers()   # before build(): PTB logs its URLs (with the token) at once
         for logger in self._redacted:
@@ -400,14 +302,22 @@ class TelegramChannel:
         if chat is None:
             return
         if payload is None:
-            await self._send_html(chat.id, [html.escape(BUTTON_EXPIRED, quote=False)])
+            await self._send_html(chat.id, [_escape(BUTTON_EXPIRED)])
             return
         await self._ask(chat.id, payload, f"cb:{query.id}")
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB's one error handler: the traceback for us, the apology for the user (not silence)."""
         chat = getattr(getattr(update, "effective_chat", None), "id", None)
-        who = sender_hash(f"{CHANNEL}:{chat}") if chat is not None else "-"
-        log.warning("telegram %s update failed: %s", who, type(context.error).__name__)
+        who = _hash(chat) if chat is not None else "-"
+        error = context.error
+        log.error("telegram %s update failed", who, exc_info=(type(error), error, error.__traceback__))
+        if chat is None:
+            return
+        try:
+            await self._send_html(chat, [_escape(APOLOGY)])
+        except Exception as exc:   # noqa: BLE001 - Telegram itself may be what failed
+            log.warning("telegram %s apology not sent: %s", who, type(exc).__name__)
 
     def _on_polling_error(self, error: Exception) -> None:
         log.warning("telegram polling error: %s", type(error).__name__)
@@ -416,31 +326,23 @@ class TelegramChannel:
 
     async def _ask(self, chat_id: int, text: str, message_id: str) -> None:
         """One message through the gateway, in order per chat, with "typing…" shown meanwhile."""
-        entry = self._chat_locks.setdefault(chat_id, [asyncio.Lock(), 0])
-        entry[1] += 1
-        try:
-            async with entry[0]:
-                await self._typing(chat_id)   # shown before the gateway is asked, then kept alive
-                typing = asyncio.create_task(self._keep_typing(chat_id))
-                try:
-                    replies = await self.gateway.handle(CHANNEL, str(chat_id), text, message_id=message_id)
-                finally:
-                    typing.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await typing
-                for reply in replies or []:   # None: a redelivery, answered already
-                    await self._send_html(chat_id, render(reply), keyboard(reply.buttons, self.payloads))
-        finally:
-            entry[1] -= 1
-            if entry[1] == 0 and self._chat_locks.get(chat_id) is entry:
-                del self._chat_locks[chat_id]
+        async with self._chats.hold(chat_id):
+            await self._typing(chat_id)   # shown before the gateway is asked, then kept alive
+            typing = asyncio.create_task(self._keep_typing(chat_id))
+            try:
+                replies = await self.gateway.handle(CHANNEL, str(chat_id), text, message_id=message_id)
+            finally:
+                typing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await typing
+            for reply in replies or []:   # None: a redelivery, answered already
+                await self._send_html(chat_id, render(reply), keyboard(reply.buttons, self.payloads))
 
     async def _typing(self, chat_id: int) -> None:
         try:
             await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except Exception as exc:   # noqa: BLE001 - "typing…" is a nicety; the answer matters
-            log.info("telegram %s chat action failed: %s", sender_hash(f"{CHANNEL}:{chat_id}"),
-                     type(exc).__name__)
+            log.info("telegram %s chat action failed: %s", _hash(chat_id), type(exc).__name__)
 
     async def _keep_typing(self, chat_id: int) -> None:
         while True:
@@ -454,6 +356,10 @@ class TelegramChannel:
                 chat_id, chunk, parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=markup if i == len(chunks) - 1 else None)
+
+
+def _hash(chat_id: int) -> str:
+    return sender_hash(f"{CHANNEL}:{chat_id}")
 
 
 def _button_title(query) -> str | None:
