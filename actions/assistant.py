@@ -76,11 +76,11 @@ class LiveRetrieval:
             return self._held
 
 
-def pinned_or_real_today(pinned: str | None) -> Callable[[], str]:
-    """The clock of the dialogue: a pinned ISO date (demos over old bulletins), else the real day."""
+def pinned_or_real_today(pinned: dt.date | str | None) -> Callable[[], str]:
+    """The clock of the dialogue: a pinned date (demos over old bulletins), else the real day."""
     if pinned:
-        dt.date.fromisoformat(pinned)   # a wrong pin fails at start, not in the middle of an answer
-        return lambda: pinned
+        day = (pinned if isinstance(pinned, dt.date) else dt.date.fromisoformat(pinned)).isoformat()
+        return lambda: day     # a wrong pin fails at start, not in the middle of an answer
     return lambda: dt.date.today().isoformat()
 
 

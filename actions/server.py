@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sqlite3
 import sys
 
@@ -24,7 +23,7 @@ from actions.document_actions import ActionDescribeDocument
 from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
-from retrieval.index.layout import default_index_dir
+from retrieval.settings import Settings
 
 DEFAULT_PORT = 5055
 ACTIONS = (ActionAnswerDirective, ActionLatestDirectives, ActionAnswerResponsible, ActionAnswerDeadline,
@@ -44,10 +43,10 @@ def executor_for(assistant: Assistant) -> ActionExecutor:
     return executor
 
 
-def assistant_from_environment() -> Assistant:
-    """The index of TROLYAO_INDEX (or the default), the feedback store, TROLYAO_TODAY's pinned day."""
-    return Assistant(LiveRetrieval(default_index_dir()), FeedbackStore(),
-                     pinned_or_real_today(os.environ.get("TROLYAO_TODAY")))
+def assistant_for(settings: Settings) -> Assistant:
+    """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
+    return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
+                     pinned_or_real_today(settings.today))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -57,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        assistant = assistant_from_environment()
+        assistant = assistant_for(Settings.load())
         assistant.warm_up()
     except (TrolyaoError, ValueError, OSError, sqlite3.Error) as exc:   # a bad index, date or store path
         sys.exit(f"action server: {exc}")

@@ -13,8 +13,8 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.config import Settings
 from bot.gateway import Gateway
+from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
 WEBCHAT = Path(__file__).resolve().parent / "webchat"
@@ -35,8 +35,21 @@ def channels_for(settings: Settings, gateway: Gateway) -> list:
     return enabled
 
 
+def summary(settings: Settings) -> list[str]:
+    """Where the web chat is and which channels are on (and how to turn the others on)."""
+    lines = [f"web chat: http://{settings.host}:{settings.port}/"]
+    if settings.telegram_enabled:
+        mode = f"webhook {settings.telegram_webhook_url}" if settings.telegram_webhook_url else "polling"
+        lines.append(f"telegram: on ({mode})")
+    else:
+        lines.append("telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
+    lines.append("zalo: on (webhook /zalo/webhook)" if settings.zalo_enabled else
+                 "zalo: off (set ZALO_APP_ID, ZALO_OA_SECRET_KEY and ZALO_ACCESS_TOKEN to turn it on)")
+    return lines
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings.from_env()
+    settings = settings or Settings.load()
     if not log.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -67,7 +80,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        for line in settings.summary():
+        for line in summary(settings):
             log.info(line)
         for channel in channels:
             await channel.start()

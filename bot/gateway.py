@@ -17,7 +17,7 @@ from limits import parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from bot.config import Settings
+from retrieval.settings import Settings
 from bot.rasa_client import BotMessage, fold_messages
 
 log = logging.getLogger("trolyao.gateway")

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import httpx
 
-DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 
 @dataclass
@@ -37,7 +36,7 @@ def fold_messages(raw: list[dict]) -> list[BotMessage]:
 
 
 class RasaClient:
-    def __init__(self, base_url: str = DEFAULT_RASA_URL, timeout: float = 30.0):
+    def __init__(self, base_url: str, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(timeout=timeout)
 

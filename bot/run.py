@@ -7,7 +7,8 @@ import sys
 import time
 from urllib.parse import urlparse
 
-from bot.config import Settings
+from retrieval.errors import ConfigError
+from retrieval.settings import Settings
 from bot.processes import ROOT, Service, ServiceError, action_server, rasa_server, trained_model
 
 
@@ -23,8 +24,8 @@ def gateway_service(settings: Settings) -> Service:
 
 def main() -> int:
     try:
-        settings = Settings.from_env()
-    except ValueError as exc:
+        settings = Settings.load()
+    except ConfigError as exc:
         print(f"run: {exc}", file=sys.stderr)
         return 2
     stopping = False
@@ -49,7 +50,9 @@ def main() -> int:
         gateway.wait_healthy(60)
         print(f"\nTrợ lý ảo is running: open http://{settings.host}:{settings.port}/ (Ctrl-C stops everything)",
               flush=True)
-        for line in settings.summary():
+        from bot.app import summary
+
+        for line in summary(settings):
             print(f"  {line}", flush=True)
         while not stopping:
             dead = next((s for s in services if not s.running), None)

@@ -5,13 +5,12 @@ Buttons show as numbered choices (type the number), sources as cards under each 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import uuid
 
 import click
 
-from bot.rasa_client import DEFAULT_RASA_URL, BotMessage, RasaClient
+from bot.rasa_client import BotMessage, RasaClient
 
 QUIT_WORDS = {"/quit", "/exit", "thoát", "thoat"}
 
@@ -59,13 +58,15 @@ def converse(client: RasaClient, sender: str) -> None:
 
 
 @click.command()
-@click.option("--url", default=None, help=f"Rasa server (default: $TROLYAO_RASA_URL or {DEFAULT_RASA_URL}).")
+@click.option("--url", default=None, help="Rasa server (default: $TROLYAO_RASA_URL or http://127.0.0.1:5005).")
 @click.option("--sender", default=None, help="Conversation id (default: a new one).")
 @click.option("--start/--no-start", default=True, show_default=True,
               help="Start the action server and Rasa when nothing answers at the URL.")
 def chat(url: str | None, sender: str | None, start: bool) -> None:
     """Chat with the assistant in the terminal (buttons as numbers, sources under each answer)."""
-    url = url or os.environ.get("TROLYAO_RASA_URL") or DEFAULT_RASA_URL
+    from retrieval.settings import Settings
+
+    url = url or Settings.load().rasa_url
     sender = sender or f"cli:{uuid.uuid4().hex[:12]}"
     with contextlib.ExitStack() as stack:
         client = RasaClient(url)

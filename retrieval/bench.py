@@ -30,7 +30,9 @@ METHODS = {"dense": ("dense",), "bm25": ("bm25",), "bm25_fold": ("bm25_fold",),
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("TROLYAO_CACHE") or Path.home() / ".cache" / "trolyao")
+    from retrieval.settings import Settings
+
+    return Settings.load().cache_dir
 
 
 def ingest(paths: list[Path], index: Path) -> dict:

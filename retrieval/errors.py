@@ -23,3 +23,7 @@ class ModelMismatchError(TrolyaoError):
 
 class ModelError(TrolyaoError):
     """The embedding model cannot be found or loaded."""
+
+
+class ConfigError(TrolyaoError):
+    """A setting (environment variable or `.env` line) has a value of the wrong type or form."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -47,11 +46,9 @@ class FeedbackRecord:
 
 def default_feedback_path() -> Path:
     """$TROLYAO_FEEDBACK, else $XDG_DATA_HOME (or ~/.local/share)/trolyao/feedback.sqlite3."""
-    explicit = os.environ.get("TROLYAO_FEEDBACK")
-    if explicit:
-        return Path(explicit).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "trolyao" / "feedback.sqlite3"
+    from retrieval.settings import Settings
+
+    return Settings.load().feedback_path
 
 
 def _utc_now() -> str:

@@ -5,7 +5,6 @@ the term statistics and the model are loaded once, not per request.
 """
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from retrieval.errors import ModelMismatchError
 from retrieval.index.hybrid import HybridIndex
 from retrieval.schema import Answer, Hit
 from retrieval.search.searcher import SearchFilters, Searcher
+from retrieval.settings import Settings
 
 
 class Retrieval:
@@ -37,7 +37,7 @@ class Retrieval:
         from retrieval.embedding.embedder import SentenceTransformerEmbedder, resolve_model
 
         built_with = self.index.manifest.model
-        requested = requested or os.environ.get("TROLYAO_MODEL")
+        requested = requested or Settings.load().model
         if requested:
             if SentenceTransformerEmbedder(requested).name != built_with:
                 raise ModelMismatchError(

@@ -18,6 +18,7 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
     monkeypatch.delenv("TROLYAO_INDEX", raising=False)
     monkeypatch.delenv("TROLYAO_MODEL", raising=False)
+    monkeypatch.setenv("TROLYAO_ENV_FILE", "")   # a developer's .env never reaches a test
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
 
@@ -104,7 +105,7 @@ def dialogue(sample_index, tmp_path_factory):
 @pytest.fixture
 def gateway_settings(dialogue):
     """Gateway settings pointing at the real dialogue stack; channels off (tests turn them on)."""
-    from bot.config import Settings
+    from retrieval.settings import Settings
 
     return Settings(rasa_url=dialogue.rasa_url, action_server_url=dialogue.actions_url)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 
 import httpx
 import pytest
@@ -35,7 +34,7 @@ def test_bad_requests_get_a_400_with_the_expected_shape(gateway_settings):
 
 
 def test_healthz_is_503_when_rasa_is_down_and_users_get_an_apology(gateway_settings):
-    down = dataclasses.replace(gateway_settings, rasa_url=f"http://127.0.0.1:{free_port()}")
+    down = gateway_settings.model_copy(update=dict(rasa_url=f"http://127.0.0.1:{free_port()}"))
     with serve(create_app(down)) as url:
         health = httpx.get(f"{url}/healthz", timeout=10)
         reply = httpx.post(f"{url}/api/chat", json={"sender": "w2", "message": "xin chào"}, timeout=30).json()
@@ -56,7 +55,7 @@ def test_redelivered_message_is_answered_once(gateway_settings):
 
 
 def test_floods_and_oversized_messages_get_polite_answers_without_rasa(gateway_settings):
-    limited = dataclasses.replace(gateway_settings, rate_limit="2/minute", max_message_chars=50)
+    limited = gateway_settings.model_copy(update=dict(rate_limit="2/minute", max_message_chars=50))
 
     async def run():
         gateway = Gateway(limited)

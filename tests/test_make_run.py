@@ -41,8 +41,8 @@ def listening(port: int) -> bool:
 def make_run(sample_index, tmp_path) -> Iterator[Running]:
     """`make run` on free ports over the sample index, yielded once /healthz is 200."""
     ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
-    env = {**os.environ, "TROLYAO_PORT": str(ports["gateway"]), "RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
-           "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}", "TROLYAO_INDEX": str(sample_index),
+    env = {**os.environ, "TROLYAO_PORT": str(ports["gateway"]), "TROLYAO_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
+           "TROLYAO_ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}", "TROLYAO_INDEX": str(sample_index),
            "TROLYAO_FEEDBACK": str(tmp_path / "feedback.sqlite3"), "XDG_DATA_HOME": str(tmp_path)}
     proc = subprocess.Popen(["make", "run"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", start_new_session=True)

@@ -6,7 +6,6 @@ gateway; two conversations go through the real gateway, Rasa and action server (
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import html
 import logging
 import re
@@ -28,7 +27,7 @@ from bot.channels.telegram import (
     tg_len,
 )
 from bot.channels.splitting import split_text
-from bot.config import Settings
+from retrieval.settings import Settings
 from bot.gateway import APOLOGY
 from bot.processes import free_port
 from bot.rasa_client import BotMessage
@@ -62,7 +61,7 @@ def served_telegram(fake: FakeTelegram, app_for: Callable[[Settings], object], b
     port = free_port()
     mode = {"telegram_webhook_url": f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
             "telegram_webhook_secret": SECRET} if webhook else {}
-    settings = dataclasses.replace(base, telegram_bot_token=TOKEN, telegram_api_base=fake.url, **mode)
+    settings = base.model_copy(update=dict(telegram_bot_token=TOKEN, telegram_api_base=fake.url, **mode))
     with serve(app_for(settings), port=port) as url:
         yield url
 

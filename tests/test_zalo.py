@@ -25,7 +25,7 @@ from asgi_server import serve
 from bot.app import create_app
 from bot.channels.rendering import CHOICE_HINT
 from bot.channels.zalo import MAX_TEXT_CHARS, TEXT_ONLY, ZaloChannel
-from bot.config import Settings
+from retrieval.settings import Settings
 from bot.rasa_client import BotMessage
 from fake_zalo import FakeZalo
 from stub_gateway import StubGateway, channel_app, echo
@@ -93,10 +93,9 @@ def served_zalo(app_for: Callable[[Settings], object], base: Settings = Settings
     """The app `app_for(settings)` serves, with Zalo's API and OAuth pointed at a fake."""
     fake = FakeZalo(APP_ID, APP_SECRET, access_token="access-1", refresh_token="refresh-1")
     with serve(fake.app) as fake_url:
-        settings = dataclasses.replace(base, zalo_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET,
-                                       zalo_app_secret=APP_SECRET, zalo_access_token="access-1",
-                                       zalo_refresh_token="refresh-1", zalo_api_base=fake_url,
-                                       zalo_oauth_base=fake_url)
+        settings = base.model_copy(update=dict(
+            zalo_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET, zalo_app_secret=APP_SECRET, zalo_access_token="access-1",
+            zalo_refresh_token="refresh-1", zalo_api_base=fake_url, zalo_oauth_base=fake_url))
         with serve(app_for(settings)) as url:
             yield Zalo(fake, url)
 

@@ -39,7 +39,7 @@ from telegram.ext import (
 from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
 from bot.channels.splitting import split_text
-from bot.config import Settings
+from retrieval.settings import Settings
 from bot.gateway import APOLOGY, Gateway, sender_hash
 from bot.rasa_client import BotMessage
 

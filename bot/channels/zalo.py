@@ -34,7 +34,7 @@ from starlette.routing import Route
 from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
-from bot.config import Settings
+from retrieval.settings import Settings
 from bot.gateway import REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
 

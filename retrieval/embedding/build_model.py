@@ -40,7 +40,9 @@ PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("TROLYAO_CACHE") or "~/.cache/trolyao").expanduser()
+    from retrieval.settings import Settings
+
+    return Settings.load().cache_dir
 
 
 def default_model_dir() -> Path:

@@ -15,7 +15,6 @@ from ..errors import ModelError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-ENV_MODEL = "TROLYAO_MODEL"
 E5_PROMPTS = ("query: ", "passage: ")
 # Measured on 2 cores (texts of ~160 tokens): batch 4 → 17 passages/s, 16 → 11, 32 → 7.5;
 # bigger batches only add padding and cache misses on CPU.
@@ -40,7 +39,9 @@ class Embedder(Protocol):
 
 def resolve_model(name: str | None = None) -> str:
     """Which model to use: the explicit name, else $TROLYAO_MODEL, else the embedded default folder."""
-    chosen = name or os.environ.get(ENV_MODEL)
+    from retrieval.settings import Settings
+
+    chosen = name or Settings.load().model
     if chosen:
         return chosen
     from .build_model import STAMP_FILE, default_model_dir

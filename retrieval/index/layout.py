@@ -26,10 +26,9 @@ GENERATIONS = "generations"
 
 def default_index_dir() -> Path:
     """``TROLYAO_INDEX``, else ``$XDG_DATA_HOME/trolyao/index`` (``~/.local/share/trolyao/index``)."""
-    if os.environ.get("TROLYAO_INDEX"):
-        return Path(os.environ["TROLYAO_INDEX"]).expanduser()
-    data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return data_home / "trolyao" / "index"
+    from retrieval.settings import Settings
+
+    return Settings.load().index_dir
 
 
 def current_generation(root: Path) -> Path:

@@ -1,0 +1,154 @@
+"""Every setting of the assistant, typed, read from the environment and `.env` (the environment wins).
+
+One object for the core (index, model, caches, feedback, today), the dialogue stack's addresses and
+the channels' credentials. `.env.example` is generated from the same fields
+(`python -m retrieval.settings > .env.example`; a test keeps the two equal). It lives in the first
+stage so that every later stage (actions, channels, the launcher) reads it without importing back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE_VARIABLE = "TROLYAO_ENV_FILE"   # which .env to read ("" reads none: the tests' isolation)
+
+
+def setting(default: Any, env: str, doc: str, section: str, example: str | None = None) -> Any:
+    """A field read from ``env``; ``doc`` and ``section`` document it in `.env.example`, where a
+    setting without a fixed default shows ``example`` commented out."""
+    return Field(default, validation_alias=env, description=doc,
+                 json_schema_extra={"section": section, "example": example})
+
+
+GATEWAY = "Where the gateway listens, and the dialogue stack behind it (`make run` starts it on these ports)."
+TELEGRAM = "Telegram (python-telegram-bot). Polling when no webhook URL is set."
+ZALO = "Zalo Official Account (API v3). Webhook at /zalo/webhook."
+DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_ignore_empty=True, extra="ignore", frozen=True, populate_by_name=True)
+
+    host: str = setting("127.0.0.1", "TROLYAO_HOST", "Interface of the gateway (web chat at http://HOST:PORT/).",
+                        GATEWAY)
+    port: int = setting(8080, "TROLYAO_PORT", "Port of the gateway.", GATEWAY)
+    rasa_url: str = setting("http://127.0.0.1:5005", "TROLYAO_RASA_URL",
+                            "The Rasa server (the gateway and `trolyao chat` talk to it).", GATEWAY)
+    action_server_url: str = setting("http://127.0.0.1:5055", "TROLYAO_ACTION_SERVER_URL",
+                                     "The action server (its /health is part of the gateway's /healthz).", GATEWAY)
+    rate_limit: str = setting("12/minute", "TROLYAO_RATE_LIMIT", "Per-sender rate limit (\"limits\" notation).",
+                              GATEWAY)
+    max_message_chars: int = setting(1000, "TROLYAO_MAX_MESSAGE_CHARS", "Longer questions are refused.", GATEWAY)
+    rasa_timeout_s: float = setting(8.0, "TROLYAO_RASA_TIMEOUT", "Seconds to wait for Rasa before apologising.",
+                                    GATEWAY)
+
+    telegram_bot_token: str | None = setting(None, "TELEGRAM_BOT_TOKEN", "The bot's token (turns Telegram on).",
+                                             TELEGRAM)
+    telegram_webhook_url: str | None = setting(
+        None, "TELEGRAM_WEBHOOK_URL", "Webhook mode: the public HTTPS URL of /telegram/webhook.", TELEGRAM)
+    telegram_webhook_secret: str | None = setting(
+        None, "TELEGRAM_WEBHOOK_SECRET",
+        "The secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token (required in webhook mode).", TELEGRAM)
+    telegram_api_base: str = setting("https://api.telegram.org", "TELEGRAM_API_BASE",
+                                     "Another Bot API server (tests, or a local Bot API server).", TELEGRAM)
+
+    zalo_app_id: str | None = setting(None, "ZALO_APP_ID", "The app id (with the two below, turns Zalo on).", ZALO)
+    zalo_oa_secret_key: str | None = setting(None, "ZALO_OA_SECRET_KEY",
+                                             "The OA secret key: verifies X-ZEvent-Signature on webhook events.", ZALO)
+    zalo_access_token: str | None = setting(None, "ZALO_ACCESS_TOKEN", "The OA access token.", ZALO)
+    zalo_app_secret: str | None = setting(
+        None, "ZALO_APP_SECRET", "The app secret: refreshes the access token with the refresh token.", ZALO)
+    zalo_refresh_token: str | None = setting(None, "ZALO_REFRESH_TOKEN", "The refresh token (single use).", ZALO)
+    zalo_api_base: str = setting("https://openapi.zalo.me", "ZALO_API_BASE", "The OA API (tests: a fake server).",
+                                 ZALO)
+    zalo_oauth_base: str = setting("https://oauth.zaloapp.com", "ZALO_OAUTH_BASE", "Zalo's OAuth server.", ZALO)
+
+    index: Path | None = setting(None, "TROLYAO_INDEX", "The index directory (`--index` wins).", DATA,
+                                 "~/.local/share/trolyao/index")
+    model: str | None = setting(None, "TROLYAO_MODEL",
+                                "Any sentence-transformers id or folder instead of the embedded e5-small.", DATA,
+                                "/path/to/a/sentence-transformers/model")
+    cache: Path | None = setting(None, "TROLYAO_CACHE",
+                                 "Where set-up keeps the built model, the trained Rasa models, benchmark indexes.",
+                                 DATA, "~/.cache/trolyao")
+    feedback: Path | None = setting(None, "TROLYAO_FEEDBACK", "Where 👍/👎 and abstentions are recorded.", DATA,
+                                    "~/.local/share/trolyao/feedback.sqlite3")
+    today: dt.date | None = setting(None, "TROLYAO_TODAY",
+                                    "The day the dialogue treats as today (demos over old bulletins).", DATA,
+                                    "2024-05-29")
+    data_home: Path | None = setting(None, "XDG_DATA_HOME", "The base of the default index and feedback paths.",
+                                     DATA, "~/.local/share")
+
+    @classmethod
+    def load(cls, env_file: Path | None = None) -> Settings:
+        """The settings of this process: the environment over the `.env` file (``TROLYAO_ENV_FILE``,
+        else the project's `.env`); a value of the wrong type is a ConfigError naming the variable."""
+        if env_file is None:
+            named = os.environ.get(ENV_FILE_VARIABLE)
+            env_file = Path(named) if named else None if named == "" else ROOT / ".env"
+        try:
+            return cls(_env_file=env_file if env_file and env_file.is_file() else None)
+        except ValidationError as exc:
+            raise ConfigError("; ".join(_problem(error) for error in exc.errors())) from None
+
+    @property
+    def index_dir(self) -> Path:
+        return (self.index or self._data_root / "index").expanduser()
+
+    @property
+    def feedback_path(self) -> Path:
+        return (self.feedback or self._data_root / "feedback.sqlite3").expanduser()
+
+    @property
+    def cache_dir(self) -> Path:
+        return (self.cache or Path("~/.cache/trolyao")).expanduser()
+
+    @property
+    def _data_root(self) -> Path:
+        return (self.data_home or Path.home() / ".local" / "share") / "trolyao"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def zalo_enabled(self) -> bool:
+        return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_access_token)
+
+
+def _problem(error: dict) -> str:
+    variable = error["loc"][0] if error.get("loc") else "?"    # the variable's name (the field's alias)
+    return f"{variable}={error.get('input')!r}: {error['msg']}"
+
+
+def env_example() -> str:
+    """`.env.example`: every variable under its section, its meaning above it."""
+    lines = ["# Copy to .env and fill in what you use; environment variables win over this file.",
+             "# Generated from retrieval/settings.py: python -m retrieval.settings > .env.example"]
+    section = None
+    for field in Settings.model_fields.values():
+        extra = field.json_schema_extra or {}
+        if extra["section"] != section:
+            section = extra["section"]
+            lines += ["", f"# {section}"]
+        lines.append(f"# {field.description}")
+        if field.default is not None:
+            lines.append(f"{field.validation_alias}={field.default}")
+        elif extra["example"]:    # a computed default: shown, not set
+            lines.append(f"# {field.validation_alias}={extra['example']}")
+        else:                     # a credential to fill in
+            lines.append(f"{field.validation_alias}=")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(env_example())
