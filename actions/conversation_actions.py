@@ -17,8 +17,9 @@ from actions.reply_action import AssistantAction, ReplyAction
 from actions.task_actions import candidate_tasks, respond_about_task, respond_agency_tasks
 from retrieval.feedback import FeedbackRecord
 from retrieval.text import fold
+from retrieval.vocabulary import vocabulary
 
-_ORDINALS = {"nhat": 1, "dau": 1, "dau tien": 1, "mot": 1, "hai": 2, "nhi": 2, "ba": 3, "bon": 4, "tu": 4}
+_ORDINALS = vocabulary().option_ordinals   # "cái thứ hai", "cái đầu tiên"
 
 
 def option_number(turn: Turn, count: int) -> int | None:

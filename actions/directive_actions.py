@@ -14,6 +14,7 @@ from actions.reply_action import ReplyAction
 from retrieval.feedback import FeedbackRecord
 from retrieval.schema import Digest, Passage
 from retrieval.service import Retrieval
+from retrieval.vocabulary import vocabulary
 
 MAX_DIGEST_ITEMS = 8
 
@@ -120,8 +121,7 @@ def _digest_citations(digest: Digest) -> list:
 
 
 # Words of a "what's new" question that name no topic: periods, the directives themselves, question words.
-_NOT_TOPIC = frozenset("tuan thang nam ngay hom nay truoc qua sau toi vua gan day hoi dau cuoi ky chi dao dieu hanh "
-                       "tinh ubnd moi noi bat van ban nhung gi co khong nao ra sao the".split())
+_NOT_TOPIC = frozenset(vocabulary().digest_not_topic)
 TOPIC_TERMS = 2    # a dated question with this many topic words asks about the topic, not for the digest
 
 

@@ -16,11 +16,11 @@ from retrieval.answer.documents import DocumentCatalog
 from retrieval.schema import DocumentInfo
 from retrieval.tasks.registry import query_terms
 from retrieval.text import fold
+from retrieval.vocabulary import vocabulary
 
-_SIGNER_CUES = ("ai ky", "nguoi ky", "ky boi", "do ai ky", "ky ten", "ai da ky")
-_DATE_CUES = ("ngay nao", "khi nao", "bao gio", "ngay ban hanh", "ban hanh ngay", "ngay may", "hom nao")
-_ISSUER_CUES = ("co quan nao ban hanh", "ai ban hanh", "cua ai", "do ai ban hanh", "cua co quan nao",
-                "noi ban hanh", "don vi nao ban hanh")
+_SIGNER_CUES = vocabulary().signer_cues
+_DATE_CUES = vocabulary().date_cues
+_ISSUER_CUES = vocabulary().issuer_cues
 
 
 _ANAPHORA = re.compile(r"\b(?:van ban|vb|cong van|ke hoach|quyet dinh|chi thi|thong bao|no|cai) "
@@ -28,8 +28,7 @@ _ANAPHORA = re.compile(r"\b(?:van ban|vb|cong van|ke hoach|quyet dinh|chi thi|th
 
 
 # Words of a question that ask what a document says in general, not one of its facts.
-_GENERIC_WORDS = frozenset("noi dung tom tat quy dinh yeu cau ve viec gi the nao chinh la co nhung van ban nam"
-                           .split())
+_GENERIC_WORDS = frozenset(vocabulary().document_generic_words)
 
 
 def _generic(question: str) -> bool:
@@ -44,7 +43,7 @@ def _generic(question: str) -> bool:
 def asks_about_issuance(text: str) -> bool:
     """"ban hành ngày nào?", "ai ký?", "của cơ quan nào?": a question about a document, not a task."""
     folded = fold(text)
-    return any(cue in folded for cue in _SIGNER_CUES + _ISSUER_CUES + ("ban hanh", "ky ngay"))
+    return any(cue in folded for cue in _SIGNER_CUES + _ISSUER_CUES + vocabulary().issuance_cues)
 
 
 def _about_focus(text: str) -> bool:

@@ -10,13 +10,13 @@ import unicodedata
 
 from retrieval.text import CHAT_SHORTHAND as RETRIEVAL_SHORTHAND
 from retrieval.text import fold
+from retrieval.vocabulary import typed_forms, vocabulary
 
 # Chat shorthand, folded → folded expansion: retrieval's list (the words meant) plus forms that
 # only matter for intents ("ok", "thanks").
 CHAT_SHORTHAND: dict[str, str] = {
     **{fold(short): fold(meant) for short, meant in RETRIEVAL_SHORTHAND.items()},
-    "thanks": "cam on", "thank": "cam on", "oki": "ok", "oke": "ok", "okie": "ok", "ak": "a",
-    "kh": "khong", "v": "vay", "ub": "uy ban", "ct": "chi thi", "tb": "thong bao",
+    **typed_forms(vocabulary().chat_shorthand_intents),
 }
 # "kh" is ambiguous (không / kế hoạch): before a number it is a plan ("kh 146").
 _PLAN_BEFORE_NUMBER = re.compile(r"\d")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from retrieval.vocabulary import typed_forms, vocabulary
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Sentence ends: . ! ? ; … followed by space and an upper-case letter, digit or opening quote.
 # Abbreviations with dots inside numbers (10.000, 1,2) never match because a space must follow.
@@ -37,29 +39,8 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-# Shorthand Vietnamese users type in chat → the words they mean. Only unambiguous forms: "kh"
-# (không / kế hoạch) is left to the document-mention grammar, single "v", "t", "a" stay as typed.
-CHAT_SHORTHAND: dict[str, str] = {
-    **dict.fromkeys(["ko", "k", "kg", "khg", "hok", "hong", "hem", "hk"], "không"),
-    **dict.fromkeys(["dc", "đc", "dk", "đk"], "được"),
-    **dict.fromkeys(["j", "ji"], "gì"),
-    **dict.fromkeys(["bh", "bjo", "bgio"], "bao giờ"),
-    **dict.fromkeys(["bn", "bnhieu"], "bao nhiêu"),
-    **dict.fromkeys(["mik", "mk", "mjk"], "mình"),
-    **dict.fromkeys(["bik", "bit"], "biết"),
-    **dict.fromkeys(["tks", "thks"], "cảm ơn"),
-    **dict.fromkeys(["qđ", "qd"], "quyết định"),
-    **dict.fromkeys(["dv", "đv"], "đơn vị"),
-    "z": "vậy", "ntn": "như thế nào", "vs": "với", "ng": "người", "r": "rồi", "hnay": "hôm nay",
-    "hqua": "hôm qua", "cq": "cơ quan", "nv": "nhiệm vụ", "vb": "văn bản", "cv": "công văn",
-    "tp": "thành phố", "ubt": "UBND tỉnh",
-    # Abbreviations of the directives' own subjects, as people type them in chat.
-    "sxh": "sốt xuất huyết", "attgt": "an toàn giao thông", "pccc": "phòng cháy, chữa cháy",
-    "ntm": "nông thôn mới", "cđs": "chuyển đổi số", "cds": "chuyển đổi số", "gpmb": "giải phóng mặt bằng",
-    "tthc": "thủ tục hành chính", "cchc": "cải cách hành chính", "đtc": "đầu tư công",
-    "sx": "sản xuất", "ctr": "chương trình", "ctrình": "chương trình",
-    **dict.fromkeys(["ldtbxh", "lđtbxh", "ldtb&xh", "lđtb&xh"], "Lao động - Thương binh và Xã hội"),
-}
+# Shorthand users type in chat → the words they mean (vocabulary.yaml: chat_shorthand).
+CHAT_SHORTHAND: dict[str, str] = typed_forms(vocabulary().chat_shorthand)
 _SHORTHAND_RE = re.compile(
     r"(?<![\w/&-])(" + "|".join(sorted(map(re.escape, CHAT_SHORTHAND), key=len, reverse=True)) + r")(?![\w/&-])")
 

@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from retrieval.text import fold, syllables
+from retrieval.vocabulary import vocabulary
 
-# Question scaffolding that carries no topic: never evidence of an answer. Words that ask for
-# the kind of answer (a deadline: "hạn", "hạn chót"; an amount: "mức") are scaffolding too:
-# the passage holding the answer says "trước ngày 10/6/2024", not "hạn".
-QUESTION_WORDS = frozenset(fold(w) for w in """
-ai gì nào đâu sao bao nhiêu giờ khi thế mấy hỏi cho biết được là có không ko k hãy vậy nhé ạ
-những các của và với về thì mà này đó kia nói như tôi mình bạn em anh chị muốn cần xin
-hạn chót thời lúc v ad nha
-""".split())
+# Question scaffolding that carries no topic ("ai", "bao nhiêu", "hạn chót"): never evidence of
+# an answer (vocabulary.yaml: question_words says why).
+QUESTION_WORDS = frozenset(fold(w) for w in vocabulary().question_words)
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-from retrieval.text import CHAT_SHORTHAND, fold, has_diacritics, nfc
+from retrieval.text import fold, has_diacritics, nfc
+from retrieval.vocabulary import vocabulary
 
-# Words → the shorthand people type for them (the inverse of text.CHAT_SHORTHAND, first form only).
-_CHAT_FORMS = {"không": "ko", "được": "dc", "gì": "j", "bao giờ": "bh", "bao nhiêu": "bn", "như thế nào": "ntn",
-               "với": "vs", "người": "ng", "văn bản": "vb", "công văn": "cv", "cơ quan": "cq", "nhiệm vụ": "nv",
-               "thành phố": "tp", "quyết định": "qđ"}
-assert all(CHAT_SHORTHAND[short] == word for word, short in _CHAT_FORMS.items())
+# Words → the shorthand people type for them (the first form vocabulary.yaml gives each).
+_CHAT_FORMS = {word: vocabulary().chat_shorthand[word][0] for word in vocabulary().chat_rewrites}
 _CHAT_RE = re.compile(r"(?<!\w)(" + "|".join(sorted(map(re.escape, _CHAT_FORMS), key=len, reverse=True)) + r")(?!\w)")
 # A final consonant dropped while typing fast: "kế hoạch" → "kế hoạc", "hành chính" → "hành chín".
 _TYPO_RE = re.compile(r"(?<!\w)(\w{3,}?)(nh|ch|ng)(?!\w)")

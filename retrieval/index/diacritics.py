@@ -50,6 +50,7 @@ import numpy as np
 
 from retrieval.errors import IndexCorruptError
 from retrieval.text import fold, has_diacritics, nfc
+from retrieval.vocabulary import vocabulary
 
 FORMAT = "trolyao-diacritics/1"
 FILENAME = "diacritics.json"
@@ -76,16 +77,10 @@ UNIGRAM_MIX = 0.8            # weight of relative frequency in the lower-order d
 MAX_CANDIDATES = 12          # variants of one folded syllable, most frequent first
 _SHIFT = 32                  # bigram key = left_id << 32 | right_id
 
-# Question words and chat phrases that queries are made of but directives rarely contain
-# (a directive never asks "ai", "gì", "bao giờ", "ở đâu", says "tôi" or "hạn chót"), plus the
-# commonest function words so a tiny index still has them. Each counts as one sentence
-# "<s> phrase </s>" (PRIOR_WEIGHT times) at compile time, never in the stored counts.
-PRIOR_PHRASES: tuple[str, ...] = (
-    "ai", "gì", "nào", "khi nào", "bao giờ", "bao nhiêu", "ở đâu", "thế nào", "như thế nào",
-    "tại sao", "vì sao", "làm gì", "là gì", "có không", "hạn chót", "tôi", "hỏi", "muốn biết",
-    "cho biết", "được", "những", "việc", "là", "có", "không", "của", "cho", "với", "phải",
-    "chưa", "đã", "hay", "cần",
-)
+# Question words and chat phrases that queries are made of but directives rarely contain ("ai",
+# "bao giờ", "hạn chót"), plus the commonest function words (vocabulary.yaml). Each counts as one
+# sentence "<s> phrase </s>" (PRIOR_WEIGHT times) at compile time, never in the stored counts.
+PRIOR_PHRASES: tuple[str, ...] = vocabulary().diacritic_prior_phrases
 PRIOR_WEIGHT = 1
 
 

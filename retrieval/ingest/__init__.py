@@ -18,12 +18,14 @@ __all__ = ["expand_paths", "load_path", "parser_fingerprint"]
 def fingerprint_sources() -> list[Path]:
     """The code and data that turn a file into what the index stores for it: passages and tasks.
 
-    A change in any of them (parser, chunker, task extractor, gazetteer) makes a re-ingest re-parse
-    files whose bytes did not change (it still re-embeds only chunks whose text changed).
+    A change in any of them (parser, chunker, task extractor, gazetteer, the vocabulary's name stops
+    and action words) makes a re-ingest re-parse files whose bytes did not change (it still
+    re-embeds only chunks whose text changed).
     """
     package = Path(__file__).resolve().parent
-    tasks = package.parent / "tasks"
-    return sorted(package.glob("*.py")) + [package.parent / "text.py", package.parent / "schema.py"] \
+    retrieval, tasks = package.parent, package.parent / "tasks"
+    return sorted(package.glob("*.py")) + [retrieval / "text.py", retrieval / "schema.py"] \
+        + [retrieval / "vocabulary.py", retrieval / "data" / "vocabulary.yaml"] \
         + [tasks / "extract.py", tasks / "agencies.py"] + sorted((tasks / "data").glob("*.yaml"))
 
 

@@ -23,6 +23,7 @@ from retrieval.ingest.loaders import MOTTO_RE
 from retrieval.ingest.references import DOC_TYPES, ISSUER_CODES, infer_doc_type, normalize_doc_number, parse_date
 from retrieval.schema import DocumentRef, Item, SourceDocument
 from retrieval.text import fold
+from retrieval.vocabulary import vocabulary
 
 HEADER_LINES = 20
 _NUMBER = re.compile(r"(?i:số)\s*:\s*(?P<num>\d{1,5}\s?/\s?(?:\d{4}\s?/\s?)?[A-ZĐ][\wĐđ\-]*(?:/[\wĐđ\-]+)?)")
@@ -44,7 +45,7 @@ def is_official_document(lines: list[str]) -> bool:
     return bool(MOTTO_RE.search(head)) or bool(_NUMBER.search(head) and _PLACE_DATE.search(head))
 
 
-_PLACE_WORDS = ("TỈNH", "THÀNH PHỐ", "HUYỆN", "XÃ", "PHƯỜNG", "THỊ XÃ", "THỊ TRẤN", "QUẬN")
+_PLACE_WORDS = tuple(words.upper() for words in vocabulary().place_words)   # "TỈNH", "THỊ XÃ", …
 # Departments mirror ministries: "SỞ KHOA HỌC VÀ CÔNG NGHỆ" is cased as "Bộ Khoa học và Công nghệ" is.
 _MINISTRY_TAILS = {fold(name[3:]): name[3:] for name in ISSUER_CODES.values() if name.startswith("Bộ ")}
 

@@ -14,6 +14,7 @@ from typing import Iterable, NamedTuple
 
 from retrieval.schema import DocumentRef
 from retrieval.text import fold, nfc
+from retrieval.vocabulary import vocabulary
 
 # --------------------------------------------------------------------------- document types
 
@@ -172,17 +173,9 @@ def issuer_from_number(number: str) -> str | None:
 
 # --------------------------------------------------------------------------- issuers after "của"
 
-_STOP_WORDS = {
-    "về", "tại", "theo", "đến", "trong", "đã", "được", "nhằm", "để", "cho", "với", "là", "ngày", "số",
-    "thì", "mà", "khi", "này", "đó", "nay", "các", "những", "việc", "từ", "trên", "sau", "trước", "có",
-    "không", "gửi", "ký", "năm", "tháng", "đối", "giữa", "bằng", "như", "hoặc", "nhưng", "vào", "lần",
-    "giai", "nên", "vì", "do", "đang", "sẽ", "cũng", "đều", "thuộc",
-}
-_STOP_BIGRAMS = {
-    "triển khai", "hướng dẫn", "quy định", "ban hành", "phê duyệt", "sửa đổi", "bổ sung", "thực hiện",
-    "tổ chức", "chỉ đạo", "yêu cầu", "tiếp tục", "đề nghị", "giao cho", "quyết định", "thông báo",
-    "kết luận", "đồng ý", "chấp thuận", "phân công", "công nhận", "tăng cường", "đẩy mạnh",
-}
+# Words and verb phrases that end an issuer's name ("… về việc", "… năm 2024", "… sửa đổi").
+_STOP_WORDS = set(vocabulary().name_stops + vocabulary().issuer_name_stops)
+_STOP_BIGRAMS = set(vocabulary().issuer_name_stop_bigrams)
 _TYPE_START_RE = re.compile(rf"(?i:{_TYPE_ALT})\b")
 _TRAILING_PUNCT = ",.;:)”\"’!?"
 

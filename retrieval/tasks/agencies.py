@@ -25,6 +25,7 @@ import yaml
 
 from retrieval.errors import InputError
 from retrieval.text import fold, nfc
+from retrieval.vocabulary import vocabulary
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "agencies_langson.yaml"
 
@@ -41,22 +42,7 @@ _LOCAL_UBND_KINDS = frozenset({"district", "district-level group", "commune-leve
 
 # Verbs (and verb-like openers) that start what an agency must do. Names stop before them and the
 # task extractor uses them to recognise an action. Lower case, accented; compared folded too.
-ACTION_WORDS = frozenset("""
-chủ trì|phối hợp|tổ chức|triển khai|thực hiện|xây dựng|ban hành|hướng dẫn|chỉ đạo|kiểm tra|rà soát|
-theo dõi|đôn đốc|báo cáo|tham mưu|đề xuất|tuyên truyền|phổ biến|quán triệt|nghiên cứu|tăng cường|
-đẩy mạnh|củng cố|duy trì|bảo đảm|đảm bảo|hoàn thiện|hoàn thành|cập nhật|tiếp thu|chuẩn bị|xử lý|
-phát động|huy động|giám sát|thông tin|mở|lập|trình|tổng hợp|tổng kết|sơ kết|đánh giá|chịu trách nhiệm|
-tiếp nhận|quản lý|hỗ trợ|sắp xếp|vận động|nắm|phát hiện|ngăn chặn|khắc phục|cài đặt|sử dụng|đăng ký|
-bố trí|cử|giúp|tiến hành|thẩm định|phê duyệt|lựa chọn|giải quyết|tháo gỡ|ưu tiên|nâng cao|phát huy|
-bổ sung|điều chỉnh|tập huấn|bồi dưỡng|đào tạo|diệt|tiêu diệt|lồng ghép|gửi|tham gia|tiếp tục|khẩn trương|
-chủ động|thường xuyên|kịp thời|tập trung|trực tiếp|nghiêm túc|công bố|thống kê|điều tra|dự báo|
-hoàn chỉnh|kiện toàn|thành lập|phân công|thanh tra|kiểm soát|lãnh đạo|thẩm tra|xác minh|công khai|
-phân bổ|giải ngân|xem xét|bàn giao|thúc đẩy|phát triển|chăm lo|quan tâm|vận hành|ứng dụng|chuyển đổi|
-số hóa|thuê|rút kinh nghiệm|bảo vệ|ứng phó|khảo sát|thu thập|cung cấp|chia sẻ|kết nối|
-trao đổi|phản ánh|kiểm điểm|xác định|điều động|tuyển dụng|đề nghị|yêu cầu|soát xét|góp ý|
-cho ý kiến|đề ra|phòng ngừa|đấu tranh|truy quét|tấn công|trấn áp|nhân rộng|
-khen thưởng|biểu dương|động viên|khuyến khích|tổng rà soát|vận chuyển|tuyên dương|làm rõ
-""".replace("\n", "").split("|")) - {""}
+ACTION_WORDS = frozenset(vocabulary().action_words)
 
 
 @dataclass(frozen=True)
@@ -185,7 +171,7 @@ _BAD_NEXT = {
 }
 
 # Lower-case words between a body and a place name: "… tỉnh Cao Bằng", "… huyện Bảo Lạc".
-_PLACE_WORDS = {"tỉnh", "huyện", "thành", "phố", "xã", "phường", "thị", "trấn", "quận"}
+_PLACE_WORDS = {syllable for words in vocabulary().place_words for syllable in words.split()}
 
 # Heads of names that look like agencies ("Sở …", "Ban …") for the unknown-name detector.
 _HEAD_RE = re.compile(
@@ -223,12 +209,7 @@ _GENERIC_NAMES = {
 # Verbs that are part of a name after these words ("chương trình xây dựng nông thôn mới").
 _NAME_COMPOUNDS = {"tu xay", "trinh xay", "an dau", "ly du"}
 # Lower-case words that end a name ("Sở Tư pháp và cơ quan có thẩm quyền").
-_NAME_STOPS = {
-    "về", "tại", "theo", "đến", "trong", "đã", "được", "nhằm", "để", "cho", "với", "là", "ngày", "số",
-    "thì", "mà", "khi", "này", "đó", "nay", "các", "những", "việc", "từ", "trên", "sau", "trước", "có",
-    "không", "gửi", "ký", "đối", "giữa", "bằng", "như", "hoặc", "nhưng", "vào", "do", "đang", "sẽ",
-    "cũng", "đều", "thuộc", "của", "cần", "phải", "vừa", "và", "nếu", "hay", "tiếp", "cùng", "chưa",
-}
+_NAME_STOPS = set(vocabulary().name_stops + vocabulary().agency_name_stops)
 
 
 def _action_keys() -> dict[str, list[tuple[tuple[str, str], ...]]]:

@@ -46,6 +46,7 @@ from retrieval.ingest.references import find_references, iso_date
 from retrieval.schema import CitesDocument, DocumentRef, Item, Passage, SourceDocument, Task
 from retrieval.tasks.agencies import AgencyMatch, Gazetteer, action_length
 from retrieval.text import fold, nfc, split_sentences
+from retrieval.vocabulary import vocabulary
 
 _NOT_ACTORS = {"provincial leadership", "central body"}
 
@@ -203,7 +204,7 @@ _PARTNER = re.compile(r"\s*[,:]?\s*(?:phối hợp(?:\s+chặt chẽ)?(?:\s+vớ
 _DUTY = re.compile(r"\s*[,:]?\s*(?:được giao(?:\s+bổ sung)?(?:\s+nhiệm vụ)?|có trách nhiệm|cần phải|cần|phải)\s+",
                    re.IGNORECASE)
 _TRIGGER = re.compile(r"\b(?:yêu cầu|đề nghị|giao cho|giao|chỉ đạo|chỉ thị)\s*[,:]?\s*", re.IGNORECASE)
-_BLOCKERS = {"đã", "đang", "vừa", "là", "có", "được", "không", "chưa", "sẽ", "của", "tại", "về"}
+_BLOCKERS = set(vocabulary().clause_blockers)   # they make the clause a report, not a task
 _INTRO = re.compile(r"^(?:Theo đó|Đồng thời|Ngoài ra|Bên cạnh đó|Mặt khác|Cùng với đó|Trong đó)\s*,\s*",
                     re.IGNORECASE)
 _BULLET = re.compile(r"|[-–+•*]|\(?(?:\d{1,2}|[a-zđ]|[IVX]{1,4})[.)]", re.IGNORECASE)
@@ -623,7 +624,7 @@ def _pluralised(m: AgencyMatch) -> AgencyMatch:
     return AgencyMatch(m.start, m.end, f"Các {m.text}", m.canonical)
 
 
-_PARTNER_STOPS = {"để", "nhằm", "trong", "tại", "theo", "khi", "và", "về", "trên", "đối", "với"}
+_PARTNER_STOPS = set(vocabulary().partner_stops)
 
 
 def _generic_partner(sentence: str, at: int, stop: int) -> AgencyMatch | None:

@@ -12,17 +12,12 @@ from typing import Iterable
 
 from retrieval.schema import Task
 from retrieval.text import fold, syllables
+from retrieval.vocabulary import vocabulary
 
 ROLES = ("lead", "partner", "assignee")
 DUE_SOON_DAYS = 7
 # Words of a question that say nothing about which task is meant.
-_QUERY_SCAFFOLDING = frozenset(fold(w) for w in """
-ai gì nào đâu khi bao giờ nhiêu hạn chót chủ trì phối hợp chịu trách nhiệm được giao những việc các
-là có không của và với về cho thì mà này đó cơ quan đơn vị hỏi biết
-còn thế sao vậy nhỉ ạ ơi à nhé bạn tôi mình em anh chị cho xin thời hạn phải xong làm lúc ngày
-nữa cùng cái vụ văn bản nhiệm vụ trách phụ trách lo đâu rồi chưa hết đến
-sở ban ngành xử lý thực hiện giải quyết
-""".split())
+_QUERY_SCAFFOLDING = frozenset(fold(w) for w in vocabulary().task_query_scaffolding)
 
 
 @dataclass(frozen=True)
