@@ -31,19 +31,6 @@ def entities_of(text: str) -> list[dict[str, Any]]:
             for s in find_entities(text, gazetteer, topics)]
 
 
-def reply_of(messages: list[dict[str, Any]]) -> BotReply:
-    reply = BotReply()
-    for message in messages:
-        if message.get("text"):
-            reply.texts.append(message["text"])
-        reply.buttons.extend(message.get("buttons") or [])
-        custom = message.get("custom") or {}
-        reply.citations.extend(custom.get("citations") or [])
-        if "abstained" in custom:
-            reply.abstained = custom["abstained"]
-    return reply
-
-
 @dataclass
 class ActionConversation:
     """One user's conversation: slots and events carried from turn to turn."""
@@ -70,4 +57,4 @@ class ActionConversation:
             self.events.append({"event": "bot", "text": message_out.get("text"),
                                 "data": {"buttons": message_out.get("buttons"),
                                          "custom": message_out.get("custom")}})
-        return reply_of(dispatcher.messages)
+        return BotReply.of(dispatcher.messages)

@@ -21,6 +21,25 @@ class BotReply:
     def text(self) -> str:
         return "\n".join(self.texts)
 
+    @property
+    def cited(self) -> list[str | None]:
+        """The document numbers of the citation payload, in order."""
+        return [c["doc_number"] for c in self.citations]
+
+    @classmethod
+    def of(cls, messages: list[dict]) -> "BotReply":
+        """One turn's bot messages (Rasa's REST shape: text, buttons, custom payload) as one reply."""
+        reply = cls()
+        for part in messages:
+            if part.get("text"):
+                reply.texts.append(part["text"])
+            reply.buttons.extend(part.get("buttons") or [])
+            custom = part.get("custom") or {}
+            reply.citations.extend(custom.get("citations") or [])
+            if "abstained" in custom:
+                reply.abstained = custom["abstained"]
+        return reply
+
 
 @dataclass
 class Dialogue:
@@ -32,16 +51,7 @@ class Dialogue:
         response = httpx.post(f"{self.rasa_url}/webhooks/rest/webhook",
                               json={"sender": sender, "message": message}, timeout=60)
         response.raise_for_status()
-        reply = BotReply()
-        for part in response.json():
-            if part.get("text"):
-                reply.texts.append(part["text"])
-            reply.buttons.extend(part.get("buttons") or [])
-            custom = part.get("custom") or {}
-            reply.citations.extend(custom.get("citations") or [])
-            if "abstained" in custom:
-                reply.abstained = custom["abstained"]
-        return reply
+        return BotReply.of(response.json())
 
     def conversation(self) -> "Conversation":
         return Conversation(self, f"test-{uuid.uuid4().hex[:10]}")

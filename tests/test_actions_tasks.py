@@ -10,17 +10,13 @@ DOCUMENT = ("ask_document", "action_describe_document")
 CHOOSE = ("choose_option", "action_resolve_choice")
 
 
-def cited(reply) -> list[str | None]:
-    return [c["doc_number"] for c in reply.citations]
-
-
 def test_who_leads_then_partners_then_deadline_follow_the_task_in_focus(talk):
     conversation = talk()
     lead = conversation.say("Ai chủ trì phòng, chống sốt xuất huyết?", *RESPONSIBLE)
-    assert lead.text.startswith("Sở Y tế chủ trì.") and cited(lead) == ["704/UBND-KGVX"]
+    assert lead.text.startswith("Sở Y tế chủ trì.") and lead.cited == ["704/UBND-KGVX"]
     assert conversation.slots["focus_agency"] == "Sở Y tế"
     partners = conversation.say("Còn phối hợp với ai?", *RESPONSIBLE)
-    assert partners.text.startswith("Phối hợp: Các cơ quan liên quan.") and cited(partners) == ["704/UBND-KGVX"]
+    assert partners.text.startswith("Phối hợp: Các cơ quan liên quan.") and partners.cited == ["704/UBND-KGVX"]
 
 
 def test_a_deadline_follow_up_reads_the_task_in_focus(talk):
@@ -29,7 +25,7 @@ def test_a_deadline_follow_up_reads_the_task_in_focus(talk):
                      *RESPONSIBLE)
     reply = conversation.say("Hạn chót khi nào?", *DEADLINE)
     assert reply.text.startswith("Thời hạn: trong quý III năm 2022 (tức 30/9/2022).")
-    assert cited(reply) == ["146/KH-UBND"]
+    assert reply.cited == ["146/KH-UBND"]
 
 
 def test_who_leads_a_plan_is_the_agency_leading_it_as_a_whole(talk):
@@ -51,7 +47,7 @@ def test_several_tasks_ask_which_and_a_button_or_a_typed_ordinal_answers(talk):
     options = conversation.slots["pending"]["options"]
     chosen = conversation.say('/choose_option{"option": "2"}', *CHOOSE,
                               entities=[{"entity": "option", "value": "2"}])
-    assert chosen.text.startswith("Thời hạn: vào năm 2023") and cited(chosen) == ["146/KH-UBND"]
+    assert chosen.text.startswith("Thời hạn: vào năm 2023") and chosen.cited == ["146/KH-UBND"]
     assert conversation.slots["pending"] is None and conversation.slots["focus_task"] == options[1]
     assert conversation.say("Hạn chót khi nào?", *DEADLINE).text.startswith("Thời hạn: vào năm 2023")
 
@@ -70,7 +66,7 @@ def test_overdue_tasks_are_listed_against_today(talk):
     reply = talk().say("việc nào đã quá hạn?", *DEADLINE)
     assert reply.text.startswith("Các việc đã quá hạn (tính đến 29/5/2024):\n1. ")
     assert "thời hạn: trong quý III năm 2022 (tức 30/9/2022) [Kế hoạch 146/KH-UBND]" in reply.text
-    assert "146/KH-UBND" in cited(reply)
+    assert "146/KH-UBND" in reply.cited
 
 
 def test_no_task_due_soon_is_said_plainly(talk):
@@ -82,7 +78,7 @@ def test_an_agencys_tasks_are_listed_with_their_documents(talk):
     conversation = talk()
     reply = conversation.say("Sở Y tế được giao những việc gì?", *AGENCY)
     assert reply.text.startswith("Sở Y tế có ") and "\n1. " in reply.text
-    assert set(cited(reply)) == {"704/UBND-KGVX", "714/UBND-KGVX"}
+    assert set(reply.cited) == {"704/UBND-KGVX", "714/UBND-KGVX"}
     assert conversation.slots["focus_agency"] == "Sở Y tế"
 
 
