@@ -10,7 +10,8 @@ import pytest
 
 from retrieval.errors import InputError
 from retrieval.ingest import expand_paths, load_path
-from retrieval.ingest.loaders import RawDocument, load, rebuild_paragraphs
+from retrieval.ingest.loaders import RawDocument, load
+from retrieval.ingest.loaders.paragraphs import rebuild_paragraphs
 from retrieval.schema import Passage, SourceDocument
 
 CORPUS = Path(__file__).parents[1].parent / "shared" / "corpus"

@@ -23,7 +23,7 @@ def fingerprint_sources() -> list[Path]:
     """
     package = Path(__file__).resolve().parent
     tasks = package.parent / "tasks"
-    return sorted(package.glob("*.py")) + [package.parent / "text.py", package.parent / "schema.py"] \
+    return sorted(package.rglob("*.py")) + [package.parent / "text.py", package.parent / "schema.py"] \
         + [tasks / "extract.py", tasks / "agencies.py"] + sorted((tasks / "data").glob("*.yaml"))
 
 
