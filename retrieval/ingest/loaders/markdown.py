@@ -1,76 +1,91 @@
-"""Markdown: headings, paragraphs, list items and table rows as lines; front-matter title."""
+"""Markdown: markdown-it-py reads the blocks and the inline markup (emphasis, links, code spans,
+entities, snake_case names left whole); the paragraph rebuild then decides on wrapping as for
+plain text. Headings, table rows and code lines stand alone; the front matter gives the title."""
 from __future__ import annotations
 
 import re
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from retrieval.ingest.loaders.paragraphs import clean_line, rebuild_paragraphs
 from retrieval.ingest.loaders.raw import RawDocument
 from retrieval.text import nfc
 
-_MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
-_MD_SETEXT = re.compile(r"^\s{0,3}(=+|-+)\s*$")
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
-_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
-
-
-def _md_inline(text: str) -> str:
-    text = _MD_IMAGE.sub("", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    for _ in range(2):
-        text = _MD_EMPHASIS.sub(r"\2", text)
-    return clean_line(text)
+# Indented code blocks off: copied documents indent header columns and first lines.
+_MD = MarkdownIt("commonmark").enable("table").disable("code")
+_TAG = re.compile(r"<[^>]+>")
+_FRONT_TITLE = re.compile(r"\s*title\s*:\s*[\"']?(.*?)[\"']?\s*$")
 
 
 def markdown_document(text: str, source: str) -> RawDocument:
-    """Paragraphs of a Markdown file (decoded and cleaned); "#" and setext headings are headings,
-    the front matter's title (else the first "# " heading) is the title."""
-    lines = text.split("\n")
-    title = None
-    if lines and lines[0].strip() == "---":   # YAML front matter: keep only its title
-        end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
-        if end is not None:
-            for line in lines[1:end]:
-                match = re.match(r"\s*title\s*:\s*[\"']?(.*?)[\"']?\s*$", line)
-                if match and match.group(1):
-                    title = nfc(match.group(1))
-            lines = lines[end + 1:]
-    out: list[str] = []      # blank-separated blocks, rejoined below
+    """Paragraphs of a Markdown file (decoded and cleaned). Prose keeps its source lines, so a
+    hard-wrapped file is rejoined by ``rebuild_paragraphs`` exactly like plain text."""
+    lines, title = _front_matter(text.split("\n"))
+    placed: dict[int, str] = {}     # source line number → its text
+    alone: set[int] = set()         # lines that are paragraphs of their own
     headings: list[str] = []
-    in_code = False
-    for i, line in enumerate(lines):
-        if line.strip().startswith(("```", "~~~")):
-            in_code = not in_code
+    mark = ""                       # the list mark the next paragraph opens with
+    tokens = _MD.parse("\n".join(lines))
+    for i, token in enumerate(tokens):
+        start = token.map[0] if token.map else 0
+        if token.type == "list_item_open":
+            mark = f"{token.info}{token.markup} " if token.info else "- "
+            if tokens[i + 1].type == "list_item_close":   # "2025." alone: a wrapped line, not a list
+                placed[start], mark = lines[start].strip(), ""
+        elif token.type == "heading_open":
+            heading = " ".join(_plain(tokens[i + 1]))
+            headings.append(heading)
+            title = heading if title is None and token.tag == "h1" else title
+            placed[start] = heading
+            alone.add(start)
+        elif token.type == "inline" and tokens[i - 1].type == "paragraph_open":
+            first = tokens[i - 1].map[0]
+            for n, line in enumerate(_plain(token)):
+                placed[first + n] = mark + line if n == 0 else line
+            mark = ""
+        elif token.type == "tr_open":
+            end = next(j for j in range(i, len(tokens)) if tokens[j].type == "tr_close")
+            cells = [" ".join(_plain(t)) for t in tokens[i:end] if t.type == "inline"]
+            placed[start] = " | ".join(c for c in cells if c)
+            alone.add(start)
+        elif token.type == "fence":
+            for n, line in enumerate(token.content.split("\n"), start=start + 1):
+                if line.strip():
+                    placed[n] = line.strip()
+                    alone.add(n)
+        elif token.type == "html_block":
+            for n, line in enumerate(_TAG.sub("", token.content).split("\n"), start=start):
+                if line.strip():
+                    placed[n] = clean_line(line)
+    out: list[str] = []             # blank-separated blocks, as the source separates them
+    for number in sorted(placed):
+        if number in alone or number - 1 not in placed:
             out.append("")
-            continue
-        if in_code:
-            out.extend(["", line.strip(), ""])
-            continue
-        heading = _MD_HEADING.match(line)
-        setext = _MD_SETEXT.match(line) and out and out[-1].strip() and i > 0 and lines[i - 1].strip()
-        if heading:
-            text_h = _md_inline(heading.group(2))
-            headings.append(text_h)
-            if title is None and len(heading.group(1)) == 1:
-                title = text_h
-            out.extend(["", text_h, ""])
-        elif setext:
-            previous = out.pop()
-            headings.append(previous)
-            out.extend(["", previous, ""])
-        elif _MD_TABLE_RULE.match(line):
-            continue
-        elif line.lstrip().startswith("|"):
-            cells = [_md_inline(c) for c in line.strip().strip("|").split("|")]
-            out.extend(["", " | ".join(c for c in cells if c), ""])
-        else:
-            stripped = re.sub(r"^\s*>\s?", "", line)
-            stripped = re.sub(r"^\s*[-*+]\s+", "- ", stripped)
-            if re.match(r"^\s*(?:[-*_]\s*){3,}$", stripped):   # horizontal rule
-                out.append("")
-                continue
-            out.append(_md_inline(stripped) if stripped.strip() else "")
+        out.append(placed[number])
+        if number in alone:
+            out.append("")
     paragraphs = [re.sub(r"^- ", "", p) for p in rebuild_paragraphs(out)]
     return RawDocument(source, "markdown", [p for p in paragraphs if p], headings, title)
+
+
+def _front_matter(lines: list[str]) -> tuple[list[str], str | None]:
+    """The lines with a YAML front matter blanked (line numbers hold) and its title."""
+    if not lines or lines[0].strip() != "---":
+        return lines, None
+    end = next((i for i in range(1, len(lines)) if lines[i].strip() in ("---", "...")), None)
+    if end is None:
+        return lines, None
+    titles = [m.group(1) for m in map(_FRONT_TITLE.match, lines[1:end]) if m and m.group(1)]
+    return [""] * (end + 1) + lines[end + 1:], nfc(titles[-1]) if titles else None
+
+
+def _plain(inline: Token) -> list[str]:
+    """An inline token's text, one entry per source line: links keep their text, images go."""
+    parts = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return [clean_line(line) for line in "".join(parts).split("\n")]
