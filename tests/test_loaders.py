@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -452,3 +454,13 @@ def test_jsonl_ids_are_not_normalised(tmp_path):
     (passage,) = load_path(path)
     assert passage.id == odd
     assert passage.text == "Kế hoạch" and unicodedata.is_normalized("NFC", passage.text)
+
+
+def test_import_loads_no_format_library():
+    """retrieval.ingest is imported by the NLU components in .venv-rasa, which has none of the
+    format libraries: they are imported when a file of their format is read, never before."""
+    code = ("import sys, retrieval.ingest, retrieval.ingest.loaders; "
+            "print(sorted(m for m in ('markdown_it', 'bs4', 'docx', 'pypdf', 'lxml') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).parents[1])
+    assert result.stdout.strip() == "[]"

@@ -4,16 +4,17 @@ plain text. Headings, table rows and code lines stand alone; the front matter gi
 from __future__ import annotations
 
 import re
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from retrieval.ingest.loaders.paragraphs import clean_line, rebuild_paragraphs
 from retrieval.ingest.loaders.raw import RawDocument
 from retrieval.text import nfc
 
-# Indented code blocks off: copied documents indent header columns and first lines.
-_MD = MarkdownIt("commonmark").enable("table").disable("code")
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
 _TAG = re.compile(r"<[^>]+>")
 _FRONT_TITLE = re.compile(r"\s*title\s*:\s*[\"']?(.*?)[\"']?\s*$")
 
@@ -26,7 +27,7 @@ def markdown_document(text: str, source: str) -> RawDocument:
     alone: set[int] = set()         # lines that are paragraphs of their own
     headings: list[str] = []
     mark = ""                       # the list mark the next paragraph opens with
-    tokens = _MD.parse("\n".join(lines))
+    tokens = _parser().parse("\n".join(lines))
     for i, token in enumerate(tokens):
         start = token.map[0] if token.map else 0
         if token.type == "list_item_open":
@@ -67,6 +68,16 @@ def markdown_document(text: str, source: str) -> RawDocument:
             out.append("")
     paragraphs = [re.sub(r"^- ", "", p) for p in rebuild_paragraphs(out)]
     return RawDocument(source, "markdown", [p for p in paragraphs if p], headings, title)
+
+
+@lru_cache(maxsize=1)
+def _parser() -> MarkdownIt:
+    """Imported on first use: ``retrieval.ingest`` is also imported by the NLU components in
+    .venv-rasa, which has no markdown-it. Indented code blocks are off: copied documents indent
+    their header columns and first lines."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").disable("code")
 
 
 def _front_matter(lines: list[str]) -> tuple[list[str], str | None]:
