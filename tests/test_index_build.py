@@ -241,5 +241,6 @@ def test_parser_fingerprint_covers_the_task_extractor_and_the_gazetteer():
 
     names = {(p.parent.name, p.name) for p in fingerprint_sources()}
     assert {("tasks", "extract.py"), ("tasks", "agencies.py"), ("data", "agencies_langson.yaml"),
-            ("ingest", "bulletin.py"), ("ingest", "chunking.py"), ("data", "vocabulary.yaml")} <= names
+            ("ingest", "bulletin.py"), ("ingest", "chunking.py"), ("data", "vocabulary.yaml"),
+            ("loaders", "html.py"), ("loaders", "paragraphs.py")} <= names
     assert all(p.is_file() for p in fingerprint_sources())

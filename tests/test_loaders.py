@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import unicodedata
 import zipfile
 from pathlib import Path
@@ -10,7 +12,8 @@ import pytest
 
 from retrieval.errors import InputError
 from retrieval.ingest import expand_paths, load_path
-from retrieval.ingest.loaders import RawDocument, load, rebuild_paragraphs
+from retrieval.ingest.loaders import RawDocument, load
+from retrieval.ingest.loaders.paragraphs import rebuild_paragraphs
 from retrieval.schema import Passage, SourceDocument
 
 CORPUS = Path(__file__).parents[1].parent / "shared" / "corpus"
@@ -114,6 +117,11 @@ def error_of(path) -> str:
     return message
 
 
+def loaded_lines(path: Path, text: str) -> list[str]:
+    path.write_text(text, encoding="utf-8")
+    return load(path).lines
+
+
 SAMPLE = "Kế hoạch số 143/KH-UBND\n\nUBND tỉnh ban hành Kế hoạch thực hiện Đề án.\n"
 
 
@@ -144,11 +152,10 @@ def test_text_encodings(tmp_path, encode):
 
 
 def test_hard_wrapped_text_is_rejoined(tmp_path):
-    path = tmp_path / "wrapped.txt"
-    path.write_text("Kế hoạch phòng, chống dịch\n\nUBND tỉnh yêu cầu các sở, ban, ngành và UBND các\n"
-                    "huyện, thành phố tăng cường kiểm tra.\nSở Y tế chủ trì thực hiện, báo cáo kết quả\n"
-                    "trước ngày 10/6/2024.\n", encoding="utf-8")
-    assert load(path).lines == [
+    assert loaded_lines(tmp_path / "wrapped.txt", (
+        "Kế hoạch phòng, chống dịch\n\nUBND tỉnh yêu cầu các sở, ban, ngành và UBND các\n"
+        "huyện, thành phố tăng cường kiểm tra.\nSở Y tế chủ trì thực hiện, báo cáo kết quả\n"
+        "trước ngày 10/6/2024.\n")) == [
         "Kế hoạch phòng, chống dịch",
         "UBND tỉnh yêu cầu các sở, ban, ngành và UBND các huyện, thành phố tăng cường kiểm tra.",
         "Sở Y tế chủ trì thực hiện, báo cáo kết quả trước ngày 10/6/2024."]
@@ -172,6 +179,18 @@ def test_markdown(tmp_path):
     doc = load_path(path)
     assert isinstance(doc, SourceDocument) and doc.kind == "markdown"
     assert [i.heading for i in doc.items] == ["Tiêu đề lớn", "Mục hai"]
+
+
+def test_markdown_inline_markup_and_wrapped_numbers(tmp_path):
+    """markdown-it reads inline markup (snake_case names stay whole, entities decoded); a year
+    wrapped to the start of a line ("2025.") is prose, not an empty list item."""
+    assert loaded_lines(tmp_path / "ghi-chu.md", (
+        "Đặt `TELEGRAM_BOT_TOKEN` và chạy test_archive_parsing.py &amp; báo cáo.\n\n"
+        "1. Sở Khoa học và Công nghệ chủ trì nâng cấp nền tảng, hoàn thành trong quý III năm\n"
+        "2025.\n2. Sở Tài chính bố trí kinh phí.\n")) == [
+        "Đặt TELEGRAM_BOT_TOKEN và chạy test_archive_parsing.py & báo cáo.",
+        "1. Sở Khoa học và Công nghệ chủ trì nâng cấp nền tảng, hoàn thành trong quý III năm 2025.",
+        "2. Sở Tài chính bố trí kinh phí."]
 
 
 # --------------------------------------------------------------------------- HTML
@@ -435,3 +454,13 @@ def test_jsonl_ids_are_not_normalised(tmp_path):
     (passage,) = load_path(path)
     assert passage.id == odd
     assert passage.text == "Kế hoạch" and unicodedata.is_normalized("NFC", passage.text)
+
+
+def test_import_loads_no_format_library():
+    """retrieval.ingest is imported by the NLU components in .venv-rasa, which has none of the
+    format libraries: they are imported when a file of their format is read, never before."""
+    code = ("import sys, retrieval.ingest, retrieval.ingest.loaders; "
+            "print(sorted(m for m in ('markdown_it', 'bs4', 'docx', 'pypdf', 'lxml') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(__file__).parents[1])
+    assert result.stdout.strip() == "[]"

@@ -24,7 +24,7 @@ def fingerprint_sources() -> list[Path]:
     """
     package = Path(__file__).resolve().parent
     retrieval, tasks = package.parent, package.parent / "tasks"
-    return sorted(package.glob("*.py")) + [retrieval / "text.py", retrieval / "schema.py"] \
+    return sorted(package.rglob("*.py")) + [retrieval / "text.py", retrieval / "schema.py"] \
         + [retrieval / "vocabulary.py", retrieval / "data" / "vocabulary.yaml"] \
         + [tasks / "extract.py", tasks / "agencies.py"] + sorted((tasks / "data").glob("*.yaml"))
 

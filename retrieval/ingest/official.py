@@ -19,7 +19,7 @@ from typing import Iterable
 
 from retrieval.ingest.article import is_person_name
 from retrieval.ingest.bulletin import clean_lines, mentioned_documents, parse_document
-from retrieval.ingest.loaders import MOTTO_RE
+from retrieval.ingest.loaders.paragraphs import MOTTO_RE
 from retrieval.ingest.references import DOC_TYPES, ISSUER_CODES, infer_doc_type, normalize_doc_number, parse_date
 from retrieval.schema import DocumentRef, Item, SourceDocument
 from retrieval.text import fold
