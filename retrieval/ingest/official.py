@@ -14,7 +14,6 @@ mention, never the document's own number.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Iterable
 
 from retrieval.ingest.article import is_person_name
