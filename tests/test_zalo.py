@@ -28,6 +28,7 @@ from bot.channels.zalo import MAX_TEXT_CHARS, TEXT_ONLY, ZaloChannel
 from retrieval.settings import Settings
 from bot.rasa_client import BotMessage
 from fake_zalo import FakeZalo
+from bot.gateway import APOLOGY
 from stub_gateway import StubGateway, channel_app, echo
 
 APP_ID = "3799894204854887828"
@@ -204,6 +205,21 @@ def test_a_long_answer_is_sent_as_several_messages_in_order():
     assert all(c.text.endswith(".") for c in calls[:-1])
     assert calls[-1].text.endswith("1. Việc thứ nhất\n" + CHOICE_HINT) and "Nguồn: Công văn" in calls[-1].text
     assert " ".join(c.text for c in calls).split() == (reply.text + " 1. Việc thứ nhất " + CHOICE_HINT).split()
+
+
+def test_a_failing_answer_is_logged_with_its_traceback_and_the_user_gets_the_apology(caplog):
+    def broken(text: str) -> list[BotMessage]:
+        raise RuntimeError("gateway broke")
+
+    caplog.set_level(logging.INFO, logger="trolyao")
+    with served_zalo(over(StubGateway(reply=broken))) as zalo:
+        user = new_user()
+        zalo.say(user, "xin chào")
+        zalo.fake.wait_for(lambda fake: fake.sent(user))
+    assert [c.text for c in zalo.fake.sent(user)] == [APOLOGY]
+    [failed] = [r for r in caplog.records if "answering a message failed" in r.getMessage()]
+    assert failed.levelno == logging.ERROR and failed.exc_info and failed.exc_info[0] is RuntimeError
+    assert user not in caplog.text            # the sender is logged by its hash only
 
 
 def test_an_expired_token_is_refreshed_and_the_message_sent_again(zalo, caplog):

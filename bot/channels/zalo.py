@@ -34,9 +34,9 @@ from starlette.routing import Route
 from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
-from retrieval.settings import Settings
-from bot.gateway import REDELIVERY_TTL_S, Gateway, sender_hash
+from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
+from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.zalo")
 
@@ -153,7 +153,11 @@ class ZaloChannel:
     def _spawn(self, user_id: str, job) -> None:
         async def in_order() -> None:
             async with self._senders.hold(user_id):    # tasks start in the order they were made
-                await job
+                try:
+                    await job
+                except Exception:   # the user gets the apology, not silence; the log gets the traceback
+                    log.exception("zalo %s: answering a message failed", self._hash(user_id))
+                    await self.send_text(user_id, APOLOGY)
 
         task = asyncio.get_running_loop().create_task(in_order())
         self._tasks.add(task)
