@@ -6,6 +6,7 @@ process group so that stopping it also stops whatever it spawned (Rasa's workers
 from __future__ import annotations
 
 import collections
+import json
 import os
 import signal
 import socket
@@ -98,15 +99,28 @@ def action_server(port: int, env: dict[str, str] | None = None, log_to: IO[str] 
 
 
 def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | None = None,
-                log_to: IO[str] | None = None) -> Service:
-    """Rasa on ``port`` talking to the action server on ``action_port`` (Rasa 3.6 does not expand
-    environment variables in endpoints.yml, so the endpoint goes in a generated file)."""
+                log_to: IO[str] | None = None, conversations: Path | None = None) -> Service:
+    """Rasa on ``port`` talking to the action server on ``action_port``, keeping its conversations in
+    the SQLite file ``conversations`` (none: in memory). Rasa 3.6 does not expand environment
+    variables in endpoints.yml, so the endpoints go in a generated file."""
     endpoints = Path(tempfile.mkdtemp(prefix="trolyao-rasa-")) / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    text = f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+    if conversations is not None:
+        private_file(conversations)
+        text += f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {json.dumps(str(conversations))}\n"
+    endpoints.write_text(text)
     argv = [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--model", model,
             "--port", str(port), "--interface", "127.0.0.1", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml"]
     return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable by its owner only, before a server writes to it:
+    it holds what users asked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
 
 
 def trained_model() -> str:
@@ -127,9 +141,11 @@ class DialogueStack:
     """
 
     def __init__(self, env: dict[str, str] | None = None, log_to: IO[str] | None = None,
-                 action_port: int | None = None, rasa_port: int | None = None):
+                 action_port: int | None = None, rasa_port: int | None = None,
+                 conversations: Path | None = None):
         self.env = env or {}
         self.log_to = log_to
+        self.conversations = conversations
         self.action_port = action_port or free_port()
         self.rasa_port = rasa_port or free_port()
         self.services: list[Service] = []
@@ -142,7 +158,8 @@ class DialogueStack:
         model = trained_model()
         actions = action_server(self.action_port, self.env, self.log_to).start()
         self.services.append(actions)
-        rasa = rasa_server(self.rasa_port, model, self.action_port, self.env, self.log_to).start()
+        rasa = rasa_server(self.rasa_port, model, self.action_port, self.env, self.log_to,
+                           self.conversations).start()
         self.services.append(rasa)
         try:
             actions.wait_healthy(timeout=180)   # both start in parallel; Rasa takes longer

@@ -40,7 +40,8 @@ def main() -> int:
     services = [action_server(action_port, log_to=sys.stdout)]
     try:
         model = trained_model()
-        services.append(rasa_server(rasa_port, model, action_port, log_to=sys.stdout))
+        services.append(rasa_server(rasa_port, model, action_port, log_to=sys.stdout,
+                                    conversations=settings.conversations_path))
         for service in services:
             service.start()
         for service, timeout in zip(services, (180, 300)):

@@ -66,7 +66,8 @@ def chat(url: str | None, sender: str | None, start: bool) -> None:
     """Chat with the assistant in the terminal (buttons as numbers, sources under each answer)."""
     from retrieval.settings import Settings
 
-    url = url or Settings.load().rasa_url
+    settings = Settings.load()
+    url = url or settings.rasa_url
     sender = sender or f"cli:{uuid.uuid4().hex[:12]}"
     with contextlib.ExitStack() as stack:
         client = RasaClient(url)
@@ -78,7 +79,7 @@ def chat(url: str | None, sender: str | None, start: bool) -> None:
 
             click.echo(f"No assistant at {url}: starting the action server and Rasa (about a minute)…", err=True)
             try:
-                running = stack.enter_context(DialogueStack())
+                running = stack.enter_context(DialogueStack(conversations=settings.conversations_path))
             except ServiceError as exc:
                 raise click.ClickException(str(exc)) from exc
             client = RasaClient(running.rasa_url)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
                                  ZALO)
     zalo_oauth_base: str = setting("https://oauth.zaloapp.com", "ZALO_OAUTH_BASE", "Zalo's OAuth server.", ZALO)
 
+    data: Path | None = setting(None, "TROLYAO_DATA",
+                                "The data directory: index, conversations, feedback (each overridable below).",
+                                DATA, "~/.local/share/trolyao")
     index: Path | None = setting(None, "TROLYAO_INDEX", "The index directory (`--index` wins).", DATA,
                                  "~/.local/share/trolyao/index")
     model: str | None = setting(None, "TROLYAO_MODEL",
@@ -85,7 +88,7 @@ class Settings(BaseSettings):
     today: dt.date | None = setting(None, "TROLYAO_TODAY",
                                     "The day the dialogue treats as today (demos over old bulletins).", DATA,
                                     "2024-05-29")
-    data_home: Path | None = setting(None, "XDG_DATA_HOME", "The base of the default index and feedback paths.",
+    data_home: Path | None = setting(None, "XDG_DATA_HOME", "The base of the default data directory.",
                                      DATA, "~/.local/share")
 
     @classmethod
@@ -101,20 +104,25 @@ class Settings(BaseSettings):
             raise ConfigError("; ".join(_problem(error) for error in exc.errors())) from None
 
     @property
+    def data_dir(self) -> Path:
+        return (self.data or (self.data_home or Path.home() / ".local" / "share") / "trolyao").expanduser()
+
+    @property
     def index_dir(self) -> Path:
-        return (self.index or self._data_root / "index").expanduser()
+        return (self.index or self.data_dir / "index").expanduser()
 
     @property
     def feedback_path(self) -> Path:
-        return (self.feedback or self._data_root / "feedback.sqlite3").expanduser()
+        return (self.feedback or self.data_dir / "feedback.sqlite3").expanduser()
+
+    @property
+    def conversations_path(self) -> Path:
+        """Rasa's tracker store (SQLite): conversations survive a restart."""
+        return self.data_dir / "conversations.sqlite3"
 
     @property
     def cache_dir(self) -> Path:
         return (self.cache or Path("~/.cache/trolyao")).expanduser()
-
-    @property
-    def _data_root(self) -> Path:
-        return (self.data_home or Path.home() / ".local" / "share") / "trolyao"
 
     @property
     def telegram_enabled(self) -> bool:
