@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.gateway import Gateway
+from bot.state import GatewayState
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
@@ -31,7 +32,7 @@ def channels_for(settings: Settings, gateway: Gateway) -> list:
     if settings.zalo_enabled:
         from bot.channels.zalo import ZaloChannel
 
-        enabled.append(ZaloChannel(settings, gateway))
+        enabled.append(ZaloChannel(settings, gateway, state=gateway.state))
     return enabled
 
 
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    gateway = Gateway(settings)
+    gateway = Gateway(settings, state=GatewayState(settings.gateway_state_path))
     channels = channels_for(settings, gateway)
 
     async def index(request: Request) -> FileResponse:
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for channel in reversed(channels):
                 await channel.stop()
             await gateway.aclose()
+            gateway.state.close()
 
     routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]), Route("/healthz", healthz),
               *[route for channel in channels for route in channel.routes()],

@@ -12,13 +12,11 @@ import logging
 import time
 
 import httpx
-from cachetools import TTLCache
 from limits import parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
-from retrieval.settings import Settings
 from bot.rasa_client import BotMessage, fold_messages
+from bot.state import GatewayState
+from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
 
@@ -39,29 +37,28 @@ def sender_hash(sender: str) -> str:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None):
+    def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
+                 state: GatewayState | None = None):
+        """``state``: where redelivery keys and rate-limit hits are kept (default: in memory)."""
         self.settings = settings
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
-        self._seen: TTLCache = TTLCache(maxsize=100_000, ttl=REDELIVERY_TTL_S)
+        self.state = state or GatewayState()
         self._limits = parse_many(settings.rate_limit)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:
         """The replies to send, or None when this message was already handled (a redelivery)."""
         sender = f"{channel}:{user_id}"
         if message_id is not None:
-            key = f"{channel}:{message_id}"
-            if key in self._seen:
+            if not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
                 log.info("%s %s redelivered message ignored", channel, sender_hash(sender))
                 return None
-            self._seen[key] = True
         text = (text or "").strip()
         if not text:
             return [BotMessage(EMPTY)]
         if len(text) > self.settings.max_message_chars:
             return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
-        if not all(self._limiter.hit(limit, sender) for limit in self._limits):
+        if not self.state.hit(self._limits, sender):
             log.info("%s %s rate limited", channel, sender_hash(sender))
             return [BotMessage(RATE_LIMITED)]
         return await self.ask_rasa(sender, text)

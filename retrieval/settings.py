@@ -116,6 +116,11 @@ class Settings(BaseSettings):
         return (self.feedback or self.data_dir / "feedback.sqlite3").expanduser()
 
     @property
+    def gateway_state_path(self) -> Path:
+        """The gateway's redelivery keys, rate-limit hits and refreshed Zalo tokens (SQLite)."""
+        return self.data_dir / "gateway.sqlite3"
+
+    @property
     def conversations_path(self) -> Path:
         """Rasa's tracker store (SQLite): conversations survive a restart."""
         return self.data_dir / "conversations.sqlite3"

@@ -36,6 +36,7 @@ from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
 from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
+from bot.state import GatewayState
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.zalo")
@@ -68,18 +69,21 @@ def event_time_s(timestamp: object) -> float | None:
 
 
 class ZaloChannel:
-    def __init__(self, settings: Settings, gateway: Gateway, http: httpx.AsyncClient | None = None):
+    def __init__(self, settings: Settings, gateway: Gateway, http: httpx.AsyncClient | None = None,
+                 state: GatewayState | None = None):
+        """``state`` keeps the tokens Zalo issues on refresh (a refresh token is single-use: after a
+        restart only the newest one works); default: in memory."""
         self.settings = settings
         self.gateway = gateway
+        self.state = state or GatewayState()
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=10.0)
         self.api_base = settings.zalo_api_base.rstrip("/")
         self.oauth_base = settings.zalo_oauth_base.rstrip("/")
-        self._access_token = settings.zalo_access_token or ""
-        self._refresh_token = settings.zalo_refresh_token or ""
+        self._access_token, self._refresh_token = self.state.tokens(
+            CHANNEL, settings.zalo_access_token or "", settings.zalo_refresh_token or "")
         self._refresh_lock = asyncio.Lock()
         self._buttons: TTLCache = TTLCache(maxsize=100_000, ttl=BUTTONS_TTL_S)   # user id → last buttons
-        self._seen_other: TTLCache = TTLCache(maxsize=100_000, ttl=REDELIVERY_TTL_S)  # non-text msg ids
         self._senders = KeyedLock()
         self._tasks: set[asyncio.Task] = set()
 
@@ -142,11 +146,9 @@ class ZaloChannel:
         if name == "user_send_text":
             job = self._answer_text(user_id, str(message.get("text") or ""), msg_id)
         else:
-            if msg_id is not None:
-                if msg_id in self._seen_other:
-                    log.info("zalo %s redelivered %s ignored", self._hash(user_id), name)
-                    return
-                self._seen_other[msg_id] = True
+            if msg_id is not None and not self.state.first_time(f"{CHANNEL}-other:{msg_id}", REDELIVERY_TTL_S):
+                log.info("zalo %s redelivered %s ignored", self._hash(user_id), name)
+                return
             job = self._answer_not_text(user_id, name)
         self._spawn(user_id, job)
 
@@ -260,6 +262,8 @@ class ZaloChannel:
             self._access_token = str(result["access_token"])
             if result.get("refresh_token"):
                 self._refresh_token = str(result["refresh_token"])
+            self.state.save_tokens(CHANNEL, self.settings.zalo_refresh_token or "", self._access_token,
+                                   self._refresh_token)
             log.info("zalo: access token refreshed (valid %s s)", result.get("expires_in", "?"))
             return True
 

@@ -1,0 +1,91 @@
+"""What the gateway must remember across a restart, in one SQLite file of the data directory.
+
+- redelivery keys: a channel's message id answered once, even when the webhook is retried after a
+  restart (kept for a day);
+- rate-limit hits: a flood is still a flood after a restart (moving window, as `limits` counts);
+- the Zalo tokens: a refresh token is single-use, so the one Zalo last issued must outlive the process.
+
+The `limits` library has no SQLite storage, and the scale-out mode will use its Redis one; the
+moving window here is the few lines of SQL it takes. The file is created owner-only (it holds
+tokens and hashed sender ids); writes are short transactions, so two gateway processes on one
+machine can share it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from pathlib import Path
+from typing import Callable
+
+from limits import RateLimitItem
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS hits_key_at ON hits (key, at);
+CREATE TABLE IF NOT EXISTS tokens (name TEXT PRIMARY KEY, origin TEXT NOT NULL, access TEXT NOT NULL,
+                                   refresh TEXT NOT NULL);
+"""
+BUSY_TIMEOUT_S = 10.0
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class GatewayState:
+    """``path`` None keeps everything in memory (a process that needs no restart: tests, tools)."""
+
+    def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time):
+        self.path = path
+        self.clock = clock
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(path, 0o600)
+        self.db = sqlite3.connect(":memory:" if path is None else path, timeout=BUSY_TIMEOUT_S,
+                                  isolation_level=None, check_same_thread=False)
+        if path is not None:
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(_SCHEMA)
+
+    def first_time(self, key: str, ttl_s: float) -> bool:
+        """True the first time ``key`` is seen within ``ttl_s`` (then it is remembered)."""
+        now = self.clock()
+        with self.db:
+            self.db.execute("DELETE FROM seen WHERE expires_at <= ?", (now,))
+            inserted = self.db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, now + ttl_s)).rowcount
+        return inserted == 1
+
+    def hit(self, limits: list[RateLimitItem], key: str) -> bool:
+        """Count one hit of ``key``; False (and not counted) when any limit's window is full."""
+        now = self.clock()
+        longest = max(limit.get_expiry() for limit in limits)
+        with self.db:
+            self.db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - longest))
+            for limit in limits:
+                (count,) = self.db.execute("SELECT COUNT(*) FROM hits WHERE key = ? AND at > ?",
+                                           (key, now - limit.get_expiry())).fetchone()
+                if count >= limit.amount:
+                    return False
+            self.db.execute("INSERT INTO hits VALUES (?, ?)", (key, now))
+        return True
+
+    def tokens(self, name: str, configured_access: str, configured_refresh: str) -> tuple[str, str]:
+        """The newest (access, refresh) pair for ``name``: the one saved after a refresh, unless the
+        configuration has been given another refresh token since (an operator's new one wins)."""
+        row = self.db.execute("SELECT origin, access, refresh FROM tokens WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[0] == _digest(configured_refresh):
+            return row[1], row[2]
+        return configured_access, configured_refresh
+
+    def save_tokens(self, name: str, configured_refresh: str, access: str, refresh: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
+                            (name, _digest(configured_refresh), access, refresh))
+
+    def close(self) -> None:
+        self.db.close()
+
