@@ -27,6 +27,10 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env={**os.environ, **(env or {})})
 
 
+# `trolyao ingest` finds its model before it reads its inputs, so even its input errors need the folder.
+needs_model_folder = pytest.mark.model
+
+
 def invoke(*args: str, env: dict | None = None) -> Result:
     """Run the command in this process (stdout and stderr kept apart, as in a terminal)."""
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
@@ -54,18 +58,21 @@ def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> 
         assert fragment in message
 
 
+@needs_model_folder
 def test_ingest_missing_file(tmp_path):
     result = run("ingest", str(tmp_path / "nope.txt"), "--index", str(tmp_path / "idx"))
     assert_clean_error(result, "nope.txt")
     assert not (tmp_path / "idx" / "current").exists()
 
 
+@needs_model_folder
 def test_ingest_unsupported_format(tmp_path):
     sheet = tmp_path / "bang.xlsx"
     sheet.write_bytes(b"PK\x03\x04 not really a spreadsheet")
     assert_clean_error(run("ingest", str(sheet), "--index", str(tmp_path / "idx")), "bang.xlsx")
 
 
+@needs_model_folder
 def test_ingest_empty_file(tmp_path):
     empty = tmp_path / "rong.txt"
     empty.write_text("  \n", encoding="utf-8")
@@ -161,6 +168,7 @@ def test_interactive_ask_keeps_stdout_for_answers(sample_index):
     assert json.loads(result.stdout)["abstained"] is True    # stdout is pure JSON, the prompt went to stderr
 
 
+@needs_model_folder
 def test_index_path_under_a_file_is_a_clean_error(tmp_path, corpus_files):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
