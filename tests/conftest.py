@@ -10,6 +10,23 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus"
 
+# Honest markers (see pyproject.toml): a test is marked by what its fixtures do, so it cannot forget
+# to say so. A test's fixture closure includes indirect uses (retrieval_service → sample_index →
+# embedder; dialogue → sample_index). Tests that load the model or start Rasa in a child process
+# without such a fixture carry the mark themselves.
+MARKED_BY_FIXTURE = {
+    "model": {"embedder"},                        # every index or service built with the real e5 model
+    "stack": {"dialogue", "archive_dialogue"},    # real Rasa and action server processes
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        closure = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in MARKED_BY_FIXTURE.items():
+            if closure & fixtures:
+                item.add_marker(marker)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
@@ -100,6 +117,18 @@ def dialogue(sample_index, tmp_path_factory):
            "TROLYAO_TODAY": DIALOGUE_TODAY, "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     with DialogueStack(env) as stack:
         yield Dialogue(stack.rasa_url, feedback, f"http://127.0.0.1:{stack.action_port}")
+
+
+@pytest.fixture(scope="module")
+def archive_dialogue(archive_index, tmp_path_factory) -> str:
+    """The real dialogue over the archive index: its REST webhook URL."""
+    from bot.processes import DialogueStack
+
+    home = tmp_path_factory.mktemp("archive-dialogue")
+    env = {"TROLYAO_INDEX": str(archive_index), "TROLYAO_FEEDBACK": str(home / "feedback.sqlite3"),
+           "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    with DialogueStack(env) as stack:
+        yield f"{stack.rasa_url}/webhooks/rest/webhook"
 
 
 @pytest.fixture

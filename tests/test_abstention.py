@@ -60,13 +60,11 @@ OTHER_PROVINCES = [
 ]
 
 
-@pytest.mark.model
 @pytest.mark.parametrize("question", ANSWERABLE_PARAPHRASES)
 def test_answerable_paraphrase_is_answered(retrieval_service, question):
     assert not retrieval_service.ask(question).abstained
 
 
-@pytest.mark.model
 @pytest.mark.parametrize("question", OTHER_PROVINCES)
 def test_question_about_another_province_is_declined(retrieval_service, question):
     answer = retrieval_service.ask(question)

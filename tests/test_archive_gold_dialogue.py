@@ -5,7 +5,6 @@ Gate: eval/gate.yaml's ``min_archive_dialogue_pass_rate``, judged per turn; the 
 are printed (the held-out part is measured, never read for tuning)."""
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from conftest import REPO
@@ -15,19 +14,6 @@ from retrieval.goldset.load import load_gold
 from retrieval.goldset.metrics import summarize
 from retrieval.goldset.runners import RestRunner
 from retrieval.goldset.split import DEV, HELDOUT
-
-pytestmark = pytest.mark.model
-
-
-@pytest.fixture(scope="module")
-def archive_dialogue(archive_index, tmp_path_factory):
-    from bot.processes import DialogueStack
-
-    home = tmp_path_factory.mktemp("archive-dialogue")
-    env = {"TROLYAO_INDEX": str(archive_index), "TROLYAO_FEEDBACK": str(home / "feedback.sqlite3"),
-           "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
-    with DialogueStack(env) as stack:
-        yield f"{stack.rasa_url}/webhooks/rest/webhook"
 
 
 def test_archive_conversations_pass_the_dialogue_gate(archive_dialogue):

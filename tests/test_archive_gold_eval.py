@@ -3,7 +3,6 @@ items, asked in-process over an index of the sample weeks and every archive page
 least eval/gate.yaml's ``min_archive_pass_rate`` (set at what the held-out part honestly reaches)."""
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from conftest import REPO
@@ -12,7 +11,6 @@ from retrieval.goldset.load import load_gold
 from retrieval.goldset.split import DEV, HELDOUT
 
 
-@pytest.mark.model
 def test_archive_gold_items_pass_the_gate(archive_index):
     from retrieval.service import Retrieval
 

@@ -7,8 +7,6 @@ from click.testing import CliRunner
 from bot.cli import cli
 from bot.processes import free_port
 
-pytestmark = pytest.mark.model
-
 
 def chat(*args, input_text: str, env: dict | None = None):
     return CliRunner().invoke(cli, ["chat", *args], input=input_text, env=env, catch_exceptions=False)
@@ -31,6 +29,7 @@ def test_without_a_server_and_with_no_start_it_says_what_to_do():
     assert "no Rasa server answers" in result.output and "make run" in result.output
 
 
+@pytest.mark.stack
 def test_without_a_server_it_starts_the_stack_and_answers(sample_index, tmp_path):
     env = {"TROLYAO_INDEX": str(sample_index), "TROLYAO_FEEDBACK": str(tmp_path / "fb.sqlite3"),
            "TROLYAO_RASA_URL": f"http://127.0.0.1:{free_port()}"}

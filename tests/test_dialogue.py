@@ -8,8 +8,6 @@ import pytest
 
 from retrieval.text import fold
 
-pytestmark = pytest.mark.model
-
 
 def cited(reply) -> set[str]:
     return {c["doc_number"] for c in reply.citations}

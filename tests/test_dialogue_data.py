@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -18,6 +19,7 @@ def rasa(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     return subprocess.run([str(RASA), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.stack
 def test_training_data_validates_without_warnings():
     result = rasa("data", "validate", "--fail-on-warnings")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -44,6 +46,7 @@ def test_every_intent_has_thirty_examples_a_third_typed_casually():
         assert 3 * len(casual) >= len(lines), f"{intent}: only {len(casual)}/{len(lines)} typed casually"
 
 
+@pytest.mark.stack
 def test_the_test_stories_pass_rasa_test_core(tmp_path):
     from bot.processes import trained_model
 

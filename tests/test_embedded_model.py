@@ -307,3 +307,10 @@ def test_resolve_model_missing_default_says_make_setup(tmp_path, monkeypatch):
     assert "make setup" in message and "\n" not in message
     with pytest.raises(ModelError):
         embedder.load_embedder()
+
+
+def test_a_process_shares_one_embedder_per_model(tmp_path):
+    """Every index and command of a process uses the same loaded weights (loading is lazy, so this loads nothing)."""
+    first, second = tmp_path / "model-a", tmp_path / "model-b"
+    assert embedder.load_embedder(str(first)) is embedder.load_embedder(str(first))
+    assert embedder.load_embedder(str(second)) is not embedder.load_embedder(str(first))

@@ -4,14 +4,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 
 from asgi_server import serve
 from bot.app import create_app
 from bot.gateway import APOLOGY, RATE_LIMITED, Gateway
 from bot.processes import free_port
-
-pytestmark = pytest.mark.model
 
 
 def test_web_chat_api_answers_with_text_buttons_and_citations(gateway_settings):

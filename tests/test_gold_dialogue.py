@@ -3,7 +3,6 @@
 Gate: eval/gate.yaml's ``min_dialogue_pass_rate`` (judged per turn, like `trolyao eval --rest`)."""
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from conftest import REPO
@@ -11,8 +10,6 @@ from retrieval.goldset.evaluate import run_gold
 from retrieval.goldset.load import load_gold
 from retrieval.goldset.metrics import summarize
 from retrieval.goldset.runners import RestRunner
-
-pytestmark = pytest.mark.model
 
 
 def test_gold_conversations_pass_the_dialogue_gate(dialogue):

@@ -1,7 +1,6 @@
 """The `make test` gate: single-turn gold items asked in-process must pass at least eval/gate.yaml's rate."""
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from conftest import REPO
@@ -19,7 +18,6 @@ def gate_rate() -> float:
     return rate
 
 
-@pytest.mark.model
 def test_single_turn_gold_items_pass_the_gate(retrieval_service):
     items = [item for item in load_gold(REPO / "eval" / "gold.yaml") if not item.multi_turn]
     result = run_gold(items, InProcessRunner(retrieval_service), gold_name="eval/gold.yaml")

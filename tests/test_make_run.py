@@ -19,7 +19,7 @@ import pytest
 from bot.processes import free_port
 from conftest import REPO
 
-pytestmark = pytest.mark.model
+pytestmark = pytest.mark.stack
 
 
 @dataclass

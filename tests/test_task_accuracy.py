@@ -12,10 +12,11 @@ GOLD = Path(__file__).parent / "data" / "tasks_gold.yaml"
 
 
 @pytest.fixture(scope="module")
-def accuracy(sample_index):
+def accuracy(hashing_index):
+    """Over the fast test index: task extraction does not depend on the embedding model."""
     from retrieval.tasks.store import load_registry
 
-    return task_accuracy(load_registry(sample_index).tasks, load_gold(GOLD))
+    return task_accuracy(load_registry(hashing_index).tasks, load_gold(GOLD))
 
 
 def test_labelled_set_covers_both_bulletins():

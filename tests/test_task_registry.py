@@ -1,4 +1,7 @@
-"""The task registry over the sample bulletins: lookups by agency, document, deadline, and words."""
+"""The task registry over the sample bulletins: lookups by agency, document, deadline, and words.
+
+Tasks are extracted from the text and matched by words, never by embeddings: the fast test index
+holds the same registry as one built with the real model."""
 from __future__ import annotations
 
 import pytest
@@ -8,10 +11,10 @@ from retrieval.schema import Task
 
 
 @pytest.fixture(scope="module")
-def registry(sample_index):
+def registry(hashing_index):
     from retrieval.tasks.store import load_registry
 
-    return load_registry(sample_index)
+    return load_registry(hashing_index)
 
 
 def test_who_leads_dengue_prevention(registry):
@@ -63,6 +66,6 @@ def test_unknown_agency_stays_as_written():
     assert registry.unknown_agencies() == ["Trung tâm Dữ liệu tỉnh"]
 
 
-def test_service_exposes_the_same_registry(retrieval_service, registry):
-    assert len(retrieval_service.tasks.tasks) == len(registry.tasks) > 0
-    assert retrieval_service.tasks.who_leads("tiêm vắc xin liều nhắc lại cho trẻ em")[0].task.lead == "Sở Y tế"
+def test_service_exposes_the_same_registry(hashing_retrieval, registry):
+    assert len(hashing_retrieval.tasks.tasks) == len(registry.tasks) > 0
+    assert hashing_retrieval.tasks.who_leads("tiêm vắc xin liều nhắc lại cho trẻ em")[0].task.lead == "Sở Y tế"

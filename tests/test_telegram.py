@@ -265,7 +265,6 @@ def test_long_callback_payloads_go_through_a_table():
 
 # --- end to end over the real dialogue ------------------------------------------------------------------
 
-@pytest.mark.model
 def test_a_question_gets_the_dialogues_answer_with_its_citation_cards(gateway_settings, fake):
     chat = 501
     with served_telegram(fake, create_app, gateway_settings, webhook=True) as url:
@@ -279,7 +278,6 @@ def test_a_question_gets_the_dialogues_answer_with_its_citation_cards(gateway_se
     assert "<b>nói gì</b>" not in text
 
 
-@pytest.mark.model
 def test_the_dialogues_choices_are_buttons_and_pressing_one_answers_the_choice(gateway_settings, fake):
     chat = 502
     with served_telegram(fake, create_app, gateway_settings):

@@ -14,8 +14,6 @@ from asgi_server import serve
 
 from bot.app import create_app
 
-pytestmark = pytest.mark.model
-
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = os.environ.get("TROLYAO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

@@ -248,7 +248,6 @@ def test_an_expired_token_is_refreshed_and_the_message_sent_again(zalo, caplog):
 
 # --- end to end over the real dialogue ------------------------------------------------------------------
 
-@pytest.mark.model
 def test_a_text_question_is_answered_with_its_source_through_the_cs_endpoint(zalo_dialogue):
     zalo = zalo_dialogue
     user = new_user()
@@ -261,7 +260,6 @@ def test_a_text_question_is_answered_with_its_source_through_the_cs_endpoint(zal
     assert "<" not in call.text and "**" not in call.text          # plain text, no markup
 
 
-@pytest.mark.model
 def test_buttons_are_a_numbered_list_and_a_number_picks_that_option(zalo_dialogue, dialogue):
     zalo = zalo_dialogue
     user = new_user()

