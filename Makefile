@@ -14,6 +14,7 @@ run: setup
 
 test: setup
 	@scripts/test-deps.sh
+	@scripts/servers.sh
 	@$(VENV)/bin/python -m pytest
 
 bench: setup
