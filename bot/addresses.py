@@ -60,3 +60,10 @@ class PostgresAddress:
     @property
     def local(self) -> bool:
         return self.host in LOCAL_HOSTS
+
+
+@dataclass(frozen=True)
+class SharedStores:
+    """Where every Rasa worker of the scale-out mode keeps its locks and conversations."""
+    redis: RedisAddress
+    database: PostgresAddress
