@@ -34,8 +34,10 @@ def tool(name: str) -> str:
 
 
 def run(argv: list[str], what: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    # A session of its own: the servers started through it must not get the terminal's Ctrl-C
+    # (PostgreSQL would shut down under our feet); whoever started them stops them.
     result = subprocess.run(argv, capture_output=True, text=True, cwd="/", timeout=timeout,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, start_new_session=True)
     if result.returncode != 0:
         raise ServiceError(f"{what} failed ({result.returncode}):\n{(result.stderr or result.stdout)[-2000:]}")
     return result.stdout
@@ -88,7 +90,8 @@ class RedisServer:
         return self
 
     def stop(self, timeout: float = 30) -> None:
-        if not self.owned:
+        if not self.owned or not self.healthy():
+            self.owned = False
             return
         self._cli("shutdown", "nosave")
         wait_until(lambda: not self.healthy(), timeout, "redis-server did not stop")
@@ -156,7 +159,8 @@ class PostgresServer:
             run([tool("createdb"), *connect, a.database], f"creating the database {a.database}")
 
     def stop(self, timeout: float = 60) -> None:
-        if not self.owned:
+        if not self.owned or not self.healthy():
+            self.owned = False
             return
         run([*self._as_owner, tool("pg_ctl"), "-D", str(self.directory), "-m", "fast", "-w",
              "-t", str(int(timeout)), "stop"], "stopping PostgreSQL", timeout=timeout + 10)

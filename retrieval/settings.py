@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     database_url: str = setting("postgresql://trolyao@127.0.0.1:5433/trolyao", "TROLYAO_DATABASE_URL",
                                 "PostgreSQL (postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE) for the conversations.",
                                 SCALE_OUT)
+    rasa_worker_urls: str | None = setting(
+        None, "TROLYAO_RASA_WORKER_URLS",
+        "Comma-separated Rasa workers the gateway spreads users over (`make run-scaled` sets it).", SCALE_OUT,
+        "http://127.0.0.1:5005,http://127.0.0.1:5006")
     rasa_workers: int = setting(2, "TROLYAO_RASA_WORKERS", "Rasa servers sharing the conversations.", SCALE_OUT)
     action_workers: int = setting(2, "TROLYAO_ACTION_WORKERS", "Action servers, each loading the index once.",
                                   SCALE_OUT)
@@ -136,6 +140,12 @@ class Settings(BaseSettings):
     def conversations_path(self) -> Path:
         """Rasa's tracker store (SQLite): conversations survive a restart."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """The Rasa servers behind the gateway: the scale-out workers, else TROLYAO_RASA_URL."""
+        listed = [url.strip() for url in (self.rasa_worker_urls or "").split(",") if url.strip()]
+        return listed or [self.rasa_url]
 
     @property
     def servers_dir(self) -> Path:
