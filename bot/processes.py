@@ -43,12 +43,16 @@ class Service:
     health_url: str
     env: dict[str, str] = field(default_factory=dict)
     log_to: IO[str] | None = None          # where prefixed lines go (None: kept in the tail only)
+    import_first: Path | None = None       # put on the front of the process's PYTHONPATH
     process: subprocess.Popen | None = None
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES))
 
     def start(self) -> "Service":
+        env = {**os.environ, **self.env}
+        if self.import_first is not None:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.import_first), env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            self.argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE,
+            self.argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
         threading.Thread(target=self._pump, name=f"log-{self.name}", daemon=True).start()
         return self
@@ -115,7 +119,8 @@ def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | N
     argv = [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--model", model,
             "--port", str(port), "--interface", "127.0.0.1", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml"]
-    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to)
+    # This checkout's nlu/ (components, lock store) first, whatever checkout .venv-rasa's .pth names.
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to, import_first=ROOT)
 
 
 def endpoints_yaml(action_port: int, conversations: Path | None = None, shared: SharedStores | None = None) -> str:

@@ -61,6 +61,8 @@ def run_scaled(settings: Settings, stopping: Callable[[], bool]) -> int:
                   f"{'started here' if server.owned else 'already running, used as is'}", flush=True)
         shared = SharedStores(servers.redis.address, servers.postgres.address)
         with ScaledDialogue(shared, settings.rasa_workers, settings.action_workers, log_to=sys.stdout) as dialogue:
+            print(f"run: Rasa workers {' '.join(dialogue.rasa_urls)}; action servers "
+                  f"{' '.join(dialogue.action_urls)}", flush=True)
             gateway = gateway_service(settings, {"TROLYAO_RASA_WORKER_URLS": ",".join(dialogue.rasa_urls),
                                                  "TROLYAO_ACTION_SERVER_URL": dialogue.action_urls[0]}).start()
             try:

@@ -153,8 +153,9 @@ class PostgresServer:
     def _create_database(self) -> None:
         a = self.address
         connect = ["-h", a.host, "-p", str(a.port), "-U", a.user]
+        literal = a.database.replace("'", "''")
         exists = run([tool("psql"), *connect, "-d", "postgres", "-tAc",
-                      f"SELECT 1 FROM pg_database WHERE datname = '{a.database}'"], "listing the databases")
+                      f"SELECT 1 FROM pg_database WHERE datname = '{literal}'"], "listing the databases")
         if exists.strip() != "1":
             run([tool("createdb"), *connect, a.database], f"creating the database {a.database}")
 

@@ -4,10 +4,13 @@ over the sample index. Any worker continues any conversation; one user's message
 both workers are both answered, one turn after the other."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +23,7 @@ from dialogue import Dialogue
 from bot.addresses import PostgresAddress, RedisAddress, SharedStores
 from bot.processes import free_port
 from bot.scaled import ScaledDialogue
-from bot.servers import PostgresServer, RedisServer
+from bot.servers import PostgresServer, RedisServer, tool
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
@@ -67,7 +70,7 @@ def contenders(port: int, store: str, conversations: int) -> list[int]:
             str(conversations)]
     processes = [subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(2)]
-    redis_cli = ["redis-cli", "-p", str(port), "-n", "3"]
+    redis_cli = [tool("redis-cli"), "-p", str(port), "-n", "3"]
     for _ in processes:                 # both ready, then both released together
         assert subprocess.run([*redis_cli, "blpop", "ready", "60"], capture_output=True, text=True,
                               timeout=70).stdout.strip(), "a contender did not start"
@@ -129,3 +132,61 @@ def test_a_server_already_answering_is_used_and_never_stopped(shared_stores, tmp
     postgres.stop()
     assert redis.healthy() and postgres.healthy()
     assert not (tmp_path / "unused-redis").exists() and not (tmp_path / "unused-postgres").exists()
+
+
+def test_make_run_scaled_serves_on_running_servers_and_leaves_them_running(shared_stores, sample_index, tmp_path):
+    gateway = free_port()
+    env = {**os.environ, "TROLYAO_PORT": str(gateway), "TROLYAO_INDEX": str(sample_index),
+           "TROLYAO_REDIS_URL": shared_stores.redis.url, "TROLYAO_FEEDBACK": str(tmp_path / "feedback.sqlite3"),
+           "TROLYAO_DATABASE_URL": f"postgresql://{shared_stores.database.user}@127.0.0.1:"
+                                   f"{shared_stores.database.port}/{shared_stores.database.database}",
+           "TROLYAO_DATA": str(tmp_path / "data"), "TROLYAO_TODAY": DIALOGUE_TODAY, "HF_HUB_OFFLINE": "1"}
+    def ask(text: str) -> str:
+        return httpx.post(f"http://127.0.0.1:{gateway}/api/chat", timeout=60,
+                          json={"sender": "scaled-smoke", "message": text}).json()["messages"][0]["text"]
+
+    with make_run_scaled(env) as output:
+        assert "704/UBND-KGVX" in ask("Công văn 704/UBND-KGVX nói gì?")
+        assert "không ghi người ký" in ask("Văn bản đó do ai ký?")
+        health = httpx.get(f"http://127.0.0.1:{gateway}/healthz", timeout=10).json()
+        assert health == {"rasa-1": True, "rasa-2": True, "actions": True}
+        workers = next(line for line in output if line.startswith("run: Rasa workers")).split()
+    assert any("already running, used as is" in line for line in output)
+    urls = [word.rstrip(";") for word in workers if word.startswith("http://")]
+    assert len(urls) == 4 and not any(_answers(url) for url in [*urls, f"http://127.0.0.1:{gateway}"])
+    server = PostgresServer(shared_stores.database, tmp_path)
+    assert RedisServer(shared_stores.redis, tmp_path).healthy() and server.healthy()   # not ours: still up
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
+
+
+@contextlib.contextmanager
+def make_run_scaled(env: dict[str, str]):
+    """`make run-scaled`, yielded (its output lines so far) once it says it is running; Ctrl-C after."""
+    proc = subprocess.Popen(["make", "run-scaled"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+    output: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        for line in proc.stdout:
+            output.append(line.rstrip("\n"))
+            if "Trợ lý ảo is running" in line:
+                ready.set()
+        ready.set()     # ended: let the waiter see it
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        assert ready.wait(600) and proc.poll() is None, "make run-scaled did not start:\n" + "\n".join(output[-60:])
+        yield output
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(120)
+    assert any("Stopping" in line for line in output), "\n".join(output[-60:])
