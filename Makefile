@@ -4,7 +4,7 @@ VENV := .venv
 SHARED ?= ../shared
 export SHARED
 
-.PHONY: setup run test bench clean-index
+.PHONY: setup run run-scaled test bench clean-index
 
 setup:
 	@scripts/setup.sh
@@ -12,8 +12,13 @@ setup:
 run: setup
 	@$(VENV)/bin/python -m bot.run
 
+run-scaled: setup
+	@scripts/servers.sh
+	@$(VENV)/bin/python -m bot.run --scaled
+
 test: setup
 	@scripts/test-deps.sh
+	@scripts/servers.sh
 	@$(VENV)/bin/python -m pytest
 
 bench: setup

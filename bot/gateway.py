@@ -36,6 +36,12 @@ def sender_hash(sender: str) -> str:
     return hashlib.sha256(sender.encode()).hexdigest()[:12]
 
 
+def rasa_worker(sender: str, urls: list[str]) -> str:
+    """The Rasa worker of ``sender``: a stable hash (the same in every gateway process and after a
+    restart), so one user's turns go to one worker while it lives; any worker could continue."""
+    return urls[int(hashlib.sha256(sender.encode()).hexdigest()[:8], 16) % len(urls)]
+
+
 class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
                  state: GatewayState | None = None):
@@ -66,7 +72,8 @@ class Gateway:
     async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
         started = time.perf_counter()
         try:
-            response = await self.http.post(f"{self.settings.rasa_url}/webhooks/rest/webhook",
+            rasa_url = rasa_worker(sender, self.settings.rasa_urls)
+            response = await self.http.post(f"{rasa_url}/webhooks/rest/webhook",
                                             json={"sender": sender, "message": text})
             response.raise_for_status()
             messages = fold_messages(response.json())
@@ -81,15 +88,17 @@ class Gateway:
         return messages
 
     async def health(self) -> dict[str, bool]:
-        """Rasa and the action server answer their health checks (within 2 s each)."""
+        """Rasa (each worker) and the action server answer their health checks (within 2 s each)."""
         async def ok(url: str) -> bool:
             try:
                 return (await self.http.get(url, timeout=2.0)).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        return {"rasa": await ok(f"{self.settings.rasa_url}/status"),
-                "actions": await ok(f"{self.settings.action_server_url}/health")}
+        urls = self.settings.rasa_urls
+        rasa = {"rasa": await ok(f"{urls[0]}/status")} if len(urls) == 1 else \
+            {f"rasa-{number}": await ok(f"{url}/status") for number, url in enumerate(urls, start=1)}
+        return {**rasa, "actions": await ok(f"{self.settings.action_server_url}/health")}
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -20,6 +20,8 @@ from typing import IO
 
 import httpx
 
+from bot.addresses import SharedStores
+
 ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL_LINES = 40
 
@@ -41,12 +43,16 @@ class Service:
     health_url: str
     env: dict[str, str] = field(default_factory=dict)
     log_to: IO[str] | None = None          # where prefixed lines go (None: kept in the tail only)
+    import_first: Path | None = None       # put on the front of the process's PYTHONPATH
     process: subprocess.Popen | None = None
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES))
 
     def start(self) -> "Service":
+        env = {**os.environ, **self.env}
+        if self.import_first is not None:
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.import_first), env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            self.argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=subprocess.PIPE,
+            self.argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
         threading.Thread(target=self._pump, name=f"log-{self.name}", daemon=True).start()
         return self
@@ -99,20 +105,43 @@ def action_server(port: int, env: dict[str, str] | None = None, log_to: IO[str] 
 
 
 def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | None = None,
-                log_to: IO[str] | None = None, conversations: Path | None = None) -> Service:
+                log_to: IO[str] | None = None, conversations: Path | None = None,
+                shared: SharedStores | None = None) -> Service:
     """Rasa on ``port`` talking to the action server on ``action_port``, keeping its conversations in
-    the SQLite file ``conversations`` (none: in memory). Rasa 3.6 does not expand environment
-    variables in endpoints.yml, so the endpoints go in a generated file."""
+    the SQLite file ``conversations`` (none: in memory), or, as one worker of several, its locks and
+    conversations in the ``shared`` Redis and PostgreSQL. Rasa 3.6 does not expand environment
+    variables in endpoints.yml, so the endpoints go in a generated file (owner-only: it may hold
+    passwords)."""
     endpoints = Path(tempfile.mkdtemp(prefix="trolyao-rasa-")) / "endpoints.yml"
-    text = f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
     if conversations is not None:
         private_file(conversations)
-        text += f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {json.dumps(str(conversations))}\n"
-    endpoints.write_text(text)
+    endpoints.write_text(endpoints_yaml(action_port, conversations, shared))
     argv = [str(ROOT / ".venv-rasa/bin/rasa"), "run", "--enable-api", "--model", model,
             "--port", str(port), "--interface", "127.0.0.1", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml"]
-    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to)
+    # This checkout's nlu/ (components, lock store) first, whatever checkout .venv-rasa's .pth names.
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to, import_first=ROOT)
+
+
+def endpoints_yaml(action_port: int, conversations: Path | None = None, shared: SharedStores | None = None) -> str:
+    """Rasa's endpoints.yml. The keys are those Rasa 3.6 passes on: RedisLockStore(host=url, port, db,
+    password) (here its atomic subclass, nlu.locks) and SQLTrackerStore(host=url, dialect, port, db,
+    username, password)."""
+    entries: dict[str, dict] = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
+    if shared is not None:
+        redis, database = shared.redis, shared.database
+        entries["lock_store"] = {"type": "nlu.locks.AtomicRedisLockStore", "url": redis.host,
+                                 "port": redis.port, "db": redis.db, "password": redis.password}
+        entries["tracker_store"] = {"type": "SQL", "dialect": "postgresql", "url": database.host,
+                                    "port": database.port, "db": database.database,
+                                    "username": database.user, "password": database.password}
+    elif conversations is not None:
+        entries["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(conversations)}
+    lines = []
+    for section, keys in entries.items():    # JSON scalars are YAML scalars: no quoting rules to get wrong
+        lines.append(f"{section}:")
+        lines += [f"  {key}: {json.dumps(value)}" for key, value in keys.items() if value is not None]
+    return "\n".join(lines) + "\n"
 
 
 def private_file(path: Path) -> None:

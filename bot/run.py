@@ -1,14 +1,21 @@
 """`make run`: the action server, Rasa and the gateway, each awaited healthy, logs prefixed, stopped
-together on Ctrl-C (or when one dies, saying which)."""
+together on Ctrl-C (or when one dies, saying which).
+
+`make run-scaled` (`--scaled`): Redis and PostgreSQL (those answering at their URLs, else our own),
+TROLYAO_RASA_WORKERS Rasa servers sharing them, TROLYAO_ACTION_WORKERS action servers, and the
+gateway spreading users over the Rasa servers; servers it did not start are left running."""
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import time
+from typing import Callable
 from urllib.parse import urlparse
 
 from retrieval.errors import ConfigError
 from retrieval.settings import Settings
+from bot.addresses import SharedStores
 from bot.processes import ROOT, Service, ServiceError, action_server, rasa_server, trained_model
 
 
@@ -16,13 +23,60 @@ def port_of(url: str) -> int:
     return urlparse(url).port or 80
 
 
-def gateway_service(settings: Settings) -> Service:
+def gateway_service(settings: Settings, env: dict[str, str] | None = None) -> Service:
     argv = [str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "bot.app:create_app", "--factory",
             "--host", settings.host, "--port", str(settings.port), "--no-access-log"]
-    return Service("gateway", argv, f"http://127.0.0.1:{settings.port}/healthz", {}, sys.stdout)
+    return Service("gateway", argv, f"http://127.0.0.1:{settings.port}/healthz", env or {}, sys.stdout)
 
 
-def main() -> int:
+def announce(settings: Settings) -> None:
+    print(f"\nTrợ lý ảo is running: open http://{settings.host}:{settings.port}/ (Ctrl-C stops everything)",
+          flush=True)
+    from bot.app import summary
+
+    for line in summary(settings):
+        print(f"  {line}", flush=True)
+
+
+def supervise(services: list[Service], stopping: Callable[[], bool]) -> int:
+    """Until Ctrl-C (0) or until one of ``services`` dies (1, naming it)."""
+    while not stopping():
+        dead = next((s for s in services if not s.running), None)
+        if dead is not None:
+            print(f"\nrun: {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
+                  "stopping the others.", file=sys.stderr, flush=True)
+            return 1
+        time.sleep(0.5)   # supervision tick
+    print("\nStopping…", flush=True)
+    return 0
+
+
+def run_scaled(settings: Settings, stopping: Callable[[], bool]) -> int:
+    from bot.scaled import ScaledDialogue
+    from bot.servers import ScaleOutServers
+
+    with ScaleOutServers.of(settings) as servers:
+        for server in (servers.redis, servers.postgres):
+            print(f"run: {type(server).__name__} at port {server.address.port}: "
+                  f"{'started here' if server.owned else 'already running, used as is'}", flush=True)
+        shared = SharedStores(servers.redis.address, servers.postgres.address)
+        with ScaledDialogue(shared, settings.rasa_workers, settings.action_workers, log_to=sys.stdout) as dialogue:
+            print(f"run: Rasa workers {' '.join(dialogue.rasa_urls)}; action servers "
+                  f"{' '.join(dialogue.action_urls)}", flush=True)
+            gateway = gateway_service(settings, {"TROLYAO_RASA_WORKER_URLS": ",".join(dialogue.rasa_urls),
+                                                 "TROLYAO_ACTION_SERVER_URL": dialogue.action_urls[0]}).start()
+            try:
+                gateway.wait_healthy(60)
+                announce(settings)
+                return supervise([*dialogue.services, gateway], stopping)
+            finally:
+                gateway.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--scaled", action="store_true", help="the scale-out mode (make run-scaled)")
+    scaled = parser.parse_args(argv).scaled
     try:
         settings = Settings.load()
     except ConfigError as exc:
@@ -36,6 +90,12 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop_requested)
     signal.signal(signal.SIGTERM, stop_requested)
+    if scaled:
+        try:
+            return run_scaled(settings, lambda: stopping)
+        except (ServiceError, ConfigError, ValueError) as exc:
+            print(f"run: {exc}", file=sys.stderr, flush=True)
+            return 1
     action_port, rasa_port = port_of(settings.action_server_url), port_of(settings.rasa_url)
     services = [action_server(action_port, log_to=sys.stdout)]
     try:
@@ -49,21 +109,8 @@ def main() -> int:
         gateway = gateway_service(settings).start()
         services.append(gateway)
         gateway.wait_healthy(60)
-        print(f"\nTrợ lý ảo is running: open http://{settings.host}:{settings.port}/ (Ctrl-C stops everything)",
-              flush=True)
-        from bot.app import summary
-
-        for line in summary(settings):
-            print(f"  {line}", flush=True)
-        while not stopping:
-            dead = next((s for s in services if not s.running), None)
-            if dead is not None:
-                print(f"\nrun: {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
-                      "stopping the others.", file=sys.stderr, flush=True)
-                return 1
-            time.sleep(0.5)   # supervision tick
-        print("\nStopping…", flush=True)
-        return 0
+        announce(settings)
+        return supervise(services, lambda: stopping)
     except ServiceError as exc:
         dead = next((s for s in services if s.process is not None and not s.running), None)
         if dead is not None:   # a process that died made another one look unhealthy: name the cause

@@ -32,6 +32,8 @@ def setting(default: Any, env: str, doc: str, section: str, example: str | None 
 GATEWAY = "Where the gateway listens, and the dialogue stack behind it (`make run` starts it on these ports)."
 TELEGRAM = "Telegram (python-telegram-bot). Polling when no webhook URL is set."
 ZALO = "Zalo Official Account (API v3). Webhook at /zalo/webhook."
+SCALE_OUT = ("Scale-out mode (`make run-scaled`): Rasa's lock store in Redis, its conversations in PostgreSQL. "
+             "Nothing answering at a local URL: a server of our own is started under the data directory.")
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -71,6 +73,20 @@ class Settings(BaseSettings):
     zalo_api_base: str = setting("https://openapi.zalo.me", "ZALO_API_BASE", "The OA API (tests: a fake server).",
                                  ZALO)
     zalo_oauth_base: str = setting("https://oauth.zaloapp.com", "ZALO_OAUTH_BASE", "Zalo's OAuth server.", ZALO)
+
+    redis_url: str = setting("redis://127.0.0.1:6380/1", "TROLYAO_REDIS_URL",
+                             "Redis (redis://[:PASSWORD@]HOST:PORT/DB) for the Rasa workers' lock store.",
+                             SCALE_OUT)
+    database_url: str = setting("postgresql://trolyao@127.0.0.1:5433/trolyao", "TROLYAO_DATABASE_URL",
+                                "PostgreSQL (postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE) for the conversations.",
+                                SCALE_OUT)
+    rasa_worker_urls: str | None = setting(
+        None, "TROLYAO_RASA_WORKER_URLS",
+        "Comma-separated Rasa workers the gateway spreads users over (`make run-scaled` sets it).", SCALE_OUT,
+        "http://127.0.0.1:5005,http://127.0.0.1:5006")
+    rasa_workers: int = setting(2, "TROLYAO_RASA_WORKERS", "Rasa servers sharing the conversations.", SCALE_OUT)
+    action_workers: int = setting(2, "TROLYAO_ACTION_WORKERS", "Action servers, each loading the index once.",
+                                  SCALE_OUT)
 
     data: Path | None = setting(None, "TROLYAO_DATA",
                                 "The data directory: index, conversations, feedback (each overridable below).",
@@ -124,6 +140,17 @@ class Settings(BaseSettings):
     def conversations_path(self) -> Path:
         """Rasa's tracker store (SQLite): conversations survive a restart."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """The Rasa servers behind the gateway: the scale-out workers, else TROLYAO_RASA_URL."""
+        listed = [url.strip() for url in (self.rasa_worker_urls or "").split(",") if url.strip()]
+        return listed or [self.rasa_url]
+
+    @property
+    def servers_dir(self) -> Path:
+        """Where the Redis and PostgreSQL servers of our own keep their data (scale-out mode)."""
+        return self.data_dir / "servers"
 
     @property
     def cache_dir(self) -> Path:
