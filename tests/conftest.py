@@ -177,7 +177,3 @@ def talk(assistant):
 
     actions = {action.name(): action for action in actions_for(assistant)}
     return lambda: ActionConversation(actions)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "stack: starts real processes (Rasa, action server, Redis, PostgreSQL)")
