@@ -21,6 +21,7 @@ from typing import IO
 import httpx
 
 from bot.addresses import SharedStores
+from bot.state import private_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOG_TAIL_LINES = 40
@@ -142,14 +143,6 @@ def endpoints_yaml(action_port: int, conversations: Path | None = None, shared: 
         lines.append(f"{section}:")
         lines += [f"  {key}: {json.dumps(value)}" for key, value in keys.items() if value is not None]
     return "\n".join(lines) + "\n"
-
-
-def private_file(path: Path) -> None:
-    """Create ``path`` (and its folder) readable by its owner only, before a server writes to it:
-    it holds what users asked."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.chmod(path, 0o600)
 
 
 def trained_model() -> str:

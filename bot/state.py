@@ -31,6 +31,14 @@ CREATE TABLE IF NOT EXISTS tokens (name TEXT PRIMARY KEY, origin TEXT NOT NULL, 
 BUSY_TIMEOUT_S = 10.0
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable by its owner only, before a server writes to it:
+    it holds what users asked, or tokens."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -42,9 +50,7 @@ class GatewayState:
         self.path = path
         self.clock = clock
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(path, 0o600)
+            private_file(path)
         self.db = sqlite3.connect(":memory:" if path is None else path, timeout=BUSY_TIMEOUT_S,
                                   isolation_level=None, check_same_thread=False)
         if path is not None:

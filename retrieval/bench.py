@@ -23,16 +23,11 @@ import time
 from pathlib import Path
 
 from retrieval.evaluation import retrieval_metrics
+from retrieval.settings import Settings
 from retrieval.text import fold
 
 METHODS = {"dense": ("dense",), "bm25": ("bm25",), "bm25_fold": ("bm25_fold",),
            "hybrid": ("dense", "bm25", "bm25_fold")}
-
-
-def cache_dir() -> Path:
-    from retrieval.settings import Settings
-
-    return Settings.load().cache_dir
 
 
 def ingest(paths: list[Path], index: Path) -> dict:
@@ -69,12 +64,9 @@ def method_table(searcher, queries: dict[str, str], relevant: dict[str, set[str]
     return table
 
 
-_cache_dir, _ingest = cache_dir, ingest   # the names other modules imported first
-
-
 def vicov_index(shared: Path) -> tuple[Path, dict]:
     """The ViCoV19QA benchmark index, cached under $TROLYAO_CACHE/bench (ingest is a no-op when current)."""
-    index = cache_dir() / "bench" / "vicov19qa-index"
+    index = Settings.load().cache_dir / "bench" / "vicov19qa-index"
     return index, ingest([shared / "benchmarks" / "vicov19qa" / "corpus.jsonl"], index)
 
 

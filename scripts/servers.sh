@@ -12,24 +12,7 @@ command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "servers: installing Debian's ${missing[*]} for the scale-out mode" >&2
-if [ "$(id -u)" -eq 0 ]; then
-  as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-  as_root=(sudo)
-else
-  echo "servers: cannot install ${missing[*]}: not root and no sudo. Install them with:" >&2
-  echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
-  exit 1
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "servers: apt-get not found; install ${missing[*]} with your package manager" >&2
-  exit 1
-fi
-
-# Another installation may hold the dpkg lock (shared machines, CI images): wait for it.
-apt=("${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -qq -o DPkg::Lock::Timeout=600)
-"${apt[@]}" update
-"${apt[@]}" install -y "${missing[@]}" >/dev/null
+"$(dirname "$0")/apt-install.sh" servers "${missing[@]}"
 
 command -v redis-server >/dev/null 2>&1 || { echo "servers: redis-server is still missing" >&2; exit 1; }
 [ -x "$PG_BIN/initdb" ] || { echo "servers: $PG_BIN/initdb is still missing" >&2; exit 1; }

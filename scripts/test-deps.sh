@@ -9,22 +9,7 @@ if command -v chromium >/dev/null 2>&1; then
 fi
 
 echo "test-deps: Chromium not found; installing Debian's 'chromium' package for the web chat browser test" >&2
-if [ "$(id -u)" -eq 0 ]; then
-  as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-  as_root=(sudo)
-else
-  echo "test-deps: cannot install chromium: not root and no sudo. Install it with:" >&2
-  echo "  apt-get update && apt-get install -y chromium" >&2
-  exit 1
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "test-deps: apt-get not found; install Chromium with your package manager (or set TROLYAO_CHROMIUM to its path)" >&2
-  exit 1
-fi
-
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+"$(dirname "$0")/apt-install.sh" test-deps chromium
 
 if ! command -v chromium >/dev/null 2>&1; then
   echo "test-deps: installing chromium did not put 'chromium' on PATH" >&2

@@ -261,7 +261,8 @@ def _sha(path: Path) -> str:
 
 def run(shared: Path, archive_gold: Path | None = ARCHIVE_GOLD_FILE, folds: int = FOLDS, seed: int = SEED,
         log=sys.stderr) -> dict:
-    from retrieval.bench import cache_dir, ingest
+    from retrieval.bench import ingest
+    from retrieval.settings import Settings
     from retrieval.answer.extractive import Answerer
     from retrieval.service import Retrieval
 
@@ -275,7 +276,7 @@ def run(shared: Path, archive_gold: Path | None = ARCHIVE_GOLD_FILE, folds: int 
     index_info = {}
     neutral = AbstainModel(weights=(0.0, 0.0), bias=0.0)   # only the evidence is needed, not a model
     for name, inputs in indexes.items():
-        root = cache_dir() / "bench" / f"{name}-index"
+        root = Settings.load().cache_dir / "bench" / f"{name}-index"
         ingest(inputs, root)
         service = Retrieval(root)
         answerer = Answerer(service.searcher, abstain=neutral)

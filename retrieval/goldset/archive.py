@@ -95,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-dev-failures", action="store_true",
                         help="list the dev part's failures (the held-out part's are never listed)")
     args = parser.parse_args(argv)
-    from retrieval.bench import cache_dir, ingest
+    from retrieval.bench import ingest
+    from retrieval.settings import Settings
     from retrieval.service import Retrieval
 
-    index = args.index or cache_dir() / "bench" / "archive-index"
+    index = args.index or Settings.load().cache_dir / "bench" / "archive-index"
     ingest(corpus_and_archive(args.shared), index)     # idempotent: unchanged files are not re-read
     report = measure(Retrieval(index), load_gold(GOLD))
     print("Archive gold set (single-turn, in-process)")

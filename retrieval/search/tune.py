@@ -176,13 +176,14 @@ def _named(weights: tuple[float, ...]) -> dict[str, float]:
 
 def vicov_scores(shared: Path, limit: int | None = None) -> tuple[object, dict[str, FormScores]]:
     """The cached ViCoV19QA index and every method's scores of its dev queries, in both forms."""
-    from retrieval.bench import cache_dir, vicov_queries, vicov_service
+    from retrieval.bench import vicov_queries, vicov_service
+    from retrieval.settings import Settings
 
     service = vicov_service(shared)
     queries = vicov_queries(shared, limit)
     texts = [q["text"] for q in queries]
     relevant = [list(q["relevant"]) for q in queries]
-    cache = cache_dir() / "bench"
+    cache = Settings.load().cache_dir / "bench"
     return service, {form: form_scores(service, [FORM_TEXT[form](t) for t in texts], relevant, cache)
                      for form in FORMS}
 
