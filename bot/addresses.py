@@ -6,7 +6,7 @@ part (Rasa takes host, port, db and credentials as separate keys, not a URL).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from retrieval.errors import ConfigError
 
@@ -36,7 +36,7 @@ class RedisAddress:
 
     @property
     def url(self) -> str:
-        secret = f":{self.password}@" if self.password else ""
+        secret = f":{quote(self.password, safe='')}@" if self.password else ""
         return f"redis://{secret}{self.host}:{self.port}/{self.db}"
 
 
@@ -60,6 +60,11 @@ class PostgresAddress:
     @property
     def local(self) -> bool:
         return self.host in LOCAL_HOSTS
+
+    @property
+    def url(self) -> str:
+        secret = f":{quote(self.password, safe='')}" if self.password else ""
+        return f"postgresql://{quote(self.user, safe='')}{secret}@{self.host}:{self.port}/{quote(self.database, safe='')}"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,10 @@ from starlette.responses import FileResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot import health
+from bot.addresses import RedisAddress
 from bot.gateway import Gateway
-from bot.state import GatewayState
+from bot.state import GatewayState, GatewayStore
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
@@ -49,6 +51,15 @@ def summary(settings: Settings) -> list[str]:
     return lines
 
 
+def gateway_store(settings: Settings) -> GatewayStore:
+    """Redis when several processes share the work (scale-out mode), else the data directory's SQLite."""
+    if settings.scaled:
+        from bot.redis_state import RedisGatewayState
+
+        return RedisGatewayState(RedisAddress.parse(settings.redis_url))
+    return GatewayState(settings.gateway_state_path)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.load()
     if not log.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
@@ -56,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    gateway = Gateway(settings, state=GatewayState(settings.gateway_state_path))
+    gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings))
     channels = channels_for(settings, gateway)
 
     async def index(request: Request) -> FileResponse:

@@ -2,8 +2,10 @@
 
 The sender id is namespaced by channel (`tg:…`, `zalo:…`, `web:…`). Redelivered messages (same
 channel message id) are answered once; floods get a polite message instead of a queue; oversized
-messages are refused; when Rasa or the action server is down the user gets a Vietnamese apology
-within `rasa_timeout_s`. Logs carry a hash of the sender, never names, phone numbers or tokens.
+messages are refused; when Rasa, the action server or the gateway's store is down the user gets a
+Vietnamese apology within `rasa_timeout_s`. With several Rasa workers, each user has a worker of
+their own (a stable hash); when it is gone, the next worker continues the conversation (they share
+its tracker). Logs carry a hash of the sender, never names, phone numbers or tokens.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ import time
 import httpx
 from limits import parse_many
 
+from bot import health
 from bot.rasa_client import BotMessage, fold_messages
-from bot.state import GatewayState
+from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
@@ -36,17 +39,30 @@ def sender_hash(sender: str) -> str:
     return hashlib.sha256(sender.encode()).hexdigest()[:12]
 
 
+# The worker never received the request, or died while answering it (SIGKILL, a crash): another
+# worker may take the turn. A timeout is not one of these: the turn may still be running there.
+WORKER_GONE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError)
+
+
+def rasa_workers(sender: str, urls: list[str]) -> list[str]:
+    """The Rasa workers to try for ``sender``, theirs first: a stable hash (the same in every gateway
+    process and after a restart), so one user's turns go to one worker while it lives; then the
+    others in a fixed ring, since any worker can continue any conversation."""
+    first = int(hashlib.sha256(sender.encode()).hexdigest()[:8], 16) % len(urls)
+    return urls[first:] + urls[:first]
+
+
 def rasa_worker(sender: str, urls: list[str]) -> str:
-    """The Rasa worker of ``sender``: a stable hash (the same in every gateway process and after a
-    restart), so one user's turns go to one worker while it lives; any worker could continue."""
-    return urls[int(hashlib.sha256(sender.encode()).hexdigest()[:8], 16) % len(urls)]
+    return rasa_workers(sender, urls)[0]
 
 
 class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
-                 state: GatewayState | None = None):
-        """``state``: where redelivery keys and rate-limit hits are kept (default: in memory)."""
+                 state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None):
+        """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
+        ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode)."""
         self.settings = settings
+        self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
         self._limits = parse_many(settings.rate_limit)
@@ -55,30 +71,45 @@ class Gateway:
                      message_id: str | None = None) -> list[BotMessage] | None:
         """The replies to send, or None when this message was already handled (a redelivery)."""
         sender = f"{channel}:{user_id}"
-        if message_id is not None:
-            if not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
+        try:
+            if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
                 log.info("%s %s redelivered message ignored", channel, sender_hash(sender))
                 return None
-        text = (text or "").strip()
-        if not text:
-            return [BotMessage(EMPTY)]
-        if len(text) > self.settings.max_message_chars:
-            return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
-        if not self.state.hit(self._limits, sender):
-            log.info("%s %s rate limited", channel, sender_hash(sender))
-            return [BotMessage(RATE_LIMITED)]
+            text = (text or "").strip()
+            if not text:
+                return [BotMessage(EMPTY)]
+            if len(text) > self.settings.max_message_chars:
+                return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
+            if not self.state.hit(self._limits, sender):
+                log.info("%s %s rate limited", channel, sender_hash(sender))
+                return [BotMessage(RATE_LIMITED)]
+        except StateUnavailable as exc:
+            log.warning("%s %s gateway store unavailable: %s", channel, sender_hash(sender), exc)
+            return [BotMessage(APOLOGY)]
         return await self.ask_rasa(sender, text)
 
     async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
         started = time.perf_counter()
-        try:
-            rasa_url = rasa_worker(sender, self.settings.rasa_urls)
-            response = await self.http.post(f"{rasa_url}/webhooks/rest/webhook",
-                                            json={"sender": sender, "message": text})
-            response.raise_for_status()
-            messages = fold_messages(response.json())
-        except (httpx.HTTPError, ValueError) as exc:
-            log.warning("%s rasa unavailable: %s", sender_hash(sender), type(exc).__name__)
+        down = [name for name, up in (await health.check(self.stores)).items() if not up]
+        if down:
+            log.warning("%s not sent to rasa: %s down", sender_hash(sender), ", ".join(down))
+            return [BotMessage(APOLOGY)]
+        messages = None
+        for rasa_url in rasa_workers(sender, self.settings.rasa_urls):
+            try:
+                response = await self.http.post(f"{rasa_url}/webhooks/rest/webhook",
+                                                json={"sender": sender, "message": text})
+                response.raise_for_status()
+                messages = fold_messages(response.json())
+                break
+            except WORKER_GONE as exc:
+                log.warning("%s rasa worker %s gone (%s): trying the next", sender_hash(sender), rasa_url,
+                            type(exc).__name__)
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("%s rasa unavailable: %s", sender_hash(sender), type(exc).__name__)
+                return [BotMessage(APOLOGY)]
+        if messages is None:
+            log.warning("%s no rasa worker answered", sender_hash(sender))
             return [BotMessage(APOLOGY)]
         if not messages:   # Rasa answered nothing: the action server failed behind it
             log.warning("%s empty reply from rasa (action server down?)", sender_hash(sender))
@@ -88,17 +119,10 @@ class Gateway:
         return messages
 
     async def health(self) -> dict[str, bool]:
-        """Rasa (each worker) and the action server answer their health checks (within 2 s each)."""
-        async def ok(url: str) -> bool:
-            try:
-                return (await self.http.get(url, timeout=2.0)).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        urls = self.settings.rasa_urls
-        rasa = {"rasa": await ok(f"{urls[0]}/status")} if len(urls) == 1 else \
-            {f"rasa-{number}": await ok(f"{url}/status") for number, url in enumerate(urls, start=1)}
-        return {**rasa, "actions": await ok(f"{self.settings.action_server_url}/health")}
+        """Every process and server behind this gateway answers its health check (bot/health.py)."""
+        return await health.check({**health.process_probes(self.settings, self.http), **self.stores})
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        for probe in self.stores.values():
+            await probe.aclose()

@@ -100,9 +100,14 @@ class Service:
             self.process.wait()
 
 
-def action_server(port: int, env: dict[str, str] | None = None, log_to: IO[str] | None = None) -> Service:
-    return Service("actions", [str(ROOT / ".venv/bin/python"), "-m", "actions.server", "--port", str(port)],
-                   f"http://127.0.0.1:{port}/health", env or {}, log_to)
+def action_server(port: int, env: dict[str, str] | None = None, log_to: IO[str] | None = None,
+                  own_port: int | None = None) -> Service:
+    """The action server on ``port``; with ``own_port``, one of several sharing ``port`` (scale-out),
+    whose health is asked on its own port."""
+    argv = [str(ROOT / ".venv/bin/python"), "-m", "actions.server", "--port", str(port)]
+    if own_port is not None:
+        argv += ["--reuse-port", "--own-port", str(own_port)]
+    return Service("actions", argv, f"http://127.0.0.1:{own_port or port}/health", env or {}, log_to)
 
 
 def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | None = None,
@@ -127,13 +132,14 @@ def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | N
 def endpoints_yaml(action_port: int, conversations: Path | None = None, shared: SharedStores | None = None) -> str:
     """Rasa's endpoints.yml. The keys are those Rasa 3.6 passes on: RedisLockStore(host=url, port, db,
     password) (here its atomic subclass, nlu.locks) and SQLTrackerStore(host=url, dialect, port, db,
-    username, password)."""
+    username, password) (on PostgreSQL, its subclass that reconnects after a restart, nlu.trackers)."""
     entries: dict[str, dict] = {"action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"}}
     if shared is not None:
         redis, database = shared.redis, shared.database
         entries["lock_store"] = {"type": "nlu.locks.AtomicRedisLockStore", "url": redis.host,
                                  "port": redis.port, "db": redis.db, "password": redis.password}
-        entries["tracker_store"] = {"type": "SQL", "dialect": "postgresql", "url": database.host,
+        entries["tracker_store"] = {"type": "nlu.trackers.ReconnectingSQLTrackerStore", "dialect": "postgresql",
+                                    "url": database.host,
                                     "port": database.port, "db": database.database,
                                     "username": database.user, "password": database.password}
     elif conversations is not None:

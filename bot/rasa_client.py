@@ -20,7 +20,10 @@ class BotMessage:
     abstained: bool | None = None
 
 
-def fold_messages(raw: list[dict]) -> list[BotMessage]:
+def fold_messages(raw: object) -> list[BotMessage]:
+    """Rasa's reply as bubbles; ValueError when it is not Rasa's list of messages."""
+    if not isinstance(raw, list) or not all(isinstance(part, dict) for part in raw):
+        raise ValueError(f"Rasa answered {type(raw).__name__}, not a list of messages")
     messages: list[BotMessage] = []
     for part in raw:
         custom = part.get("custom")

@@ -3,13 +3,15 @@ together on Ctrl-C (or when one dies, saying which).
 
 `make run-scaled` (`--scaled`): Redis and PostgreSQL (those answering at their URLs, else our own),
 TROLYAO_RASA_WORKERS Rasa servers sharing them, TROLYAO_ACTION_WORKERS action servers, and the
-gateway spreading users over the Rasa servers; servers it did not start are left running."""
+gateway spreading users over the Rasa servers; a process that dies is restarted (the others carry
+its conversations meanwhile); servers it did not start are left running."""
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 from urllib.parse import urlparse
 
@@ -38,14 +40,37 @@ def announce(settings: Settings) -> None:
         print(f"  {line}", flush=True)
 
 
-def supervise(services: list[Service], stopping: Callable[[], bool]) -> int:
-    """Until Ctrl-C (0) or until one of ``services`` dies (1, naming it)."""
+@dataclass
+class Restarts:
+    """The scale-out launcher restarts a process that died, unless it died ``limit`` times within
+    ``window_s`` (a crash loop is a fault to report, not to hide)."""
+    limit: int = 5
+    window_s: float = 300.0
+    deaths: dict[str, list[float]] = field(default_factory=dict)
+
+    def allow(self, name: str, now: float) -> bool:
+        recent = [at for at in self.deaths.get(name, []) if now - at < self.window_s] + [now]
+        self.deaths[name] = recent
+        return len(recent) <= self.limit
+
+
+def supervise(services: list[Service], stopping: Callable[[], bool], restarts: Restarts | None = None,
+              clock: Callable[[], float] = time.monotonic) -> int:
+    """Until Ctrl-C (0), or until one of ``services`` dies (1, naming it) — or, with ``restarts``,
+    restart each one that dies until it dies too often."""
     while not stopping():
-        dead = next((s for s in services if not s.running), None)
-        if dead is not None:
-            print(f"\nrun: {dead.name} stopped unexpectedly (exit code {dead.process.returncode}); "
-                  "stopping the others.", file=sys.stderr, flush=True)
-            return 1
+        for service in services:
+            if service.running:
+                continue
+            code = service.process.returncode
+            if restarts is None or not restarts.allow(service.name, clock()):
+                again = "" if restarts is None else \
+                    f" ({restarts.limit + 1} times within {restarts.window_s:.0f} s: not restarted again)"
+                print(f"\nrun: {service.name} stopped unexpectedly (exit code {code}){again}; "
+                      "stopping the others.", file=sys.stderr, flush=True)
+                return 1
+            print(f"run: {service.name} died (exit code {code}); restarting it", file=sys.stderr, flush=True)
+            service.start()
         time.sleep(0.5)   # supervision tick
     print("\nStopping…", flush=True)
     return 0
@@ -60,15 +85,20 @@ def run_scaled(settings: Settings, stopping: Callable[[], bool]) -> int:
             print(f"run: {type(server).__name__} at port {server.address.port}: "
                   f"{'started here' if server.owned else 'already running, used as is'}", flush=True)
         shared = SharedStores(servers.redis.address, servers.postgres.address)
-        with ScaledDialogue(shared, settings.rasa_workers, settings.action_workers, log_to=sys.stdout) as dialogue:
-            print(f"run: Rasa workers {' '.join(dialogue.rasa_urls)}; action servers "
-                  f"{' '.join(dialogue.action_urls)}", flush=True)
-            gateway = gateway_service(settings, {"TROLYAO_RASA_WORKER_URLS": ",".join(dialogue.rasa_urls),
-                                                 "TROLYAO_ACTION_SERVER_URL": dialogue.action_urls[0]}).start()
+        # Half the gateway's timeout: a turn retried after its worker died still fits in it.
+        with ScaledDialogue(shared, settings.rasa_workers, settings.action_workers, log_to=sys.stdout,
+                            ticket_lifetime_s=settings.rasa_timeout_s / 2) as dialogue:
+            print(f"run: Rasa workers {' '.join(dialogue.rasa_urls)}; action servers at {dialogue.action_url} "
+                  f"(each: {' '.join(dialogue.action_urls)})", flush=True)
+            gateway = gateway_service(settings, {
+                "TROLYAO_SCALED": "1", "TROLYAO_RASA_WORKER_URLS": ",".join(dialogue.rasa_urls),
+                "TROLYAO_ACTION_SERVER_URL": dialogue.action_url,
+                "TROLYAO_ACTION_WORKER_URLS": ",".join(dialogue.action_urls),
+                "TROLYAO_REDIS_URL": shared.redis.url, "TROLYAO_DATABASE_URL": shared.database.url}).start()
             try:
                 gateway.wait_healthy(60)
                 announce(settings)
-                return supervise([*dialogue.services, gateway], stopping)
+                return supervise([*dialogue.services, gateway], stopping, Restarts())
             finally:
                 gateway.stop()
 

@@ -5,19 +5,20 @@
 - rate-limit hits: a flood is still a flood after a restart (moving window, as `limits` counts);
 - the Zalo tokens: a refresh token is single-use, so the one Zalo last issued must outlive the process.
 
-The `limits` library has no SQLite storage, and the scale-out mode will use its Redis one; the
-moving window here is the few lines of SQL it takes. The file is created owner-only (it holds
+The `limits` library has no SQLite storage (the scale-out mode uses its Redis one: bot/redis_state.py);
+the moving window here is the few lines of SQL it takes. The file is created owner-only (it holds
 tokens and hashed sender ids); writes are short transactions, so two gateway processes on one
 machine can share it.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from limits import RateLimitItem
 
@@ -31,6 +32,25 @@ CREATE TABLE IF NOT EXISTS tokens (name TEXT PRIMARY KEY, origin TEXT NOT NULL, 
 BUSY_TIMEOUT_S = 10.0
 
 
+class StateUnavailable(RuntimeError):
+    """The gateway's store cannot be read or written (a locked or broken file, Redis down): the
+    message is answered with an apology, never guessed at."""
+
+
+class GatewayStore(Protocol):
+    """What the gateway keeps across restarts and shares between processes (SQLite or Redis)."""
+
+    def first_time(self, key: str, ttl_s: float) -> bool: ...
+
+    def hit(self, limits: list[RateLimitItem], key: str) -> bool: ...
+
+    def tokens(self, name: str, configured_access: str, configured_refresh: str) -> tuple[str, str]: ...
+
+    def save_tokens(self, name: str, configured_refresh: str, access: str, refresh: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def private_file(path: Path) -> None:
     """Create ``path`` (and its folder) readable by its owner only, before a server writes to it:
     it holds what users asked, or tokens."""
@@ -39,8 +59,18 @@ def private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-def _digest(value: str) -> str:
+def digest(value: str) -> str:
+    """What a configured refresh token is remembered by (never the token itself)."""
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def unavailable_on(*errors: type[BaseException]):
+    """Turn a store's own errors into StateUnavailable (one type for the gateway to catch)."""
+    try:
+        yield
+    except errors as exc:
+        raise StateUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
 class GatewayState:
@@ -60,7 +90,7 @@ class GatewayState:
     def first_time(self, key: str, ttl_s: float) -> bool:
         """True the first time ``key`` is seen within ``ttl_s`` (then it is remembered)."""
         now = self.clock()
-        with self.db:
+        with unavailable_on(sqlite3.Error), self.db:
             self.db.execute("DELETE FROM seen WHERE expires_at <= ?", (now,))
             inserted = self.db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (key, now + ttl_s)).rowcount
         return inserted == 1
@@ -69,7 +99,7 @@ class GatewayState:
         """Count one hit of ``key``; False (and not counted) when any limit's window is full."""
         now = self.clock()
         longest = max(limit.get_expiry() for limit in limits)
-        with self.db:
+        with unavailable_on(sqlite3.Error), self.db:
             self.db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - longest))
             for limit in limits:
                 (count,) = self.db.execute("SELECT COUNT(*) FROM hits WHERE key = ? AND at > ?",
@@ -82,15 +112,16 @@ class GatewayState:
     def tokens(self, name: str, configured_access: str, configured_refresh: str) -> tuple[str, str]:
         """The newest (access, refresh) pair for ``name``: the one saved after a refresh, unless the
         configuration has been given another refresh token since (an operator's new one wins)."""
-        row = self.db.execute("SELECT origin, access, refresh FROM tokens WHERE name = ?", (name,)).fetchone()
-        if row is not None and row[0] == _digest(configured_refresh):
+        with unavailable_on(sqlite3.Error):
+            row = self.db.execute("SELECT origin, access, refresh FROM tokens WHERE name = ?", (name,)).fetchone()
+        if row is not None and row[0] == digest(configured_refresh):
             return row[1], row[2]
         return configured_access, configured_refresh
 
     def save_tokens(self, name: str, configured_refresh: str, access: str, refresh: str) -> None:
-        with self.db:
+        with unavailable_on(sqlite3.Error), self.db:
             self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
-                            (name, _digest(configured_refresh), access, refresh))
+                            (name, digest(configured_refresh), access, refresh))
 
     def close(self) -> None:
         self.db.close()

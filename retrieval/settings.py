@@ -84,6 +84,14 @@ class Settings(BaseSettings):
         None, "TROLYAO_RASA_WORKER_URLS",
         "Comma-separated Rasa workers the gateway spreads users over (`make run-scaled` sets it).", SCALE_OUT,
         "http://127.0.0.1:5005,http://127.0.0.1:5006")
+    action_worker_urls: str | None = setting(
+        None, "TROLYAO_ACTION_WORKER_URLS",
+        "Comma-separated action workers, each at its own address (`make run-scaled` sets it; /healthz asks each).",
+        SCALE_OUT, "http://127.0.0.1:5056,http://127.0.0.1:5057")
+    scaled: bool = setting(False, "TROLYAO_SCALED",
+                           "The gateway is part of the scale-out mode (`make run-scaled` sets it): its redelivery "
+                           "keys, rate limits and Zalo tokens live in Redis; /healthz reports Redis and PostgreSQL.",
+                           SCALE_OUT)
     rasa_workers: int = setting(2, "TROLYAO_RASA_WORKERS", "Rasa servers sharing the conversations.", SCALE_OUT)
     action_workers: int = setting(2, "TROLYAO_ACTION_WORKERS", "Action servers, each loading the index once.",
                                   SCALE_OUT)
@@ -144,8 +152,12 @@ class Settings(BaseSettings):
     @property
     def rasa_urls(self) -> list[str]:
         """The Rasa servers behind the gateway: the scale-out workers, else TROLYAO_RASA_URL."""
-        listed = [url.strip() for url in (self.rasa_worker_urls or "").split(",") if url.strip()]
-        return listed or [self.rasa_url]
+        return _listed(self.rasa_worker_urls) or [self.rasa_url]
+
+    @property
+    def action_urls(self) -> list[str]:
+        """Every action server, each at its own address: the scale-out workers, else TROLYAO_ACTION_SERVER_URL."""
+        return _listed(self.action_worker_urls) or [self.action_server_url]
 
     @property
     def servers_dir(self) -> Path:
@@ -163,6 +175,10 @@ class Settings(BaseSettings):
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_access_token)
+
+
+def _listed(urls: str | None) -> list[str]:
+    return [url.strip() for url in (urls or "").split(",") if url.strip()]
 
 
 def _problem(error: dict) -> str:

@@ -40,5 +40,5 @@ def test_the_endpoints_give_rasa_the_shared_stores_key_by_key():
         'action_endpoint:\n  url: "http://127.0.0.1:5055/webhook"\n'
         'lock_store:\n  type: "nlu.locks.AtomicRedisLockStore"\n  url: "127.0.0.1"\n  port: 6380\n  db: 1\n'
         '  password: "pw"\n'
-        'tracker_store:\n  type: "SQL"\n  dialect: "postgresql"\n  url: "127.0.0.1"\n  port: 5433\n  db: "d"\n'
+        'tracker_store:\n  type: "nlu.trackers.ReconnectingSQLTrackerStore"\n  dialect: "postgresql"\n  url: "127.0.0.1"\n  port: 5433\n  db: "d"\n'
         '  username: "u"\n')

@@ -4,53 +4,20 @@ over the sample index. Any worker continues any conversation; one user's message
 both workers are both answered, one turn after the other."""
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import signal
 import subprocess
-import tempfile
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 from conftest import DIALOGUE_TODAY, REPO
 from dialogue import Dialogue
+from scale_out_stack import scale_out_servers, shared_stores  # noqa: F401  (fixtures)
 
-from bot.addresses import PostgresAddress, RedisAddress, SharedStores
-from bot.processes import free_port
 from bot.scaled import ScaledDialogue
 from bot.servers import PostgresServer, RedisServer, tool
 
 pytestmark = [pytest.mark.model, pytest.mark.stack]
-
-
-@pytest.fixture(scope="module")
-def shared_stores(tmp_path_factory):
-    """A Redis and a PostgreSQL cluster of the test's own; installed first when missing (set-up's
-    script), skipped only where they cannot be installed, and never in CI."""
-    installed = subprocess.run([str(REPO / "scripts/servers.sh")], capture_output=True, text=True)
-    if installed.returncode != 0:
-        message = f"redis-server / PostgreSQL 15 cannot be installed here:\n{installed.stderr[-1500:]}"
-        pytest.fail(message) if os.environ.get("CI") else pytest.skip(message)
-    # Not under pytest's tmp folder: PostgreSQL runs as the postgres user when we are root, and
-    # pytest's folders are private to the user who runs the tests.
-    cluster = Path(tempfile.mkdtemp(prefix="trolyao-pg-"))
-    redis = RedisServer(RedisAddress("127.0.0.1", free_port(), 1), tmp_path_factory.mktemp("redis"))
-    postgres = PostgresServer(PostgresAddress("127.0.0.1", free_port(), "trolyao", "conversations"), cluster)
-    try:
-        redis.start()
-        postgres.start()
-        assert redis.owned and postgres.owned     # nothing answered on the free ports: ours
-        yield SharedStores(redis.address, postgres.address)
-    finally:
-        postgres.stop()
-        redis.stop()
-        shutil.rmtree(cluster, ignore_errors=True)
-    assert not redis.healthy() and not postgres.healthy()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +27,7 @@ def workers(shared_stores, sample_index, tmp_path_factory) -> list[Dialogue]:
     env = {"TROLYAO_INDEX": str(sample_index), "TROLYAO_FEEDBACK": str(feedback),
            "TROLYAO_TODAY": DIALOGUE_TODAY, "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     with ScaledDialogue(shared_stores, rasa_workers=2, action_workers=1, env=env) as scaled:
-        yield [Dialogue(url, feedback, scaled.action_urls[0]) for url in scaled.rasa_urls]
+        yield [Dialogue(url, feedback, scaled.action_url) for url in scaled.rasa_urls]
 
 
 def contenders(port: int, store: str, conversations: int) -> list[int]:
@@ -132,61 +99,3 @@ def test_a_server_already_answering_is_used_and_never_stopped(shared_stores, tmp
     postgres.stop()
     assert redis.healthy() and postgres.healthy()
     assert not (tmp_path / "unused-redis").exists() and not (tmp_path / "unused-postgres").exists()
-
-
-def test_make_run_scaled_serves_on_running_servers_and_leaves_them_running(shared_stores, sample_index, tmp_path):
-    gateway = free_port()
-    env = {**os.environ, "TROLYAO_PORT": str(gateway), "TROLYAO_INDEX": str(sample_index),
-           "TROLYAO_REDIS_URL": shared_stores.redis.url, "TROLYAO_FEEDBACK": str(tmp_path / "feedback.sqlite3"),
-           "TROLYAO_DATABASE_URL": f"postgresql://{shared_stores.database.user}@127.0.0.1:"
-                                   f"{shared_stores.database.port}/{shared_stores.database.database}",
-           "TROLYAO_DATA": str(tmp_path / "data"), "TROLYAO_TODAY": DIALOGUE_TODAY, "HF_HUB_OFFLINE": "1"}
-    def ask(text: str) -> str:
-        return httpx.post(f"http://127.0.0.1:{gateway}/api/chat", timeout=60,
-                          json={"sender": "scaled-smoke", "message": text}).json()["messages"][0]["text"]
-
-    with make_run_scaled(env) as output:
-        assert "704/UBND-KGVX" in ask("Công văn 704/UBND-KGVX nói gì?")
-        assert "không ghi người ký" in ask("Văn bản đó do ai ký?")
-        health = httpx.get(f"http://127.0.0.1:{gateway}/healthz", timeout=10).json()
-        assert health == {"rasa-1": True, "rasa-2": True, "actions": True}
-        workers = next(line for line in output if line.startswith("run: Rasa workers")).split()
-    assert any("already running, used as is" in line for line in output)
-    urls = [word.rstrip(";") for word in workers if word.startswith("http://")]
-    assert len(urls) == 4 and not any(_answers(url) for url in [*urls, f"http://127.0.0.1:{gateway}"])
-    server = PostgresServer(shared_stores.database, tmp_path)
-    assert RedisServer(shared_stores.redis, tmp_path).healthy() and server.healthy()   # not ours: still up
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url, timeout=2)
-        return True
-    except httpx.HTTPError:
-        return False
-
-
-@contextlib.contextmanager
-def make_run_scaled(env: dict[str, str]):
-    """`make run-scaled`, yielded (its output lines so far) once it says it is running; Ctrl-C after."""
-    proc = subprocess.Popen(["make", "run-scaled"], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
-    output: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        for line in proc.stdout:
-            output.append(line.rstrip("\n"))
-            if "Trợ lý ảo is running" in line:
-                ready.set()
-        ready.set()     # ended: let the waiter see it
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        assert ready.wait(600) and proc.poll() is None, "make run-scaled did not start:\n" + "\n".join(output[-60:])
-        yield output
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(120)
-    assert any("Stopping" in line for line in output), "\n".join(output[-60:])

@@ -36,7 +36,7 @@ from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
 from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
-from bot.state import GatewayState
+from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.zalo")
@@ -70,7 +70,7 @@ def event_time_s(timestamp: object) -> float | None:
 
 class ZaloChannel:
     def __init__(self, settings: Settings, gateway: Gateway, http: httpx.AsyncClient | None = None,
-                 state: GatewayState | None = None):
+                 state: GatewayStore | None = None):
         """``state`` keeps the tokens Zalo issues on refresh (a refresh token is single-use: after a
         restart only the newest one works); default: in memory."""
         self.settings = settings
@@ -80,8 +80,8 @@ class ZaloChannel:
         self.http = http or httpx.AsyncClient(timeout=10.0)
         self.api_base = settings.zalo_api_base.rstrip("/")
         self.oauth_base = settings.zalo_oauth_base.rstrip("/")
-        self._access_token, self._refresh_token = self.state.tokens(
-            CHANNEL, settings.zalo_access_token or "", settings.zalo_refresh_token or "")
+        self._access_token, self._refresh_token = self._stored_tokens() or (
+            settings.zalo_access_token or "", settings.zalo_refresh_token or "")
         self._refresh_lock = asyncio.Lock()
         self._buttons: TTLCache = TTLCache(maxsize=100_000, ttl=BUTTONS_TTL_S)   # user id → last buttons
         self._senders = KeyedLock()
@@ -233,6 +233,15 @@ class ZaloChannel:
             result["error"] = response.status_code
         return result
 
+    def _stored_tokens(self) -> tuple[str, str] | None:
+        """The newest tokens any gateway process saved (None when the store is unreachable)."""
+        try:
+            return self.state.tokens(CHANNEL, self.settings.zalo_access_token or "",
+                                     self.settings.zalo_refresh_token or "")
+        except StateUnavailable as exc:
+            log.warning("zalo: saved tokens unreadable (%s); using the configured ones", exc)
+            return None
+
     async def refresh_token(self, used: str) -> bool:
         """A new access token (and refresh token) from the refresh token; True when there is one.
 
@@ -240,6 +249,10 @@ class ZaloChannel:
         the new one is simply used (a refresh token is single-use: never spend it twice)."""
         async with self._refresh_lock:
             if self._access_token != used:
+                return True
+            stored = self._stored_tokens()
+            if stored is not None and stored[0] != used:   # another gateway process refreshed it
+                self._access_token, self._refresh_token = stored
                 return True
             if not (self._refresh_token and self.settings.zalo_app_secret):
                 log.warning("zalo: access token expired and cannot be refreshed "
@@ -262,8 +275,12 @@ class ZaloChannel:
             self._access_token = str(result["access_token"])
             if result.get("refresh_token"):
                 self._refresh_token = str(result["refresh_token"])
-            self.state.save_tokens(CHANNEL, self.settings.zalo_refresh_token or "", self._access_token,
-                                   self._refresh_token)
+            try:
+                self.state.save_tokens(CHANNEL, self.settings.zalo_refresh_token or "", self._access_token,
+                                       self._refresh_token)
+            except StateUnavailable as exc:   # kept in memory; lost only if this process stops first
+                log.error("zalo: the new tokens could not be saved (%s); a restart would need a new "
+                          "ZALO_REFRESH_TOKEN", exc)
             log.info("zalo: access token refreshed (valid %s s)", result.get("expires_in", "?"))
             return True
 
