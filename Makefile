@@ -4,7 +4,7 @@ VENV := .venv
 SHARED ?= ../shared
 export SHARED
 
-.PHONY: setup run run-scaled test bench clean-index
+.PHONY: setup run run-scaled test bench loadtest clean-index
 
 setup:
 	@scripts/setup.sh
@@ -25,6 +25,14 @@ bench: setup
 	@$(VENV)/bin/python -m retrieval.bench --shared $(SHARED)
 	@$(VENV)/bin/python -m retrieval.goldset.archive --shared $(SHARED) --json bench-results/archive.json
 	@$(VENV)/bin/python -m bot.bench
+
+# Both modes under load, one after the other, each started on its own free ports (a running
+# `make run` is left alone); a Rasa worker and an action server are killed halfway through the scaled
+# run. LOADTEST_ARGS overrides the options (e.g. `make loadtest LOADTEST_ARGS="--duration 60 --kill-at off"`).
+LOADTEST_ARGS ?= --kill-at half
+loadtest: setup
+	@scripts/servers.sh
+	@$(VENV)/bin/python -m bot.loadtest $(LOADTEST_ARGS)
 
 clean-index:
 	@rm -rf "$${TROLYAO_INDEX:-$${XDG_DATA_HOME:-$$HOME/.local/share}/trolyao/index}"
