@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,7 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
     log_to: IO[str] | None = None          # where prefixed lines go (None: kept in the tail only)
     import_first: Path | None = None       # put on the front of the process's PYTHONPATH
+    scratch: Path | None = None            # a folder of its own (generated files), removed on stop
     process: subprocess.Popen | None = None
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES))
 
@@ -90,14 +92,15 @@ class Service:
                            + "\n".join(self.tail))
 
     def stop(self, grace: float = 10.0) -> None:
-        if not self.running:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
+        if self.running:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def action_server(port: int, env: dict[str, str] | None = None, log_to: IO[str] | None = None,
@@ -126,7 +129,8 @@ def rasa_server(port: int, model: str, action_port: int, env: dict[str, str] | N
             "--port", str(port), "--interface", "127.0.0.1", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml"]
     # This checkout's nlu/ (components, lock store) first, whatever checkout .venv-rasa's .pth names.
-    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to, import_first=ROOT)
+    return Service("rasa", argv, f"http://127.0.0.1:{port}/status", env or {}, log_to, import_first=ROOT,
+                   scratch=endpoints.parent)
 
 
 def endpoints_yaml(action_port: int, conversations: Path | None = None, shared: SharedStores | None = None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from contextlib import redirect_stderr
 
-from bot.processes import Service
+from bot.processes import Service, rasa_server
 from bot.run import Restarts, supervise
 
 
@@ -46,3 +46,11 @@ def test_without_restarts_the_first_death_ends_the_launch():
         assert supervise([crashing], stopping=lambda: False) == 1
     assert "actions stopped unexpectedly (exit code 4); stopping the others." in log.getvalue()
     assert "restarting" not in log.getvalue()
+
+
+def test_the_files_generated_for_a_process_go_when_it_is_stopped(tmp_path):
+    rasa = rasa_server(5005, "model.tar.gz", 5055, conversations=tmp_path / "conversations.sqlite3")
+    endpoints = rasa.argv[rasa.argv.index("--endpoints") + 1]
+    assert "tracker_store" in open(endpoints).read()
+    rasa.stop()          # never started: its folder goes all the same (it may hold passwords)
+    assert rasa.scratch is not None and not rasa.scratch.exists()
