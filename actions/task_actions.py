@@ -152,7 +152,11 @@ def respond_about_task(core: Core, turn: Turn, intent: str, chosen: Task | None 
                                 "ví dụ “Ai chủ trì phòng, chống sốt xuất huyết?”.", abstained=True), []
         distinct = _distinct(matches)
         if not distinct:
-            return answer_from_documents(core, turn.text, doc=_document_of(core.retrieval, turn), focus=turn.focus_doc,
+            named = _document_of(core.retrieval, turn)
+            if named is None and turn.focus_doc and not turn.first("agency") \
+                    and not query_terms(_without_entities(turn)):
+                return _from_document_in_focus(core, turn, intent)
+            return answer_from_documents(core, turn.text, doc=named, focus=turn.focus_doc,
                                          page=turn.focus_source, ranking=ranking)
         if len(distinct) > 1 and not query_terms(_without_entities(turn)):
             # "Giao cho cơ quan nào?": the province's own bodies before the addressees of a request the
@@ -172,6 +176,18 @@ def respond_about_task(core: Core, turn: Turn, intent: str, chosen: Task | None 
     else:
         text = render.responsible_text(chosen, partners_first=_wants_partners(turn.text))
     return render.Reply(text, [Citation.from_task(chosen)]), remember(turn.text, task=chosen, agency=chosen.lead)
+
+
+def _from_document_in_focus(core: Core, turn: Turn, intent: str) -> tuple[render.Reply, list[Any]]:
+    """A bare follow-up ("Ai chủ trì?") about a document that assigns no task: its own text answers,
+    or the reply says the document does not say — never another document's task."""
+    reply, events = answer_from_documents(core, turn.text, doc=turn.focus_doc)
+    if not reply.abstained:
+        return reply, events
+    what = "hạn chót của việc nào" if intent == "ask_deadline" else "cơ quan chủ trì việc nào"
+    return render.Reply(f"Văn bản {turn.focus_doc} không nêu {what} (tôi không thấy nhiệm vụ nào được giao "
+                        "trong văn bản này). Bạn có thể hỏi về nội dung của văn bản, hoặc hỏi về một văn bản khác.",
+                        abstained=True), remember(turn.text, doc=turn.focus_doc)
 
 
 def due_soon_reply(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]]:

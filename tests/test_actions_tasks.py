@@ -87,3 +87,19 @@ def test_an_agency_without_tasks_is_told_so_and_stays_in_focus(talk):
     reply = conversation.say("Văn phòng UBND tỉnh được giao những việc gì?", *AGENCY)
     assert reply.text == "Tôi chưa thấy nhiệm vụ nào giao cho Văn phòng UBND tỉnh trong các văn bản đã có."
     assert conversation.slots["focus_agency"] == "Văn phòng UBND tỉnh"
+
+
+def test_a_bare_follow_up_on_a_document_without_tasks_never_answers_from_another(talk, hashing_retrieval):
+    assigned = {task.doc_number for task in hashing_retrieval.tasks.tasks}
+    tried = 0
+    for number in sorted({n for n in hashing_retrieval.index.document_numbers if n} - assigned):
+        conversation = talk()
+        described = conversation.say(f"Văn bản {number} nói gì?", *DOCUMENT)
+        if described.cited != [number]:    # only mentioned by other documents: they are the sources
+            continue
+        tried += 1
+        for follow_up, intent in (("Ai chủ trì?", RESPONSIBLE), ("Hạn chót khi nào?", DEADLINE)):
+            reply = conversation.say(follow_up, *intent)
+            assert set(reply.cited) <= {number} and (reply.cited or number in reply.text), (number, reply.text)
+            assert conversation.slots["focus_doc"] == number
+    assert tried >= 3
