@@ -53,6 +53,7 @@ class ScaledRun:
     def __init__(self, env: dict[str, str]):
         self.proc = subprocess.Popen(["make", "run-scaled"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
+        self.env = env
         self.output: list[str] = []
         self._ready = threading.Event()
         self._lines = threading.Condition()

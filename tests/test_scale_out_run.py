@@ -3,7 +3,8 @@ running, so the launcher uses them and leaves them running): two Rasa workers, t
 the gateway. What a province's operator relies on: /healthz names every process and both servers; a
 worker killed with SIGKILL is restarted while the others carry its users' conversations on; Redis or
 PostgreSQL down, or the action servers frozen, give the Vietnamese apology within the timeout, and
-the service comes back by itself; Ctrl-C stops what the command started and nothing else."""
+the service comes back by itself; Ctrl-C stops what the command started and nothing else, and a
+conversation goes on after the command is started again."""
 from __future__ import annotations
 
 import os
@@ -172,10 +173,19 @@ def test_ctrl_c_stops_what_it_started_and_leaves_the_servers_running(scaled, sca
     run, gateway = scaled
     rasa, actions = worker_urls(run)
     urls = [*rasa, *actions, gateway.url]
+    before = new_sender("restarted")
+    assert "704/UBND-KGVX" in gateway.ask(before, "Công văn 704/UBND-KGVX nói gì?")
     run.stop()      # (make's own exit status after Ctrl-C is the signal's, not the launcher's)
     assert any("Stopping" in line for line in run.output), run.tail()
     assert not any(answers(url) for url in urls)
     assert scale_out_servers.health() == {"redis": True, "postgres": True}
+    # Started again (an update, a reboot): the conversation goes on where it was.
+    again = ScaledRun(run.env)
+    try:
+        again.wait_running()
+        assert "không ghi người ký" in gateway.ask(before, "Văn bản đó do ai ký?")
+    finally:
+        again.stop()
 
 
 def answers(url: str) -> bool:
