@@ -52,7 +52,7 @@ from limits import parse_many
 
 from bot.addresses import PostgresAddress
 from bot.gateway import APOLOGY, RATE_LIMITED
-from bot.processes import ROOT, free_port
+from bot.processes import ROOT, Service, ServiceError, free_port
 from bot.servers import postgres_directory
 from retrieval.errors import TrolyaoError
 from retrieval.goldset.metrics import percentile
@@ -207,8 +207,7 @@ class Launcher:
         self.url = f"http://127.0.0.1:{free_port()}"
         self.rasa_url = f"http://127.0.0.1:{free_port()}"
         self.workers: tuple[list[str], list[str]] | None = None     # scaled: (Rasa URLs, action URLs)
-        self.tail: collections.deque[str] = collections.deque(maxlen=60)
-        self.process: subprocess.Popen | None = None
+        self._workers_seen = threading.Event()
         # No .env, no channel credentials, no worker list of the caller's: only what is set here.
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TELEGRAM_", "ZALO_")) and not k.endswith("_WORKER_URLS")}
@@ -225,7 +224,11 @@ class Launcher:
             # it and its parents that do not exist yet are ours to remove afterwards.
             cluster = postgres_directory(Settings(data=self.data), PostgresAddress.parse(database))
             self.created = [d for d in (cluster, *cluster.parents) if not d.exists()]
-        self.env = env
+        argv = [str(ROOT / ".venv/bin/python"), "-m", "bot.run", *(["--scaled"] if self.scaled else [])]
+        # A session of its own (Service): a Ctrl-C at the terminal reaches us, and we stop it in order.
+        self.service = Service(self.name, argv, f"{self.url}/healthz", env, sys.stderr if echo else None,
+                               inherit_env=False, on_line=self._saw)
+        self.service.tail = collections.deque(maxlen=60)
 
     @property
     def name(self) -> str:
@@ -235,45 +238,34 @@ class Launcher:
     def rasa_urls(self) -> list[str]:
         return self.workers[0] if self.workers else [self.rasa_url]
 
-    def start(self) -> "Launcher":
-        argv = [str(ROOT / ".venv/bin/python"), "-m", "bot.run", *(["--scaled"] if self.scaled else [])]
-        # A session of its own: a Ctrl-C at the terminal reaches us, and we stop it in order.
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True, errors="replace",
-                                        start_new_session=True)
-        threading.Thread(target=self._pump, name=f"launcher-{self.name}", daemon=True).start()
-        return self
-
-    def _pump(self) -> None:
-        assert self.process and self.process.stdout
-        for line in self.process.stdout:
-            line = line.rstrip("\n")
-            self.tail.append(line)
-            self.workers = self.workers or worker_urls(line)
-            if self.echo:
-                print(f"[{self.name}] {line}", file=sys.stderr, flush=True)
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.service.process
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        return self.service.running
+
+    def _saw(self, line: str) -> None:
+        if self.workers is None and (found := worker_urls(line)):
+            self.workers = found
+            self._workers_seen.set()
+
+    def start(self) -> "Launcher":
+        self.service.start()
+        return self
 
     def failure(self, what: str) -> LoadTestError:
-        return LoadTestError(f"{self.name} mode: {what}; the launcher's last lines:\n" + "\n".join(self.tail))
+        return LoadTestError(f"{self.name} mode: {what}; the launcher's last lines:\n" + "\n".join(self.service.tail))
 
     def wait_healthy(self, timeout: float) -> None:
-        """Poll the gateway's /healthz until 200 (and, scaled, the workers' line was printed)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                raise self.failure(f"the launcher exited with code {self.process.returncode} before it was ready")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200 and \
-                        (self.workers or not self.scaled):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1.0)     # polling interval of the health check
-        raise self.failure(f"{self.url}/healthz not healthy after {timeout:.0f} s")
+        """The gateway's /healthz answers 200 (and, scaled, the workers' line was printed: before it)."""
+        try:
+            self.service.wait_healthy(timeout)
+        except ServiceError as exc:
+            raise LoadTestError(f"{self.name} mode: {exc}") from None
+        if self.scaled and not self._workers_seen.wait(30):
+            raise self.failure("the launcher never printed its workers")
 
     def kill_workers(self) -> list[str]:
         """SIGKILL the first Rasa worker and the last action server (with their children), found among

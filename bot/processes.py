@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Callable
 
 import httpx
 
@@ -47,11 +47,13 @@ class Service:
     log_to: IO[str] | None = None          # where prefixed lines go (None: kept in the tail only)
     import_first: Path | None = None       # put on the front of the process's PYTHONPATH
     scratch: Path | None = None            # a folder of its own (generated files), removed on stop
+    inherit_env: bool = True               # False: ``env`` is the whole environment (nothing of ours leaks in)
+    on_line: Callable[[str], None] | None = None   # sees every output line (e.g. to parse what it prints)
     process: subprocess.Popen | None = None
     tail: collections.deque = field(default_factory=lambda: collections.deque(maxlen=LOG_TAIL_LINES))
 
     def start(self) -> "Service":
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env} if self.inherit_env else dict(self.env)
         if self.import_first is not None:
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(self.import_first), env.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
@@ -65,6 +67,8 @@ class Service:
         for line in self.process.stdout:
             line = line.rstrip("\n")
             self.tail.append(line)
+            if self.on_line is not None:
+                self.on_line(line)
             if self.log_to is not None:
                 print(f"[{self.name}] {line}", file=self.log_to, flush=True)
 

@@ -185,7 +185,7 @@ def test_each_mode_runs_on_its_own_ports_and_data_without_the_callers_channels(m
     monkeypatch.setenv("TROLYAO_DATA", str(tmp_path / "users-data"))
     launcher = Launcher(scaled=True, index=tmp_path / "index")
     try:
-        env = launcher.env
+        env = launcher.service.env
         assert "TELEGRAM_BOT_TOKEN" not in env and "TROLYAO_RASA_WORKER_URLS" not in env
         assert env["TROLYAO_ENV_FILE"] == "" and env["TROLYAO_INDEX"] == str(tmp_path / "index")
         assert env["TROLYAO_DATA"] == str(launcher.data) != str(tmp_path / "users-data")
