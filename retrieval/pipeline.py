@@ -24,8 +24,10 @@ def file_sha256(path: Path) -> str:
 
 
 def ingest(paths: Iterable[str | Path], index_dir: Path, embedder: "Embedder", *,
-           progress: bool = False) -> IngestReport:
+           access: str | None = None, progress: bool = False) -> IngestReport:
     """Add ``paths`` (files or folders) to the index at ``index_dir`` and publish a new generation.
+
+    ``access`` (public / internal) is the level of files no access.yaml states (retrieval/ingest/access.py).
 
     Raises ``InputError`` for a missing or unsupported path before anything is written; one writer at
     a time (the index's lock). The report lists what was added, replaced, unchanged or moved, and the
@@ -34,15 +36,20 @@ def ingest(paths: Iterable[str | Path], index_dir: Path, embedder: "Embedder", *
     from retrieval.index.layout import writer_lock
     from retrieval.index.writer import IndexInput, IndexWriter
     from retrieval.ingest import expand_paths, load_path, parser_fingerprint
+    from retrieval.ingest.access import StatedAccess
     from retrieval.ingest.chunking import chunk_document
     from retrieval.tasks.extract import extract_tasks
 
-    files = expand_paths(list(paths))          # raises InputError for missing/unsupported paths
+    stated = StatedAccess(access)
+    # Each file with the path it was found under (its access.yaml files are read up to there); every
+    # path and sidecar is checked before anything is written.
+    files = {file: stated.of(file, Path(given) if Path(given).is_dir() else file.parent)
+             for given in paths for file in expand_paths([given])}   # raises InputError early
     with writer_lock(index_dir):
         writer = IndexWriter(index_dir, lambda: embedder, embedder.name, progress=progress)
-        for path in files:
+        for path, level in files.items():
             sha = file_sha256(path)
-            if writer.already_indexed(sha, parser_fingerprint(), str(path.resolve())):
+            if writer.already_indexed(sha, parser_fingerprint(), str(path.resolve()), level):
                 continue
             parsed = load_path(path)
             if isinstance(parsed, list):   # JSONL passages carry no document structure to read tasks from
@@ -50,7 +57,7 @@ def ingest(paths: Iterable[str | Path], index_dir: Path, embedder: "Embedder", *
             else:
                 passages = chunk_document(parsed)
                 kind, title, tasks = parsed.kind, parsed.title, extract_tasks(parsed, passages)
-            writer.add(IndexInput(str(path.resolve()), sha, kind, title, passages, parser_fingerprint(), tasks))
+            writer.add(IndexInput(str(path.resolve()), sha, kind, title, passages, parser_fingerprint(), tasks, level))
         report = writer.commit()
     report.unknown_agencies = sorted({name for item in writer.added_inputs for t in item.tasks
                                       for name in t.unknown_agencies})

@@ -5,6 +5,13 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
+# Who may read an input: everyone, or officials only (`trolyao ingest --access`, access.yaml).
+PUBLIC, INTERNAL = "public", "internal"
+ACCESS_LEVELS = (PUBLIC, INTERNAL)
+# Who is asking: a citizen sees public inputs only; an official sees both.
+AUDIENCES = ("public", "official")
+
+
 @dataclass(frozen=True)
 class DocumentRef:
     """A document named in the text: "(Kế hoạch số 143/KH-UBND, ngày 20/6/2022)".
@@ -134,6 +141,7 @@ class Passage(CitesDocument):
     bulletin_date: str | None = None   # week start of the bulletin (ISO)
     mentions: list[str] = field(default_factory=list)   # other document numbers named in the item
     extra: dict[str, Any] = field(default_factory=dict)  # JSONL fields other than id/text
+    access: str = PUBLIC       # its input's access level (PUBLIC or INTERNAL)
 
     def to_dict(self) -> dict[str, Any]:
         return _flat_dict(self)
@@ -174,17 +182,18 @@ class Citation(CitesDocument):
     quote: str
     score: float
     passage_id: str = ""
+    access: str = PUBLIC       # INTERNAL: shown to officials only, marked "Nội bộ"
 
     @classmethod
     def from_passage(cls, passage: Passage, quote: str | None = None, score: float = 1.0) -> Citation:
         return cls(document=passage.document, title=passage.heading or passage.title, bulletin=passage.title,
                    source=passage.source, quote=passage.text if quote is None else quote, score=score,
-                   passage_id=passage.id)
+                   passage_id=passage.id, access=passage.access)
 
     @classmethod
     def from_task(cls, task: Task) -> Citation:
         return cls(document=task.document, title=task.bulletin, bulletin=task.bulletin, source=task.source,
-                   quote=task.quote, score=1.0, passage_id=task.passage_id)
+                   quote=task.quote, score=1.0, passage_id=task.passage_id, access=task.access)
 
     def to_dict(self) -> dict[str, Any]:
         return _flat_dict(self, omit=("signer",))
@@ -270,6 +279,7 @@ class Task(CitesDocument):
     passage_id: str = ""
     successors: dict[str, str] = field(default_factory=dict)
     unknown_agencies: list[str] = field(default_factory=list)  # names that look like agencies but are not in the gazetteer
+    access: str = PUBLIC                     # its input's access level
 
     @property
     def successor(self) -> str | None:

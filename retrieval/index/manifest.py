@@ -19,6 +19,7 @@ class InputEntry:
     passages: int
     ingested_at: str
     parser: str = ""
+    access: str = "public"     # PUBLIC or INTERNAL (retrieval.schema)
 
 
 @dataclass

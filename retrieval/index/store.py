@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from retrieval.errors import IndexCorruptError
-from retrieval.schema import Passage, Task
+from retrieval.schema import PUBLIC, Passage, Task
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inputs (
@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS inputs (
     title TEXT NOT NULL DEFAULT '',
     passages INTEGER NOT NULL,
     ingested_at TEXT NOT NULL,
-    parser TEXT NOT NULL DEFAULT ''
+    parser TEXT NOT NULL DEFAULT '',
+    access TEXT NOT NULL DEFAULT 'public'
 );
 CREATE TABLE IF NOT EXISTS passages (
     row INTEGER PRIMARY KEY,
@@ -51,7 +52,8 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 """
 
-_PASSAGE_COLUMNS = list(Passage(id="", text="").to_dict())   # the flat record: document fields spread
+# The flat record (document fields spread); a passage's access is its input's, read by a join.
+_PASSAGE_COLUMNS = [c for c in Passage(id="", text="").to_dict() if c != "access"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class InputRecord:
     passages: int
     ingested_at: str
     parser: str = ""   # fingerprint of the ingest code that parsed it
+    access: str = PUBLIC
 
 
 class PassageStore:
@@ -81,12 +84,23 @@ class PassageStore:
                 self.db.execute("SELECT 1 FROM passages LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(f"cannot read passage store {path}: {exc}") from exc
+        # Generations written before inputs had an access level: everything in them is public.
+        self._has_access = "access" in self._input_columns()
+
+    def _access(self, table: str = "i") -> str:
+        """The SQL of an input's access level (``table``: the inputs table's name in the query)."""
+        return f"{table}.access" if self._has_access else f"'{PUBLIC}'"
+
+    def _input_columns(self) -> set[str]:
+        return {row[1] for row in self.db.execute("PRAGMA table_info(inputs)")}
 
     def _ensure_schema(self) -> None:
         self.db.executescript(SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(inputs)")}
+        columns = self._input_columns()
         if "parser" not in columns:   # stores written before inputs recorded their parser
             self.db.execute("ALTER TABLE inputs ADD COLUMN parser TEXT NOT NULL DEFAULT ''")
+        if "access" not in columns:   # … or their access level
+            self.db.execute(f"ALTER TABLE inputs ADD COLUMN access TEXT NOT NULL DEFAULT '{PUBLIC}'")
 
     def copy_from(self, source: Path) -> None:
         """Replace this store's content with a copy of another store (the previous generation)."""
@@ -101,26 +115,30 @@ class PassageStore:
         self.db.close()
 
     # -- inputs -----------------------------------------------------------------------------
-    def inputs(self) -> list[InputRecord]:
+    def _input_records(self, where: str = "", params: tuple = ()) -> list[InputRecord]:
         rows = self.db.execute(
-            "SELECT sha256, path, kind, title, passages, ingested_at, parser FROM inputs ORDER BY ingested_at, path"
-        ).fetchall()
+            f"SELECT sha256, path, kind, title, passages, ingested_at, parser, {self._access('inputs')}"
+            f" FROM inputs {where} ORDER BY ingested_at, path", params).fetchall()
         return [InputRecord(*r) for r in rows]
+
+    def inputs(self) -> list[InputRecord]:
+        return self._input_records()
 
     def inputs_replaced_by(self, path: str, sha256: str) -> list[InputRecord]:
         """Inputs a new one replaces: the same path, or the same content parsed by older code."""
-        rows = self.db.execute(
-            "SELECT sha256, path, kind, title, passages, ingested_at, parser FROM inputs"
-            " WHERE path = ? OR sha256 = ?", (path, sha256)).fetchall()
-        return [InputRecord(*row) for row in rows]
+        return self._input_records("WHERE path = ? OR sha256 = ?", (path, sha256))
 
     def move_input(self, sha256: str, path: str) -> None:
         self.db.execute("UPDATE inputs SET path = ? WHERE sha256 = ?", (path, sha256))
 
+    def set_access(self, sha256: str, access: str) -> None:
+        self.db.execute("UPDATE inputs SET access = ? WHERE sha256 = ?", (access, sha256))
+
     def add_input(self, record: InputRecord) -> None:
-        self.db.execute("INSERT INTO inputs VALUES (?, ?, ?, ?, ?, ?, ?)", (
+        self.db.execute("INSERT INTO inputs (sha256, path, kind, title, passages, ingested_at, parser, access)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (
             record.sha256, record.path, record.kind, record.title, record.passages, record.ingested_at,
-            record.parser))
+            record.parser, record.access))
 
     def remove_input(self, sha256: str) -> list[int]:
         """Delete an input and its passages; returns the removed rows (caller renumbers)."""
@@ -171,10 +189,13 @@ class PassageStore:
                 self.db.execute("INSERT INTO mentions VALUES (?, ?)", (number, row))
         return rows
 
+    def _passage_rows(self, where: str = "", params: tuple = ()) -> list[tuple]:
+        cols = ", ".join(f"p.{c}" for c in _PASSAGE_COLUMNS)
+        return self.db.execute(f"SELECT p.row, {cols}, {self._access()} FROM passages p"
+                               f" JOIN inputs i ON i.sha256 = p.input_sha256 {where} ORDER BY p.row", params).fetchall()
+
     def passages_of_input(self, sha256: str) -> list[tuple[int, Passage]]:
-        cols = ", ".join(_PASSAGE_COLUMNS)
-        return [(r[0], self._passage(r[1:])) for r in self.db.execute(
-            f"SELECT row, {cols} FROM passages WHERE input_sha256 = ? ORDER BY row", (sha256,))]
+        return [(r[0], self._passage(r[1:])) for r in self._passage_rows("WHERE p.input_sha256 = ?", (sha256,))]
 
     def add_tasks(self, input_sha256: str, tasks: list[Task]) -> None:
         self.db.executemany("INSERT INTO tasks VALUES (?, ?, ?)", [
@@ -187,14 +208,13 @@ class PassageStore:
         if not has_table:
             return []
         rows = self.db.execute(
-            "SELECT t.data FROM tasks t JOIN inputs i ON i.sha256 = t.input_sha256"
+            f"SELECT t.data, {self._access()} FROM tasks t JOIN inputs i ON i.sha256 = t.input_sha256"
             " ORDER BY i.ingested_at, i.path, t.position")
-        return [Task.from_record(json.loads(data)) for (data,) in rows]
+        return [Task.from_record({**json.loads(data), "access": access}) for data, access in rows]
 
     def passages(self) -> list[Passage]:
         """All passages in row order."""
-        cols = ", ".join(_PASSAGE_COLUMNS)
-        return [self._passage(r) for r in self.db.execute(f"SELECT {cols} FROM passages ORDER BY row")]
+        return [self._passage(r[1:]) for r in self._passage_rows()]
 
     def tokens(self, field: str) -> Iterator[list[str]]:
         column = {"vi": "tokens_vi", "fold": "tokens_fold"}[field]
@@ -217,7 +237,7 @@ class PassageStore:
 
     @staticmethod
     def _passage(row: tuple) -> Passage:
-        data = dict(zip(_PASSAGE_COLUMNS, row))
+        data = dict(zip([*_PASSAGE_COLUMNS, "access"], row))
         data["mentions"] = json.loads(data["mentions"] or "[]")
         data["extra"] = json.loads(data["extra"] or "{}")
         return Passage.from_dict(data)

@@ -24,7 +24,7 @@ from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STO
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.index.manifest import InputEntry, Manifest
 from retrieval.index.store import InputRecord, PassageStore
-from retrieval.schema import Passage, Task
+from retrieval.schema import PUBLIC, Passage, Task
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,15 @@ class IndexInput:
     passages: list[Passage]
     parser: str = ""   # fingerprint of the ingest code that parsed it
     tasks: list[Task] = field(default_factory=list)
+    # None: not stated (--access, access.yaml): a new file is public, a changed one keeps its level,
+    # so a plain re-ingest of a whole tree never makes an internal file public.
+    access: str | None = None
 
 
 @dataclass
 class IngestReport:
     added: list[str] = field(default_factory=list)      # paths indexed now
+    relabeled: list[str] = field(default_factory=list)  # paths kept as they were, with a new access level
     replaced: list[str] = field(default_factory=list)   # paths whose content changed
     unchanged: list[str] = field(default_factory=list)  # paths already indexed with this content
     moved: list[str] = field(default_factory=list)      # indexed content found under a new path
@@ -81,19 +85,25 @@ class IndexWriter:
         self._known = {e.sha256: e for e in (self.manifest.inputs if self.manifest else [])}
         self._pending: list[IndexInput] = []
         self._moves: dict[str, str] = {}   # sha256 → new path of an indexed file that was moved
+        self._relabels: dict[str, str] = {}   # sha256 → new access level of an indexed file
         self.report = IngestReport()
 
-    def already_indexed(self, sha256: str, parser: str, path: str) -> bool:
+    def already_indexed(self, sha256: str, parser: str, path: str, access: str | None = None) -> bool:
         """True when this content was indexed by the same ingest code: nothing to parse or embed.
 
         A file found under a new path whose old path is gone was moved: the index follows it
         (so a new file later written at the old path does not replace the moved one's passages).
+        A file given another access level (stated, not None) keeps its passages and vectors and takes
+        the new level.
         """
         if any(i.sha256 == sha256 for i in self._pending):
             return True
         entry = self._known.get(sha256)
         if entry is None or entry.parser != parser:
             return False
+        if access is not None and entry.access != access:
+            self._relabels[sha256] = access
+            self.report.relabeled.append(path)
         if entry.path != path and not Path(entry.path).exists():
             self._moves[sha256] = path
             self.report.moved.append(path)
@@ -112,7 +122,7 @@ class IndexWriter:
 
     def commit(self) -> IngestReport:
         report = self.report
-        if not self._pending and not self._moves:
+        if not self._pending and not self._moves and not self._relabels:
             report.passages_total = self.manifest.counts.get("passages", 0) if self.manifest else 0
             return report
         work = layout.new_generation_dir(self.root)
@@ -142,12 +152,15 @@ class IndexWriter:
 
         for sha256, path in self._moves.items():
             store.move_input(sha256, path)
+        for sha256, access in self._relabels.items():
+            store.set_access(sha256, access)
         keep = np.ones(len(vectors), dtype=bool)
         reusable: dict[str, np.ndarray] = {}   # vectors of replaced passages, by their indexed text
         for item in self._pending:
             # New content at a known path, or known content parsed by older code: the old
             # passages go (their vectors stay at hand), every other input stays as it is.
             for stale in store.inputs_replaced_by(item.path, item.sha256):
+                item.access = item.access or stale.access
                 for row, passage in store.passages_of_input(stale.sha256):
                     reusable[_text_key(passage)] = vectors[row]
                 keep[store.remove_input(stale.sha256)] = False
@@ -175,7 +188,7 @@ class IndexWriter:
         for item in self._pending:
             texts = [indexed_text(p) for p in item.passages]
             store.add_input(InputRecord(item.sha256, item.path, item.kind, item.title, len(item.passages), now,
-                                        item.parser))
+                                        item.parser, item.access or PUBLIC))
             store.add_passages(item.sha256, item.passages, [vi_tokens(t) for t in texts],
                                [fold_tokens(t) for t in texts])
             store.add_tasks(item.sha256, item.tasks)
@@ -197,7 +210,8 @@ class IndexWriter:
         report.passages_total = store.count()
         Manifest(
             model=self.model_name, dimension=dim,
-            inputs=[InputEntry(i.path, i.sha256, i.kind, i.passages, i.ingested_at, i.parser) for i in inputs],
+            inputs=[InputEntry(i.path, i.sha256, i.kind, i.passages, i.ingested_at, i.parser, i.access)
+                    for i in inputs],
             counts={"inputs": len(inputs), "passages": report.passages_total,
                     "documents": len(store.document_numbers()), "tasks": len(store.tasks())},
             build_time=now, build_seconds=round(time.perf_counter() - started, 3),
