@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import threading
 from typing import Callable
 
 from bot.addresses import PostgresAddress, RedisAddress
@@ -59,10 +60,12 @@ class Retention:
         self.interval_s = interval_s
         self.clock = clock
         self._task: asyncio.Task | None = None
+        self.purged = threading.Event()   # set after each purge: for whoever must know one has run
 
     async def purge_once(self) -> list[Removed]:
         removed = await asyncio.to_thread(self.stores.purge, retention_cutoff(self.clock(), self.days))
         log.info("retention (%d days): removed %s", self.days, ", ".join(map(str, removed)))
+        self.purged.set()
         return removed
 
     async def _run(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from retrieval.errors import InputError
 
@@ -39,6 +39,7 @@ class SenderActivity:
     last_seen: dt.datetime
 
 
+@runtime_checkable
 class SenderData(Protocol):
     """One store's part. ``name`` labels its counts; ``unit`` says what they count."""
 
