@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings),
                       erase=[conversations_store(settings)])
     channels = channels_for(settings, gateway)
-    retention = Retention(privacy_stores(settings, gateway=gateway.state), settings.retention_days)
+    retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
     page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(
         "{{retention_days}}", str(settings.retention_days))   # the footnote states the retention
 

@@ -241,6 +241,20 @@ def test_no_keeps_everything_and_a_stray_yes_only_asks(talk, assistant):
     assert len(assistant.feedback.records()) == 1
 
 
+def test_xoadulieu_on_telegram_asks_the_dialogue_as_the_words_would():
+    from fake_telegram import FakeTelegram, message_update
+    from stub_gateway import StubGateway
+    from test_telegram import over, served_telegram
+
+    fake, stub = FakeTelegram(), StubGateway()
+    with serve(fake.app) as url:
+        fake.url = url
+        with served_telegram(fake, over(stub)):
+            fake.push(message_update(40, 605, "/xoadulieu"))
+            fake.wait_sent(605, 1)
+    assert [(call.user_id, call.text) for call in stub.calls] == [("605", "xóa dữ liệu của tôi")]
+
+
 # -- in the chat: the gateway's part ------------------------------------------------------------------------
 
 def rasa_confirming_forget() -> Starlette:
