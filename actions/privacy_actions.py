@@ -20,14 +20,16 @@ from actions.reply_action import AssistantAction
 
 log = logging.getLogger(__name__)
 
-ASK = ("Bạn muốn xóa toàn bộ dữ liệu của bạn mà trợ lý đang lưu (cuộc trò chuyện, các câu hỏi và đánh giá "
-       "👍/👎)? Sau khi xóa, tôi sẽ không còn nhớ các câu hỏi trước của bạn, và không thể khôi phục lại.")
+ASK = ("Bạn muốn xóa toàn bộ dữ liệu của bạn mà trợ lý đang lưu (cuộc trò chuyện, các câu hỏi "
+       "và đánh giá 👍/👎)? Sau khi xóa, tôi sẽ không còn nhớ các câu hỏi trước của bạn, "
+       "và không thể khôi phục lại.")
 BUTTONS = [{"title": "Xóa", "payload": '/forget_me{"confirm": "yes"}'},
            {"title": "Không", "payload": '/forget_me{"confirm": "no"}'}]
 DONE = ("Tôi đã xóa toàn bộ dữ liệu của bạn: cuộc trò chuyện, các câu hỏi và đánh giá đã lưu. "
         "Từ giờ tôi không còn nhớ các câu hỏi trước của bạn.")
 KEPT = "Tôi chưa xóa gì, dữ liệu của bạn vẫn được giữ nguyên. Bạn cứ tiếp tục đặt câu hỏi nhé."
-FAILED = "Xin lỗi, tôi chưa xóa được dữ liệu của bạn do hệ thống đang gián đoạn. Bạn vui lòng thử lại sau ít phút."
+FAILED = ("Xin lỗi, tôi chưa xóa được dữ liệu của bạn do hệ thống đang gián đoạn. "
+          "Bạn vui lòng thử lại sau ít phút.")
 FORGET_SIGNAL = {"forget": True}    # for the gateway: delete this sender's conversation and hits now
 
 
