@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from bot import health
 from bot.addresses import RedisAddress
 from bot.gateway import Gateway
-from bot.privacy import Retention, conversations_store, privacy_stores
+from bot.privacy import Retention, privacy_stores
 from bot.state import GatewayState, GatewayStore
 from retrieval.settings import Settings
 
@@ -68,8 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
-    gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings),
-                      erase=[conversations_store(settings)])
+    gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings))
     channels = channels_for(settings, gateway)
     retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
     page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(

@@ -67,12 +67,16 @@ class Gateway:
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
         ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
-        (Rasa's stored conversation: bot/privacy.conversations_store)."""
+        (default: Rasa's stored conversation where the settings say the stack keeps it)."""
         self.settings = settings
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
-        self.erase = list(erase or [])
+        if erase is None:
+            from bot.privacy import conversations_store
+
+            erase = [conversations_store(settings)]
+        self.erase = erase
         self._limits = parse_many(settings.rate_limit)
 
     async def handle(self, channel: str, user_id: str, text: str,

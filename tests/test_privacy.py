@@ -28,7 +28,7 @@ from actions.privacy_actions import ASK, DONE, KEPT
 from bot.addresses import RedisAddress
 from bot.app import create_app
 from bot.cli import cli
-from bot.conversations import PostgresConversations, SQLiteConversations
+from bot.conversations import PostgresConversations
 from bot.gateway import FORGET_FAILED, Gateway
 from bot.privacy import Retention, privacy_stores
 from bot.redis_state import RedisGatewayState
@@ -280,8 +280,7 @@ def ask_once(gateway: Gateway, text: str):
 def test_the_gateway_deletes_the_conversation_and_hits_once_the_dialogue_confirms(settings):
     with serve(rasa_confirming_forget()) as rasa:
         state = GatewayState(settings.gateway_state_path)
-        gateway = Gateway(settings.model_copy(update={"rasa_url": rasa}), state=state,
-                          erase=[SQLiteConversations(settings.conversations_path)])
+        gateway = Gateway(settings.model_copy(update={"rasa_url": rasa}), state=state)   # erases where Rasa keeps
         replies = ask_once(gateway, "xóa")
         state.close()
     assert [r.text for r in replies] == [DONE]
@@ -291,12 +290,11 @@ def test_the_gateway_deletes_the_conversation_and_hits_once_the_dialogue_confirm
 
 
 def test_a_store_failing_during_forget_is_never_reported_as_done(settings):
-    broken = SQLiteConversations(settings.conversations_path)
     with closing(sqlite3.connect(settings.conversations_path)) as db, db:
         db.execute("DROP TABLE events")
         db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY)")    # no sender_id: the DELETE fails
     with serve(rasa_confirming_forget()) as rasa:
-        gateway = Gateway(settings.model_copy(update={"rasa_url": rasa}), erase=[broken])
+        gateway = Gateway(settings.model_copy(update={"rasa_url": rasa}))
         replies = ask_once(gateway, "xóa")
     assert [r.text for r in replies] == [FORGET_FAILED]
 

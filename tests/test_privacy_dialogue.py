@@ -4,6 +4,7 @@ stores hold nothing of theirs (read straight from the files), other users are in
 has no context. Then `trolyao privacy forget` removes the other user, and prints what it removed."""
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import closing
 
@@ -52,8 +53,9 @@ def held(settings: Settings, sender: str) -> dict[str, int]:
             "gateway": count(settings.gateway_state_path, "SELECT COUNT(*) FROM hits WHERE key = ?")}
 
 
-def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_context(stack):
+def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_context(stack, caplog):
     settings, url = stack
+    caplog.set_level(logging.INFO, logger="trolyao.gateway")
     for user in ("alice", "bob"):
         answer = say(url, user, "Công văn 704/UBND-KGVX nói gì?")
         assert answer[0]["citations"][0]["doc_number"] == "704/UBND-KGVX"
@@ -71,6 +73,10 @@ def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_con
     done = say(url, "alice", asked[0]["buttons"][0]["payload"])
     assert [m["text"] for m in done] == [DONE]
     assert held(settings, alice) == {"conversations": 0, "feedback": 0, "gateway": 0}
+    forgotten = [r.getMessage() for r in caplog.records if "forgotten:" in r.getMessage()]
+    print(f"\ngateway, after Alice's confirmation: {forgotten}")
+    assert len(forgotten) == 1 and "conversations: 0 events" not in forgotten[0]
+    assert "web:alice" not in forgotten[0]          # the log names a hash, never the sender
     bob_before = held(settings, bob)
     assert all(bob_before.values())
 
