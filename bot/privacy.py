@@ -20,7 +20,7 @@ from retrieval.feedback import FeedbackStore
 from retrieval.privacy import PrivacyStores, Removed, SenderData, retention_cutoff
 from retrieval.settings import Settings
 
-log = logging.getLogger("trolyao.privacy")
+log = logging.getLogger("trolyao.gateway.retention")   # the gateway runs it: its log lines
 
 DAY_S = 24 * 3600.0
 

@@ -340,3 +340,27 @@ def test_the_scaled_stores_list_export_forget_and_purge(scale_out_servers, tmp_p
     # --embedded reads the data directory instead, whatever TROLYAO_SCALED says
     assert run(settings, "--embedded", "list").output == ""
     state.close()
+
+
+@pytest.mark.stack
+def test_the_scaled_gateway_erases_from_postgresql_and_redis(scale_out_servers, tmp_path):  # noqa: F811
+    postgres, redis_address = scale_out_servers.postgres.address, scale_out_servers.redis.address
+    import psycopg
+
+    with psycopg.connect(postgres.url) as db:
+        db.execute("DROP TABLE IF EXISTS events")
+        db.execute(EVENTS_TABLE.format(id="SERIAL"))
+        with db.cursor() as cursor:
+            cursor.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, "
+                               "data) VALUES (%s, %s, %s, %s, %s, %s)", conversations_rows())
+    state = RedisGatewayState(RedisAddress.parse(redis_address.url))
+    state.redis.flushdb()
+    assert state.hit(LIMITS, BOB)
+    with serve(rasa_confirming_forget()) as rasa:
+        settings = Settings(data=tmp_path, scaled=True, database_url=postgres.url, redis_url=redis_address.url,
+                            rasa_url=rasa, rate_limit="100/minute")
+        replies = ask_once(Gateway(settings, state=state), "xóa")      # tg:111 is Alice
+    assert [r.text for r in replies] == [DONE]
+    assert {a.sender for a in PostgresConversations(postgres.url).senders()} == {BOB}
+    assert {a.sender for a in state.senders()} == {BOB}
+    state.close()
