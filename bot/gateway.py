@@ -18,6 +18,7 @@ import httpx
 from limits import parse_many
 
 from bot import health
+from bot.privacy import conversations_store
 from bot.rasa_client import BotMessage, fold_messages, forget_requested
 from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.privacy import PrivacyStores, SenderData
@@ -72,11 +73,7 @@ class Gateway:
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
-        if erase is None:
-            from bot.privacy import conversations_store
-
-            erase = [conversations_store(settings)]
-        self.erase = erase
+        self.erase = [conversations_store(settings)] if erase is None else erase
         self._limits = parse_many(settings.rate_limit)
 
     async def handle(self, channel: str, user_id: str, text: str,
