@@ -26,6 +26,7 @@ from actions.assistant import Assistant, LiveRetrieval, pinned_or_real_today
 from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFeedback, ActionResolveChoice
 from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
 from actions.document_actions import ActionDescribeDocument
+from actions.privacy_actions import ActionForgetMe
 from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
@@ -34,7 +35,7 @@ from retrieval.settings import Settings
 DEFAULT_PORT = 5055
 ACTIONS = (ActionAnswerDirective, ActionLatestDirectives, ActionAnswerResponsible, ActionAnswerDeadline,
            ActionAgencyTasks, ActionDescribeDocument, ActionResolveChoice, ActionFallbackRetrieval,
-           ActionRecordFeedback)
+           ActionRecordFeedback, ActionForgetMe)
 
 
 def actions_for(assistant: Assistant) -> list[Action]:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot import health
 from bot.addresses import RedisAddress
 from bot.gateway import Gateway
+from bot.privacy import Retention, privacy_stores
 from bot.state import GatewayState, GatewayStore
 from retrieval.settings import Settings
 
@@ -69,9 +70,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         log.setLevel(logging.INFO)
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings))
     channels = channels_for(settings, gateway)
+    retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
+    page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(
+        "{{retention_days}}", str(settings.retention_days))   # the footnote states the retention
 
-    async def index(request: Request) -> FileResponse:
-        return FileResponse(WEBCHAT / "index.html")
+    async def index(request: Request) -> HTMLResponse:
+        return HTMLResponse(page)
 
     async def chat(request: Request) -> JSONResponse:
         try:
@@ -96,9 +100,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             log.info(line)
         for channel in channels:
             await channel.start()
+        retention.start()
         try:
             yield
         finally:
+            await retention.stop()
             for channel in reversed(channels):
                 await channel.stop()
             await gateway.aclose()
@@ -109,5 +115,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
               Mount("/static", StaticFiles(directory=WEBCHAT), name="static")]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.gateway = gateway
+    app.state.retention = retention
     app.state.settings = settings
     return app

@@ -9,6 +9,7 @@ its tracker). Logs carry a hash of the sender, never names, phone numbers or tok
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -17,8 +18,10 @@ import httpx
 from limits import parse_many
 
 from bot import health
-from bot.rasa_client import BotMessage, fold_messages
+from bot.privacy import conversations_store
+from bot.rasa_client import BotMessage, fold_messages, forget_requested
 from bot.state import GatewayState, GatewayStore, StateUnavailable
+from retrieval.privacy import PrivacyStores, SenderData
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
@@ -27,6 +30,8 @@ APOLOGY = ("Xin lỗi, hệ thống trợ lý đang tạm gián đoạn nên ch�
            "Bạn vui lòng thử lại sau ít phút.")
 RATE_LIMITED = "Bạn gửi nhanh quá, tôi chưa kịp trả lời hết. Bạn vui lòng đợi một chút rồi hỏi tiếp nhé."
 EMPTY = "Bạn muốn hỏi gì về chỉ đạo, điều hành của UBND tỉnh? Hãy gõ câu hỏi bằng chữ nhé."
+FORGET_FAILED = ("Xin lỗi, tôi chưa xóa hết được dữ liệu của bạn do hệ thống đang gián đoạn. "
+                 "Bạn vui lòng gửi lại yêu cầu “xóa dữ liệu của tôi” sau ít phút.")
 REDELIVERY_TTL_S = 24 * 3600
 
 
@@ -58,13 +63,17 @@ def rasa_worker(sender: str, urls: list[str]) -> str:
 
 class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
-                 state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None):
+                 state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
+                 erase: list[SenderData] | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
-        ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode)."""
+        ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
+        ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
+        (default: Rasa's stored conversation where the settings say the stack keeps it)."""
         self.settings = settings
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
+        self.erase = [conversations_store(settings)] if erase is None else erase
         self._limits = parse_many(settings.rate_limit)
 
     async def handle(self, channel: str, user_id: str, text: str,
@@ -100,7 +109,10 @@ class Gateway:
                 response = await self.http.post(f"{rasa_url}/webhooks/rest/webhook",
                                                 json={"sender": sender, "message": text})
                 response.raise_for_status()
-                messages = fold_messages(response.json())
+                raw = response.json()
+                messages = fold_messages(raw)
+                if forget_requested(raw):
+                    messages = await self.forget(sender, messages)
                 break
             except WORKER_GONE as exc:
                 log.warning("%s rasa worker %s gone (%s): trying the next", sender_hash(sender), rasa_url,
@@ -117,6 +129,20 @@ class Gateway:
         log.info("%s answered: %d message(s) in %.0f ms", sender_hash(sender), len(messages),
                  (time.perf_counter() - started) * 1000)
         return messages
+
+    async def forget(self, sender: str, replies: list[BotMessage]) -> list[BotMessage]:
+        """The user confirmed deleting their data and Rasa has saved the turn: delete their stored
+        conversation and rate-limit hits (the action server deleted their feedback). ``replies`` say
+        so; when a store fails the user is told to ask again, never that it is done."""
+        try:
+            removed = await asyncio.to_thread(PrivacyStores(self.erase).forget, sender)
+            if isinstance(self.state, SenderData):   # in this thread: the store's connection is ours
+                removed += PrivacyStores([self.state]).forget(sender)
+        except Exception as exc:   # noqa: BLE001 - any store failing means "not done": say so
+            log.warning("%s forget failed: %s", sender_hash(sender), type(exc).__name__)
+            return [BotMessage(FORGET_FAILED)]
+        log.info("%s forgotten: %s", sender_hash(sender), ", ".join(map(str, removed)))
+        return replies
 
     async def health(self) -> dict[str, bool]:
         """Every process and server behind this gateway answers its health check (bot/health.py)."""

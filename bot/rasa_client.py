@@ -38,6 +38,12 @@ def fold_messages(raw: object) -> list[BotMessage]:
     return messages
 
 
+def forget_requested(raw: list[dict]) -> bool:
+    """The dialogue confirmed the user's request to delete their data (actions/privacy_actions.py):
+    whoever sits in front of Rasa deletes the stored conversation once this turn is saved."""
+    return any(isinstance(part.get("custom"), dict) and part["custom"].get("forget") is True for part in raw)
+
+
 class RasaClient:
     def __init__(self, base_url: str, timeout: float = 30.0):
         self.base_url = base_url.rstrip("/")

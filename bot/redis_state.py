@@ -9,6 +9,8 @@ once Redis is back.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import redis
 from limits import RateLimitItem
 from limits.errors import StorageError
@@ -17,8 +19,12 @@ from limits.strategies import MovingWindowRateLimiter
 
 from bot.addresses import RedisAddress
 from bot.state import digest, unavailable_on
+from retrieval.privacy import SenderActivity
 
 PREFIX = "trolyao:gateway"
+# `limits` keys a moving window as PREFIX:limits:LIMITER/<sender>/<amount>/<multiples>/<granularity>,
+# a list of hit timestamps, newest first, expiring with the window.
+LIMITS_KEYS = f"{PREFIX}:limits:LIMITER/"
 TIMEOUT_S = 2.0    # a Redis that does not answer within this is down, for this message
 
 
@@ -56,5 +62,47 @@ class RedisGatewayState:
             self.redis.hset(f"{PREFIX}:tokens:{name}",
                             mapping={"origin": digest(configured_refresh), "access": access, "refresh": refresh})
 
+    # -- the user's rights (retrieval.privacy.SenderData), as GatewayState: rate-limit hits only
+
+    name = "gateway"
+    unit = "rate-limit hits"
+
+    def _windows(self) -> dict[str, list[str]]:
+        """Each sender's rate-limit keys (one per limit)."""
+        windows: dict[str, list[str]] = {}
+        with unavailable_on(redis.RedisError):
+            for key in self.redis.scan_iter(match=f"{LIMITS_KEYS}*", count=500):
+                sender = key[len(LIMITS_KEYS):].rsplit("/", 3)[0]
+                windows.setdefault(sender, []).append(key)
+        return windows
+
+    def _hits(self, keys: list[str]) -> list[float]:
+        with unavailable_on(redis.RedisError):
+            return sorted({float(at) for key in keys for at in self.redis.lrange(key, 0, -1)})
+
+    def senders(self) -> list[SenderActivity]:
+        return [SenderActivity(sender, _moment(max(hits)))
+                for sender, keys in self._windows().items() if (hits := self._hits(keys))]
+
+    def export(self, sender: str) -> list[dict]:
+        hits = self._hits(self._windows().get(sender, []))
+        return [{"rate_limit_hit_at": _moment(at).isoformat(timespec="seconds")} for at in hits]
+
+    def forget(self, sender: str) -> int:
+        keys = self._windows().get(sender, [])
+        removed = len(self._hits(keys))
+        if keys:
+            with unavailable_on(redis.RedisError):
+                self.redis.delete(*keys)
+        return removed
+
+    def purge(self, before: dt.datetime) -> int:
+        """Nothing to do: Redis expires each window with its limit, long before any retention."""
+        return 0
+
     def close(self) -> None:
         self.redis.close()
+
+
+def _moment(at: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc)

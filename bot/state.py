@@ -13,6 +13,7 @@ machine can share it.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import sqlite3
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from limits import RateLimitItem
+
+from retrieval.privacy import SenderActivity, SenderData
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
@@ -49,6 +52,10 @@ class GatewayStore(Protocol):
     def save_tokens(self, name: str, configured_refresh: str, access: str, refresh: str) -> None: ...
 
     def close(self) -> None: ...
+
+
+class GatewaySenderData(GatewayStore, SenderData, Protocol):
+    """A gateway store that also answers for what it keeps about each sender (its rate-limit hits)."""
 
 
 def private_file(path: Path) -> None:
@@ -123,6 +130,35 @@ class GatewayState:
             self.db.execute("INSERT OR REPLACE INTO tokens VALUES (?, ?, ?, ?)",
                             (name, digest(configured_refresh), access, refresh))
 
+    # -- the user's rights (retrieval.privacy.SenderData). Rate-limit hits are keyed by the sender;
+    # redelivery keys by the channel's message or update id alone (nothing ties them to a user) and
+    # last a day; the Zalo tokens are the OA's, not a user's.
+
+    name = "gateway"
+    unit = "rate-limit hits"
+
+    def senders(self) -> list[SenderActivity]:
+        with unavailable_on(sqlite3.Error):
+            rows = self.db.execute("SELECT key, MAX(at) FROM hits GROUP BY key").fetchall()
+        return [SenderActivity(key, _moment(at)) for key, at in rows]
+
+    def export(self, sender: str) -> list[dict]:
+        with unavailable_on(sqlite3.Error):
+            rows = self.db.execute("SELECT at FROM hits WHERE key = ? ORDER BY at", (sender,)).fetchall()
+        return [{"rate_limit_hit_at": _moment(at).isoformat(timespec="seconds")} for (at,) in rows]
+
+    def forget(self, sender: str) -> int:
+        with unavailable_on(sqlite3.Error), self.db:
+            return self.db.execute("DELETE FROM hits WHERE key = ?", (sender,)).rowcount
+
+    def purge(self, before: dt.datetime) -> int:
+        with unavailable_on(sqlite3.Error), self.db:
+            return self.db.execute("DELETE FROM hits WHERE at < ?", (before.timestamp(),)).rowcount
+
     def close(self) -> None:
         self.db.close()
+
+
+def _moment(at: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 from retrieval.errors import InputError
+from retrieval.privacy import SenderActivity
 
 RATINGS = ("up", "down", "abstained")
 BUSY_TIMEOUT_S = 30.0
@@ -132,3 +133,38 @@ class FeedbackStore:
             rows = connection.execute(query, params).fetchall()
         return [FeedbackRecord(conversation_id=c, rating=r, question=q, answer=a, citations=json.loads(j),
                                created_at=t) for c, r, q, a, j, t in rows]
+
+    # -- the user's rights (retrieval.privacy.SenderData): their ratings and abstained questions --
+
+    name = "feedback"
+    unit = "records (ratings, abstained questions)"
+
+    def senders(self) -> list[SenderActivity]:
+        with closing(self._connect()) as connection:
+            rows = connection.execute("SELECT conversation_id, MAX(created_at) FROM feedback "
+                                      "GROUP BY conversation_id").fetchall()
+        return [SenderActivity(sender, dt.datetime.fromisoformat(last)) for sender, last in rows]
+
+    def export(self, sender: str) -> list[dict]:
+        with closing(self._connect()) as connection:
+            rows = connection.execute("SELECT rating, question, answer, citations, created_at FROM feedback "
+                                      "WHERE conversation_id = ? ORDER BY created_at, id", (sender,)).fetchall()
+        return [{"rating": r, "question": q, "answer": a, "citations": json.loads(c), "created_at": t}
+                for r, q, a, c, t in rows]
+
+    def forget(self, sender: str) -> int:
+        return self._delete("DELETE FROM feedback WHERE conversation_id = ?", (sender,))
+
+    def purge(self, before: dt.datetime) -> int:
+        return self._delete("DELETE FROM feedback WHERE created_at < ?", (_utc_iso(before),))
+
+    def _delete(self, statement: str, params: tuple) -> int:
+        with closing(self._connect()) as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = connection.execute(statement, params).rowcount
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        return deleted

@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE_VARIABLE = "TROLYAO_ENV_FILE"   # which .env to read ("" reads none: the tests' isolation)
 
 
-def setting(default: Any, env: str, doc: str, section: str, example: str | None = None) -> Any:
+def setting(default: Any, env: str, doc: str, section: str, example: str | None = None, **bounds: Any) -> Any:
     """A field read from ``env``; ``doc`` and ``section`` document it in `.env.example`, where a
-    setting without a fixed default shows ``example`` commented out."""
+    setting without a fixed default shows ``example`` commented out; ``bounds`` (ge=1 …) constrain it."""
     return Field(default, validation_alias=env, description=doc,
-                 json_schema_extra={"section": section, "example": example})
+                 json_schema_extra={"section": section, "example": example}, **bounds)
 
 
 GATEWAY = "Where the gateway listens, and the dialogue stack behind it (`make run` starts it on these ports)."
@@ -34,6 +34,8 @@ TELEGRAM = "Telegram (python-telegram-bot). Polling when no webhook URL is set."
 ZALO = "Zalo Official Account (API v3). Webhook at /zalo/webhook."
 SCALE_OUT = ("Scale-out mode (`make run-scaled`): Rasa's lock store in Redis, its conversations in PostgreSQL. "
              "Nothing answering at a local URL: a server of our own is started under the data directory.")
+PRIVACY = ("Privacy (Law 91/2025/QH15 on personal data protection): how long users' conversations and feedback "
+           "are kept; `trolyao privacy` lists, exports and deletes them.")
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -95,6 +97,11 @@ class Settings(BaseSettings):
     rasa_workers: int = setting(2, "TROLYAO_RASA_WORKERS", "Rasa servers sharing the conversations.", SCALE_OUT)
     action_workers: int = setting(2, "TROLYAO_ACTION_WORKERS", "Action servers, each loading the index once.",
                                   SCALE_OUT)
+
+    retention_days: int = setting(
+        90, "TROLYAO_RETENTION_DAYS",
+        "Days conversations and feedback are kept; older ones are deleted daily by the gateway and by "
+        "`trolyao privacy purge`.", PRIVACY, ge=1)
 
     data: Path | None = setting(None, "TROLYAO_DATA",
                                 "The data directory: index, conversations, feedback (each overridable below).",

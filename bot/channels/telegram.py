@@ -68,10 +68,13 @@ HELP = ("<b>Hướng dẫn sử dụng</b>\n"
         "• Hỏi theo thời gian: “Tuần này có những chỉ đạo gì?”, “Những việc nào sắp đến hạn?”\n"
         "• Hỏi tiếp về câu trả lời trước: “Ai chủ trì?”, “Hạn chót khi nào?”\n\n"
         "Khi có nhiều lựa chọn, bạn bấm vào nút bên dưới tin nhắn. "
-        "Mỗi câu trả lời đều ghi rõ văn bản nguồn để bạn đối chiếu.")
+        "Mỗi câu trả lời đều ghi rõ văn bản nguồn để bạn đối chiếu.\n\n"
+        "Gõ /xoadulieu để xóa toàn bộ dữ liệu của bạn mà trợ lý đang lưu.")
 BUTTON_EXPIRED = "Nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi nhé."
 CHOOSE = "Mời bạn chọn:"
-COMMANDS = [BotCommand("start", "Bắt đầu trò chuyện"), BotCommand("help", "Hướng dẫn sử dụng")]
+COMMANDS = [BotCommand("start", "Bắt đầu trò chuyện"), BotCommand("help", "Hướng dẫn sử dụng"),
+            BotCommand("xoadulieu", "Xóa dữ liệu của tôi")]
+FORGET_REQUEST = "xóa dữ liệu của tôi"   # /xoadulieu: the dialogue asks to confirm, as when typed
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -220,6 +223,7 @@ class TelegramChannel:
         self.application: Application = builder.build()
         self.application.add_handler(CommandHandler("start", self._on_start))
         self.application.add_handler(CommandHandler("help", self._on_help))
+        self.application.add_handler(CommandHandler("xoadulieu", self._on_forget))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self._on_help))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_text))
@@ -283,6 +287,10 @@ class TelegramChannel:
     async def _on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat:
             await self._send_html(update.effective_chat.id, [HELP])
+
+    async def _on_forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            await self._ask(update.effective_chat.id, FORGET_REQUEST, str(update.update_id))
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._ask(update.effective_chat.id, update.effective_message.text or "", str(update.update_id))

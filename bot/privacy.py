@@ -1,0 +1,86 @@
+"""Which stores hold users' data in this deployment, and the daily retention.
+
+Each store answers for itself (retrieval.privacy.SenderData, implemented in retrieval/feedback.py,
+bot/state.py, bot/redis_state.py, bot/conversations.py); this module only picks them as the
+settings say — SQLite files in the data directory, or in the scale-out mode PostgreSQL for the
+conversations and Redis for the gateway — and runs `purge` once a day in the gateway.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import threading
+from typing import Callable
+
+from bot.addresses import PostgresAddress, RedisAddress
+from bot.conversations import PostgresConversations, SQLiteConversations
+from bot.state import GatewaySenderData, GatewayState
+from retrieval.feedback import FeedbackStore
+from retrieval.privacy import PrivacyStores, Removed, SenderData, retention_cutoff
+from retrieval.settings import Settings
+
+log = logging.getLogger("trolyao.gateway.retention")   # the gateway runs it: its log lines
+
+DAY_S = 24 * 3600.0
+
+
+def conversations_store(settings: Settings, scaled: bool | None = None) -> SenderData:
+    """Rasa's tracker store as the stack runs it (bot/processes.py): PostgreSQL when scaled, else SQLite."""
+    if settings.scaled if scaled is None else scaled:
+        return PostgresConversations(PostgresAddress.parse(settings.database_url).url)
+    return SQLiteConversations(settings.conversations_path)
+
+
+def gateway_state(settings: Settings, scaled: bool | None = None) -> GatewaySenderData:
+    if settings.scaled if scaled is None else scaled:
+        from bot.redis_state import RedisGatewayState
+
+        return RedisGatewayState(RedisAddress.parse(settings.redis_url))
+    return GatewayState(settings.gateway_state_path)
+
+
+def privacy_stores(settings: Settings, scaled: bool | None = None,
+                   gateway: GatewaySenderData | None = None) -> PrivacyStores:
+    """Every store holding users' data: conversations, feedback, the gateway's rate-limit hits."""
+    return PrivacyStores([conversations_store(settings, scaled), FeedbackStore(settings.feedback_path),
+                          gateway if gateway is not None else gateway_state(settings, scaled)])
+
+
+class Retention:
+    """Deletes what is older than ``days``, now and then every ``interval_s``, in the gateway's loop.
+
+    The stores are blocking (SQLite, psycopg, redis-py): each purge runs in a worker thread. A failed
+    purge is logged and tried again at the next interval; it never stops the gateway."""
+
+    def __init__(self, stores: PrivacyStores, days: int, interval_s: float = DAY_S,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)):
+        self.stores = stores
+        self.days = days
+        self.interval_s = interval_s
+        self.clock = clock
+        self._task: asyncio.Task | None = None
+        self.purged = threading.Event()   # set after each purge: for whoever must know one has run
+
+    async def purge_once(self) -> list[Removed]:
+        removed = await asyncio.to_thread(self.stores.purge, retention_cutoff(self.clock(), self.days))
+        log.info("retention (%d days): removed %s", self.days, ", ".join(map(str, removed)))
+        self.purged.set()
+        return removed
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.purge_once()
+            except Exception:   # noqa: BLE001 - a store down today is purged tomorrow
+                log.exception("retention: purge failed, next try in %.0f s", self.interval_s)
+            await asyncio.sleep(self.interval_s)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
