@@ -5,20 +5,34 @@ the term statistics and the model are loaded once, not per request.
 """
 from __future__ import annotations
 
+import copy
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from retrieval.errors import ModelMismatchError
 from retrieval.index.hybrid import HybridIndex
-from retrieval.schema import Answer, Hit
+from retrieval.schema import AUDIENCES, PUBLIC, Answer, Hit
 from retrieval.search.searcher import SearchFilters, Searcher
 from retrieval.settings import Settings
 
 
+def _checked_audience(audience: str) -> str:
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}, not {audience!r}")
+    return audience
+
+
 class Retrieval:
-    def __init__(self, index_dir: Path, model: str | None = None, embedder=None):
+    """The index as one audience sees it: ``public`` (citizens: public inputs only, the default) or
+    ``official`` (everything). ``view(audience)`` gives the other audience's, sharing what is loaded."""
+
+    def __init__(self, index_dir: Path, model: str | None = None, embedder=None, audience: str = "public"):
         """``embedder``: an already loaded one (a reloaded index keeps its model; tests pass a fast
         one); it must be the model the index was built with."""
+        self.audience = _checked_audience(audience)
+        self._views: dict[str, Retrieval] = {audience: self}
         self.index = HybridIndex.load(index_dir)
         if embedder is not None:
             if embedder.name != self.index.manifest.model:
@@ -27,7 +41,7 @@ class Retrieval:
             self.model = model or embedder.name
         else:
             self.model = self._model_for(model)
-        self._embedder = embedder
+        self._loaded = {"embedder": embedder}   # shared by every view: one model in memory
 
     def _model_for(self, requested: str | None) -> str:
         """The index decides its model; asking for another one is an error, not a silent mix.
@@ -56,32 +70,55 @@ class Retrieval:
     @property
     def embedder(self):
         """Loaded on first use: listing tasks or documents needs no model."""
-        if self._embedder is None:
+        if self._loaded["embedder"] is None:
             from retrieval.embedding.embedder import load_embedder
 
-            self._embedder = load_embedder(self.model)
-        return self._embedder
+            self._loaded["embedder"] = load_embedder(self.model)
+        return self._loaded["embedder"]
 
     @property
     def embedder_loaded(self) -> bool:
-        return self._embedder is not None
+        return self._loaded["embedder"] is not None
+
+    def view(self, audience: str) -> "Retrieval":
+        """The same index as ``audience`` sees it; the index, the model and the answerer's statistics
+        are shared, the visible rows, tasks and documents are the audience's own."""
+        if audience not in self._views:
+            view = copy.copy(self)
+            for name in ("visible", "searcher", "answerer", "tasks", "documents"):   # per-audience caches
+                view.__dict__.pop(name, None)
+            view.audience = _checked_audience(audience)
+            self._views[audience] = view
+        return self._views[audience]
+
+    @cached_property
+    def visible(self) -> np.ndarray | None:
+        """The rows this audience may read (None: all of them)."""
+        if self.audience == "official":
+            return None
+        mask = np.array([p.access == PUBLIC for p in self.index.passages], dtype=bool)
+        return None if mask.all() else mask
+
+    def sees(self, access: str) -> bool:
+        return self.audience == "official" or access == PUBLIC
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.index, self.embedder)
+        return Searcher(self.index, self.embedder, self.visible)
 
     @cached_property
     def answerer(self):
         from retrieval.answer.extractive import Answerer
 
-        return Answerer(self.searcher)
+        other = next((v for v in self._views.values() if v is not self and "answerer" in v.__dict__), None)
+        return other.answerer.through(self.searcher) if other else Answerer(self.searcher)
 
     @cached_property
     def tasks(self):
         """The task registry of this index ("Ai chủ trì …?", "Sở Y tế được giao những việc gì?")."""
         from retrieval.tasks.registry import TaskRegistry
 
-        return TaskRegistry(self.index.store.tasks())
+        return TaskRegistry([task for task in self.index.store.tasks() if self.sees(task.access)])
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
         return self.searcher.search(query, k, filters)
@@ -94,7 +131,7 @@ class Retrieval:
         """The documents and bulletins of this index ("Công văn 704 nói gì?", "tuần này có gì mới?")."""
         from retrieval.answer.documents import DocumentCatalog
 
-        return DocumentCatalog(self.index.passages, self.index.document_numbers)
+        return DocumentCatalog([p for p in self.index.passages if self.sees(p.access)], self.searcher.document_numbers)
 
     def warm_up(self) -> None:
         """Load the model and statistics now (servers call this before taking requests)."""

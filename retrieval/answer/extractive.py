@@ -6,6 +6,8 @@ decides whether to answer at all; the answer is its best sentence(s), never gene
 """
 from __future__ import annotations
 
+import copy
+
 import re
 from dataclasses import dataclass
 
@@ -81,6 +83,12 @@ class Answerer:
         # Folded syllables of each passage (heading included), for coverage checks.
         self._terms = [set(fold(s) for s in syllables(f"{p.heading} {p.text}")) for p in index.passages]
 
+    def through(self, searcher: Searcher) -> "Answerer":
+        """This answerer over another view of the same index (its statistics are the index's: shared)."""
+        view = copy.copy(self)
+        view.searcher = searcher
+        return view
+
     def ask(self, question: str, doc: str | None = None, source: str | None = None) -> Answer:
         """Answer ``question``; ``doc`` (a known document number) restricts it to that document, as
         when the dialogue asks a follow-up about "văn bản đó"; ``source`` (an input file) to one page,
@@ -118,7 +126,7 @@ class Answerer:
         """The indexed document a question names, if it names exactly one."""
         from retrieval.ingest.references import resolve_document_mention
 
-        return resolve_document_mention(question, self.searcher.index.document_numbers)
+        return resolve_document_mention(question, self.searcher.document_numbers)
 
     def topic_terms(self, question: str) -> list[str]:
         return self.weights.topic_terms(question)

@@ -69,9 +69,16 @@ class QueryView:
 
 
 class Searcher:
-    def __init__(self, index: HybridIndex, embedder):
+    def __init__(self, index: HybridIndex, embedder, visible: np.ndarray | None = None):
+        """``visible``: the rows this searcher may return (an audience's view; None: every row).
+        It masks the candidates before ranking, so a hidden passage never displaces a visible one,
+        and the documents only hidden passages carry are unknown to it."""
         self.index = index
         self.embedder = embedder
+        self.visible = visible
+        self.document_numbers = index.document_numbers if visible is None else [
+            number for number in index.document_numbers
+            if any(visible[row] for part in index.store.rows_for_document(number) for row in part)]
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                methods: tuple[str, ...] = ALL_METHODS) -> list[Hit]:
@@ -81,7 +88,7 @@ class Searcher:
                     methods: tuple[str, ...] = ALL_METHODS) -> list[list[Hit]]:
         """Search several queries; the dense side encodes them in one batch."""
         views = [QueryView.of(q, self.index.restorer) for q in queries]
-        allowed = self._allowed(filters) if filters and filters.active else None
+        allowed = self._allowed(filters) if filters and filters.active else self.visible
         # A query with no word in it ("", "!!!") matches nothing; it must not rank the corpus.
         searchable = [i for i, v in enumerate(views) if syllables(v.text)] if len(self.index) else []
         vectors = (dict(zip(searchable, self.embedder.encode_queries([views[i].accented for i in searchable])))
@@ -118,18 +125,18 @@ class Searcher:
         from retrieval.ingest.references import normalize_doc_number, resolve_document_mention
 
         exact = normalize_doc_number(mention)
-        if exact in self.index.document_numbers:
+        if exact in self.document_numbers:
             return exact
-        found = resolve_document_mention(mention, self.index.document_numbers)
+        found = resolve_document_mention(mention, self.document_numbers)
         if found is None and mention.strip().isdigit():   # a bare number: "143"
-            matches = [n for n in self.index.document_numbers if n.split("/")[0] == mention.strip()]
+            matches = [n for n in self.document_numbers if n.split("/")[0] == mention.strip()]
             found = matches[0] if len(matches) == 1 else None
         if found is None:
             raise InputError(f"document {mention!r} is not in the index (or names several documents)")
         return found
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
-        mask = np.ones(len(self.index), dtype=bool)
+        mask = np.ones(len(self.index), dtype=bool) if self.visible is None else self.visible.copy()
         if filters.doc_number:
             own, mentioned = self.index.store.rows_for_document(self.resolve_document(filters.doc_number))
             doc_mask = np.zeros_like(mask)
