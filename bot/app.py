@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from bot import health
 from bot.addresses import RedisAddress
 from bot.gateway import Gateway
+from bot.inbound import BadBody, parse_json, read_body
 from bot.state import GatewayState, GatewayStore
 from retrieval.settings import Settings
 
@@ -75,9 +76,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def chat(request: Request) -> JSONResponse:
         try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "body must be JSON: {\"sender\", \"message\"}"}, status_code=400)
+            body = parse_json(await read_body(request))
+        except BadBody as exc:
+            return JSONResponse({"error": f"{exc}; expected JSON: {{\"sender\", \"message\"}}"},
+                                status_code=exc.status)
         sender, message = (body.get("sender"), body.get("message")) if isinstance(body, dict) else (None, None)
         if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS \
                 or not isinstance(message, str):
