@@ -53,7 +53,9 @@ BUTTONS_TTL_S = 24 * 3600
 
 def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
     """The `X-ZEvent-Signature` value Zalo sends with an event."""
-    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+    # surrogatepass: a forged timestamp may hold lone surrogates; it must fail the check, not the server
+    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode("utf-8", "surrogatepass")
+                            + oa_secret_key.encode()).hexdigest()
     return f"mac={digest}"
 
 
