@@ -63,11 +63,12 @@ def gateway_store(settings: Settings) -> GatewayStore:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.load()
-    if not log.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
+    ours = logging.getLogger("trolyao")   # every channel's logger (trolyao.gateway, trolyao.zalo) below it
+    if not ours.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings))
     channels = channels_for(settings, gateway)
 
