@@ -5,9 +5,10 @@ channel message id) are answered once; floods get a polite message instead of a 
 messages are refused; when Rasa, the action server or the gateway's store is down the user gets a
 Vietnamese apology within `rasa_timeout_s`. Text is cleaned of what cannot reach Rasa (lone
 surrogates, control characters); a "/" payload reaches Rasa only when the gateway issued it to this
-user (bot/buttons.py), anything else typed with a leading "/" is read as words. With several Rasa workers, each user has a worker of
-their own (a stable hash); when it is gone, the next worker continues the conversation (they share
-its tracker). Logs carry a hash of the sender, never names, phone numbers or tokens.
+user (bot/buttons.py), anything else typed with a leading "/" is read as words. With several Rasa
+workers, each user has a worker of their own (a stable hash); when it is gone, the next worker
+continues the conversation (they share its tracker). Logs carry a hash of the sender, never names,
+phone numbers or tokens.
 """
 from __future__ import annotations
 
