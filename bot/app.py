@@ -17,6 +17,7 @@ from bot import health
 from bot.addresses import RedisAddress
 from bot.gateway import Gateway
 from bot.privacy import Retention, privacy_stores
+from bot.inbound import BadBody, parse_json, read_body
 from bot.state import GatewayState, GatewayStore
 from retrieval.settings import Settings
 
@@ -63,11 +64,12 @@ def gateway_store(settings: Settings) -> GatewayStore:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.load()
-    if not log.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
+    ours = logging.getLogger("trolyao")   # every channel's logger (trolyao.gateway, trolyao.zalo) below it
+    if not ours.handlers and not logging.getLogger().handlers:   # under plain uvicorn: our lines too
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings))
     channels = channels_for(settings, gateway)
     retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
@@ -79,9 +81,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     async def chat(request: Request) -> JSONResponse:
         try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "body must be JSON: {\"sender\", \"message\"}"}, status_code=400)
+            body = parse_json(await read_body(request))
+        except BadBody as exc:
+            return JSONResponse({"error": f"{exc}; expected JSON: {{\"sender\", \"message\"}}"},
+                                status_code=exc.status)
         sender, message = (body.get("sender"), body.get("message")) if isinstance(body, dict) else (None, None)
         if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS \
                 or not isinstance(message, str):

@@ -3,9 +3,12 @@
 The sender id is namespaced by channel (`tg:…`, `zalo:…`, `web:…`). Redelivered messages (same
 channel message id) are answered once; floods get a polite message instead of a queue; oversized
 messages are refused; when Rasa, the action server or the gateway's store is down the user gets a
-Vietnamese apology within `rasa_timeout_s`. With several Rasa workers, each user has a worker of
-their own (a stable hash); when it is gone, the next worker continues the conversation (they share
-its tracker). Logs carry a hash of the sender, never names, phone numbers or tokens.
+Vietnamese apology within `rasa_timeout_s`. Text is cleaned of what cannot reach Rasa (lone
+surrogates, control characters); a "/" payload reaches Rasa only when the gateway issued it to this
+user (bot/buttons.py), anything else typed with a leading "/" is read as words. With several Rasa
+workers, each user has a worker of their own (a stable hash); when it is gone, the next worker
+continues the conversation (they share its tracker). Logs carry a hash of the sender, never names,
+phone numbers or tokens.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ import httpx
 from limits import parse_many
 
 from bot import health
+from bot.buttons import ButtonSeal, looks_sealed
+from bot.inbound import as_words, clean_text
 from bot.privacy import conversations_store
 from bot.rasa_client import BotMessage, fold_messages, forget_requested
 from bot.state import GatewayState, GatewayStore, StateUnavailable
@@ -32,7 +37,11 @@ RATE_LIMITED = "Bạn gửi nhanh quá, tôi chưa kịp trả lời hết. Bạ
 EMPTY = "Bạn muốn hỏi gì về chỉ đạo, điều hành của UBND tỉnh? Hãy gõ câu hỏi bằng chữ nhé."
 FORGET_FAILED = ("Xin lỗi, tôi chưa xóa hết được dữ liệu của bạn do hệ thống đang gián đoạn. "
                  "Bạn vui lòng gửi lại yêu cầu “xóa dữ liệu của tôi” sau ít phút.")
+BUTTON_EXPIRED = "Nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi nhé."
 REDELIVERY_TTL_S = 24 * 3600
+# The web page's own buttons (👍/👎 under an answer): fixed payloads anyone may send, since their
+# intents are reachable in words too ("👍", "sai rồi").
+PAGE_PAYLOADS = {"web": frozenset({"/feedback_positive", "/feedback_negative"})}
 
 
 def too_long(length: int, limit: int) -> str:
@@ -64,12 +73,14 @@ def rasa_worker(sender: str, urls: list[str]) -> str:
 class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
                  state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
-                 erase: list[SenderData] | None = None):
+                 erase: list[SenderData] | None = None, buttons: ButtonSeal | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
         ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
-        (default: Rasa's stored conversation where the settings say the stack keeps it)."""
+        (default: Rasa's stored conversation where the settings say the stack keeps it);
+        ``buttons``: seals the payloads of the buttons sent (default: a key of this process)."""
         self.settings = settings
+        self.buttons = buttons or ButtonSeal()
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
@@ -79,12 +90,20 @@ class Gateway:
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:
         """The replies to send, or None when this message was already handled (a redelivery)."""
-        sender = f"{channel}:{user_id}"
+        sender = f"{channel}:{clean_text(user_id)}"
         try:
             if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
                 log.info("%s %s redelivered message ignored", channel, sender_hash(sender))
                 return None
-            text = (text or "").strip()
+            text = clean_text(text or "").strip()
+            if text.startswith("/"):
+                payload = self.buttons.open(sender, text)
+                if payload is None and text in PAGE_PAYLOADS.get(channel, ()):
+                    payload = text
+                if payload is None and looks_sealed(text):
+                    log.info("%s %s button with an invalid seal", channel, sender_hash(sender))
+                    return [BotMessage(BUTTON_EXPIRED)]
+                text = payload if payload is not None else as_words(text)
             if not text:
                 return [BotMessage(EMPTY)]
             if len(text) > self.settings.max_message_chars:
@@ -95,7 +114,10 @@ class Gateway:
         except StateUnavailable as exc:
             log.warning("%s %s gateway store unavailable: %s", channel, sender_hash(sender), exc)
             return [BotMessage(APOLOGY)]
-        return await self.ask_rasa(sender, text)
+        replies = await self.ask_rasa(sender, text)
+        for reply in replies:
+            reply.buttons = self.buttons.seal_buttons(sender, reply.buttons)
+        return replies
 
     async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
         started = time.perf_counter()

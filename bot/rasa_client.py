@@ -21,7 +21,8 @@ class BotMessage:
 
 
 def fold_messages(raw: object) -> list[BotMessage]:
-    """Rasa's reply as bubbles; ValueError when it is not Rasa's list of messages."""
+    """Rasa's reply as bubbles; ValueError when it is not Rasa's list of messages (a proxy's error
+    page, a truncated or changed reply): the gateway then apologises instead of failing."""
     if not isinstance(raw, list) or not all(isinstance(part, dict) for part in raw):
         raise ValueError(f"Rasa answered {type(raw).__name__}, not a list of messages")
     messages: list[BotMessage] = []
@@ -30,11 +31,14 @@ def fold_messages(raw: object) -> list[BotMessage]:
         if isinstance(custom, dict) and ("citations" in custom or "abstained" in custom):
             if not messages:
                 messages.append(BotMessage())
-            messages[-1].citations.extend(custom.get("citations") or [])
+            messages[-1].citations.extend(_dicts(custom.get("citations"), "citations"))
             messages[-1].abstained = custom.get("abstained")
             continue
-        if part.get("text") or part.get("buttons"):
-            messages.append(BotMessage(part.get("text") or "", list(part.get("buttons") or [])))
+        text, buttons = part.get("text") or "", _dicts(part.get("buttons"), "buttons")
+        if not isinstance(text, str):
+            raise ValueError(f"Rasa sent a text that is {type(text).__name__}")
+        if text or buttons:
+            messages.append(BotMessage(text, buttons))
     return messages
 
 
@@ -42,6 +46,14 @@ def forget_requested(raw: list[dict]) -> bool:
     """The dialogue confirmed the user's request to delete their data (actions/privacy_actions.py):
     whoever sits in front of Rasa deletes the stored conversation once this turn is saved."""
     return any(isinstance(part.get("custom"), dict) and part["custom"].get("forget") is True for part in raw)
+
+
+def _dicts(value: object, what: str) -> list[dict]:
+    if not value:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError(f"Rasa sent {what} that are not a list of objects")
+    return list(value)
 
 
 class RasaClient:

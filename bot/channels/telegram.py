@@ -40,7 +40,8 @@ from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
 from bot.channels.splitting import split_text
 from retrieval.settings import Settings
-from bot.gateway import APOLOGY, Gateway, sender_hash
+from bot.gateway import APOLOGY, BUTTON_EXPIRED, Gateway, sender_hash
+from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
 
 log = logging.getLogger("trolyao.gateway")
@@ -70,7 +71,6 @@ HELP = ("<b>Hướng dẫn sử dụng</b>\n"
         "Khi có nhiều lựa chọn, bạn bấm vào nút bên dưới tin nhắn. "
         "Mỗi câu trả lời đều ghi rõ văn bản nguồn để bạn đối chiếu.\n\n"
         "Gõ /xoadulieu để xóa toàn bộ dữ liệu của bạn mà trợ lý đang lưu.")
-BUTTON_EXPIRED = "Nút này đã hết hạn. Bạn vui lòng gõ lại câu hỏi nhé."
 CHOOSE = "Mời bạn chọn:"
 COMMANDS = [BotCommand("start", "Bắt đầu trò chuyện"), BotCommand("help", "Hướng dẫn sử dụng"),
             BotCommand("xoadulieu", "Xóa dữ liệu của tôi")]
@@ -269,8 +269,9 @@ class TelegramChannel:
             log.warning("telegram webhook: request with a missing or wrong secret rejected")
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
-            data = await request.json()
-            update = Update.de_json(data, self.application.bot)
+            update = Update.de_json(parse_json(await read_body(request)), self.application.bot)
+        except BadBody as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
         except Exception:   # noqa: BLE001 - any malformed body is the sender's problem
             return JSONResponse({"error": "body must be a Telegram Update (JSON)"}, status_code=400)
         if update is None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import math
 import time
@@ -34,6 +33,7 @@ from starlette.routing import Route
 from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
+from bot.inbound import BadBody, parse_json, read_body
 from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
 from bot.state import GatewayState, GatewayStore, StateUnavailable
@@ -53,7 +53,9 @@ BUTTONS_TTL_S = 24 * 3600
 
 def signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: str) -> str:
     """The `X-ZEvent-Signature` value Zalo sends with an event."""
-    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+    # surrogatepass: a forged timestamp may hold lone surrogates; it must fail the check, not the server
+    digest = hashlib.sha256(app_id.encode() + body + timestamp.encode("utf-8", "surrogatepass")
+                            + oa_secret_key.encode()).hexdigest()
     return f"mac={digest}"
 
 
@@ -110,12 +112,14 @@ class ZaloChannel:
     # -- webhook -----------------------------------------------------------------------------------
 
     async def webhook(self, request: Request) -> JSONResponse:
-        body = await request.body()
         supplied = (request.headers.get(SIGNATURE_HEADER) or "").strip()
         try:
-            event = json.loads(body)
-        except ValueError:
-            event = None
+            body = await read_body(request)
+            event = parse_json(body)
+        except BadBody as exc:
+            log.warning("zalo webhook refused: %s", exc)
+            return JSONResponse({"error": "invalid signature" if exc.status == 400 else str(exc)},
+                                status_code=401 if exc.status == 400 else exc.status)
         if not supplied or not isinstance(event, dict):
             log.warning("zalo webhook refused: %s", "no signature" if not supplied else "body is not a JSON object")
             return JSONResponse({"error": "invalid signature"}, status_code=401)

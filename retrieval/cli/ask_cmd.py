@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from retrieval.cli.common import (echo_json, index_option, json_option, model_option, read_jsonl_queries,
-                                  resolve_index_dir, setup_logging, user_errors)
+                                  readable, resolve_index_dir, setup_logging, user_errors)
 from retrieval.schema import Answer
 
 
@@ -40,6 +40,7 @@ def ask(question, questions_file, index_dir, model, as_json) -> None:
         raise click.UsageError("give either QUESTION or --questions FILE.jsonl, not both")
     if question is not None and not question.strip():
         raise click.UsageError("QUESTION is empty")
+    question = None if question is None else readable(question)
     setup_logging(quiet=True)
     service = Retrieval(resolve_index_dir(index_dir), model)
     if questions_file is not None:
@@ -60,5 +61,5 @@ def ask(question, questions_file, index_dir, model, as_json) -> None:
             break
         if not line.strip():
             break
-        answer = service.ask(line)
+        answer = service.ask(readable(line))
         echo_json(answer.to_dict()) if as_json else click.echo(render(answer) + "\n")

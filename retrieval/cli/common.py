@@ -5,6 +5,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -12,6 +13,8 @@ from typing import Any, Callable, Iterator
 import click
 
 from retrieval.errors import InputError, TrolyaoError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 index_option = click.option(
     "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -59,17 +62,34 @@ def read_jsonl_queries(path: Path) -> Iterator[dict[str, Any]]:
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
     with handle:
-        for number, line in enumerate(handle, start=1):
+        lines = enumerate(handle, start=1)
+        while True:
+            try:
+                number, line = next(lines)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{path}: not UTF-8 text (byte {exc.start} of a block: {exc.reason})") from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+            except (json.JSONDecodeError, RecursionError) as exc:
+                reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+                raise InputError(f"{path}:{number}: not valid JSON ({reason})") from None
             if not isinstance(record, dict) or "text" not in record or not isinstance(record["text"], str):
                 raise InputError(f'{path}:{number}: expected an object with a "text" string')
             record.setdefault("id", str(number))
+            record["text"] = readable(record["text"])
+            if isinstance(record["id"], str):
+                record["id"] = readable(record["id"])
             yield record
+
+
+def readable(text: str) -> str:
+    """Text the core can read and print back: lone surrogates (what Python makes of invalid UTF-8 in
+    an argument, or of a JSON escape like "\\ud800") become U+FFFD instead of failing the output."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def echo_json(data: Any) -> None:
