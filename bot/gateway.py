@@ -5,18 +5,21 @@ channel message id) are answered once; floods get a polite message instead of a 
 messages are refused; when Rasa, the action server or the gateway's store is down the user gets a
 Vietnamese apology within `rasa_timeout_s`. With several Rasa workers, each user has a worker of
 their own (a stable hash); when it is gone, the next worker continues the conversation (they share
-its tracker). Logs carry a hash of the sender, never names, phone numbers or tokens.
+its tracker). Logs and the rate-limit store carry the sender's pseudonym (an HMAC under the secret
+key: bot/pseudonyms.py), never the id itself, names, phone numbers or tokens.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import time
 
 import httpx
 from limits import parse_many
 
 from bot import health
+from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import BotMessage, fold_messages
 from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.settings import Settings
@@ -33,10 +36,6 @@ REDELIVERY_TTL_S = 24 * 3600
 def too_long(length: int, limit: int) -> str:
     return (f"Tin nhắn dài quá ({length} ký tự). Bạn vui lòng hỏi ngắn gọn hơn, "
             f"dưới {limit} ký tự, mỗi lần một câu hỏi.")
-
-
-def sender_hash(sender: str) -> str:
-    return hashlib.sha256(sender.encode()).hexdigest()[:12]
 
 
 # The worker never received the request, or died while answering it (SIGKILL, a crash): another
@@ -58,10 +57,14 @@ def rasa_worker(sender: str, urls: list[str]) -> str:
 
 class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
-                 state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None):
+                 state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
+                 pseudonyms: Pseudonyms | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
-        ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode)."""
+        ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
+        ``pseudonyms``: how senders are written in logs and stores (default: under a key of this
+        process alone, for gateways that keep nothing)."""
         self.settings = settings
+        self.pseudonyms = pseudonyms or Pseudonyms(secrets.token_bytes(32))
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
@@ -73,18 +76,18 @@ class Gateway:
         sender = f"{channel}:{user_id}"
         try:
             if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
-                log.info("%s %s redelivered message ignored", channel, sender_hash(sender))
+                log.info("%s %s redelivered message ignored", channel, self.pseudonyms.of(sender))
                 return None
             text = (text or "").strip()
             if not text:
                 return [BotMessage(EMPTY)]
             if len(text) > self.settings.max_message_chars:
                 return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
-            if not self.state.hit(self._limits, sender):
-                log.info("%s %s rate limited", channel, sender_hash(sender))
+            if not self.state.hit(self._limits, self.pseudonyms.of(sender)):
+                log.info("%s %s rate limited", channel, self.pseudonyms.of(sender))
                 return [BotMessage(RATE_LIMITED)]
         except StateUnavailable as exc:
-            log.warning("%s %s gateway store unavailable: %s", channel, sender_hash(sender), exc)
+            log.warning("%s %s gateway store unavailable: %s", channel, self.pseudonyms.of(sender), exc)
             return [BotMessage(APOLOGY)]
         return await self.ask_rasa(sender, text)
 
@@ -92,7 +95,7 @@ class Gateway:
         started = time.perf_counter()
         down = [name for name, up in (await health.check(self.stores)).items() if not up]
         if down:
-            log.warning("%s not sent to rasa: %s down", sender_hash(sender), ", ".join(down))
+            log.warning("%s not sent to rasa: %s down", self.pseudonyms.of(sender), ", ".join(down))
             return [BotMessage(APOLOGY)]
         messages = None
         for rasa_url in rasa_workers(sender, self.settings.rasa_urls):
@@ -103,18 +106,18 @@ class Gateway:
                 messages = fold_messages(response.json())
                 break
             except WORKER_GONE as exc:
-                log.warning("%s rasa worker %s gone (%s): trying the next", sender_hash(sender), rasa_url,
+                log.warning("%s rasa worker %s gone (%s): trying the next", self.pseudonyms.of(sender), rasa_url,
                             type(exc).__name__)
             except (httpx.HTTPError, ValueError) as exc:
-                log.warning("%s rasa unavailable: %s", sender_hash(sender), type(exc).__name__)
+                log.warning("%s rasa unavailable: %s", self.pseudonyms.of(sender), type(exc).__name__)
                 return [BotMessage(APOLOGY)]
         if messages is None:
-            log.warning("%s no rasa worker answered", sender_hash(sender))
+            log.warning("%s no rasa worker answered", self.pseudonyms.of(sender))
             return [BotMessage(APOLOGY)]
         if not messages:   # Rasa answered nothing: the action server failed behind it
-            log.warning("%s empty reply from rasa (action server down?)", sender_hash(sender))
+            log.warning("%s empty reply from rasa (action server down?)", self.pseudonyms.of(sender))
             return [BotMessage(APOLOGY)]
-        log.info("%s answered: %d message(s) in %.0f ms", sender_hash(sender), len(messages),
+        log.info("%s answered: %d message(s) in %.0f ms", self.pseudonyms.of(sender), len(messages),
                  (time.perf_counter() - started) * 1000)
         return messages
 
