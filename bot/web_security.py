@@ -11,7 +11,7 @@ security headers of every response.
 """
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import MutableHeaders, Secret
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,6 +66,7 @@ def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
     if settings.trusted_proxy_list:
         stack.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list))
     stack += [Middleware(SecurityHeaders, headers=security_headers(settings)),
-              Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=COOKIE,
+              Middleware(SessionMiddleware, secret_key=Secret(secret_key),   # Secret: masked in any repr
+                         session_cookie=COOKIE,
                          max_age=COOKIE_MAX_AGE_S, same_site="lax")]
     return stack
