@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values, set_key
 
-from retrieval.settings import ENV_FILE_VARIABLE, ROOT, Settings
+from retrieval.settings import Settings, default_env_file
 
 VARIABLE = "TROLYAO_SECRET_KEY"
 KEY_FILE = "secret_key"
@@ -77,10 +77,9 @@ def _create_once(path: Path, key: str) -> None:
 
 def main(argv: list[str]) -> int:
     """Set-up's step: the env file named on the command line, else TROLYAO_ENV_FILE's, else `.env`."""
-    named = argv[0] if argv else os.environ.get(ENV_FILE_VARIABLE)
-    if named == "":
+    path = Path(argv[0]) if argv else default_env_file()
+    if path is None:
         return 0    # told to read no env file: nothing to write either
-    path = Path(named) if named else ROOT / ".env"
     if ensure_in_env_file(path):
         print(f"setup: generated {VARIABLE} into {path}", file=sys.stderr)
     return 0

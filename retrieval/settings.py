@@ -163,8 +163,7 @@ class Settings(BaseSettings):
         """The settings of this process: the environment over the `.env` file (``TROLYAO_ENV_FILE``,
         else the project's `.env`); a value of the wrong type is a ConfigError naming the variable."""
         if env_file is None:
-            named = os.environ.get(ENV_FILE_VARIABLE)
-            env_file = Path(named) if named else None if named == "" else ROOT / ".env"
+            env_file = default_env_file()
         try:
             return cls(_env_file=env_file if env_file and env_file.is_file() else None)
         except ValidationError as exc:
@@ -227,6 +226,12 @@ class Settings(BaseSettings):
 # A CSP source for frame-ancestors: self / none (quoted or not: .env parsing strips quotes), or
 # scheme://host[:port] (a leading *. allowed), nothing else.
 EMBED_SOURCE = re.compile(r"'?self'?|'?none'?|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def default_env_file() -> Path | None:
+    """The `.env` of this process: TROLYAO_ENV_FILE's, else the project's; None when told to read none."""
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    return Path(named) if named else None if named == "" else ROOT / ".env"
 
 
 def _listed(urls: str | None) -> list[str]:
