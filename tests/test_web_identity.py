@@ -323,6 +323,15 @@ def test_the_set_up_step_writes_the_env_file_it_is_given_and_settings_read_it(tm
     assert SECRET not in repr(Settings(secret_key=SECRET))                   # never printed by accident
 
 
+def test_the_set_up_step_follows_trolyao_env_file(tmp_path, monkeypatch):
+    named = tmp_path / "named.env"
+    monkeypatch.setenv("TROLYAO_ENV_FILE", str(named))
+    assert secret_key_main([]) == 0 and named.read_text().startswith("TROLYAO_SECRET_KEY=")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TROLYAO_ENV_FILE", "")          # told to read no env file: none is written
+    assert secret_key_main([]) == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["named.env"]
+
+
 def test_without_a_configured_key_the_data_directory_keeps_one(tmp_path):
     settings = Settings(data=tmp_path / "data")
     key = secret_key(settings)
