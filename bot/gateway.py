@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import time
 
 import httpx
@@ -21,6 +20,7 @@ from limits import parse_many
 from bot import health
 from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import BotMessage, fold_messages
+from bot.secret_key import secret_key
 from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.settings import Settings
 
@@ -61,10 +61,10 @@ class Gateway:
                  pseudonyms: Pseudonyms | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
-        ``pseudonyms``: how senders are written in logs and stores (default: under a key of this
-        process alone, for gateways that keep nothing)."""
+        ``pseudonyms``: how senders are written in logs and stores (default: under the configured
+        secret key, so every gateway process counts a sender under one name)."""
         self.settings = settings
-        self.pseudonyms = pseudonyms or Pseudonyms(secrets.token_bytes(32))
+        self.pseudonyms = pseudonyms or Pseudonyms(secret_key(settings))
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()

@@ -366,7 +366,7 @@ def test_an_ingested_document_with_html_and_script_shows_as_text_and_nothing_run
 
     with serve(create_app(hostile_dialogue)) as url:
         page = open_chat(url, DESKTOP)
-        answer = ask(page, "Công văn 999/UBND-VP nói gì?")
+        answer = ask(page, "UBND tỉnh yêu cầu gỡ đoạn mã nào khỏi Cổng thông tin điện tử?")
         bubble, quote = answer.locator(".bubble-text"), answer.locator(".citation-quote").first
         for shown in (bubble, quote):
             expect(shown).to_contain_text(HOSTILE_IMG)
