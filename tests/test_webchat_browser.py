@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from bot.app import create_app
 from bot.processes import free_port
+from bot.web_identity import TOO_MANY_CONVERSATIONS
 from bot.web_security import COOKIE
 from retrieval.settings import Settings
 
@@ -257,6 +258,12 @@ def test_server_text_is_never_html_and_errors_become_a_vietnamese_apology(gatewa
         assert answer.locator("img, b, i, u, script").count() == 0
         assert page.evaluate("window.pwned") is None
 
+        # A refusal the gateway explains (429: too many new conversations) shows its Vietnamese words.
+        page.unroute("**/api/chat")
+        page.route("**/api/chat", lambda route: route.fulfill(status=429, json={
+            "error": "too many new conversations from this address",
+            "messages": [{"text": TOO_MANY_CONVERSATIONS, "buttons": [], "citations": [], "abstained": None}]}))
+        expect(ask(page, "còn nữa không?").locator(".bubble-text")).to_have_text(TOO_MANY_CONVERSATIONS)
         page.unroute("**/api/chat")
         page.route("**/api/chat", lambda route: route.fulfill(status=502, body="bad gateway"))
         expect(ask(page, "lỗi máy chủ")).to_contain_text("Xin lỗi, hệ thống trợ lý đang gặp sự cố")
