@@ -25,11 +25,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.app import create_app
-from bot.gateway import RATE_LIMITED, Gateway
+from bot.gateway import APOLOGY, RATE_LIMITED, Gateway
 from bot.pseudonyms import Pseudonyms
 from bot.secret_key import ensure_in_env_file, main as secret_key_main, secret_key
 from bot.state import GatewayState
-from bot.web_identity import TOO_MANY_CONVERSATIONS
+from bot.web_identity import TOO_MANY_CONVERSATIONS, Refused, WebIdentity
 from bot.web_security import COOKIE
 from retrieval.errors import ConfigError
 from retrieval.settings import Settings
@@ -234,6 +234,17 @@ def test_forwarded_addresses_count_only_from_trusted_proxies(gateway, rasa):
     assert refused_after_two(proxied, spoofed) == [200, 200, 200]
     assert refused_after_two(proxied, ["203.0.113.1"]) == [200]
     assert refused_after_two(proxied, ["203.0.113.1"]) == [429]
+
+
+def test_a_broken_gateway_store_refuses_with_the_apology_instead_of_guessing(tmp_path):
+    state = GatewayState(tmp_path / "gateway.sqlite3")
+    identity = WebIdentity(state, Pseudonyms(SECRET), None, "10/minute", 10)
+    state.close()                                           # every read and write now fails
+    request = Request({"type": "http", "method": "POST", "path": "/api/chat", "headers": [],
+                       "client": ("198.51.100.7", 5000), "session": {}})
+    with pytest.raises(Refused) as refused:
+        identity.caller(request, None)
+    assert refused.value.status == 503 and refused.value.text == APOLOGY and request.session == {}
 
 
 @pytest.mark.parametrize("variable, value", [("TROLYAO_TRUSTED_PROXIES", "127.0.0.1,proxy.local"),
