@@ -149,6 +149,21 @@ class Settings(BaseSettings):
             ipaddress.ip_network(item, strict=False)    # ValueError: "… does not appear to be an IPv4 …"
         return value
 
+    @field_validator("rate_limit", "address_rate_limit")
+    @classmethod
+    def _limits_notation(cls, value: str) -> str:
+        from limits import parse_many    # the gateway's own parser: what it accepts, nothing else
+
+        parse_many(value)                # ValueError: "couldn't parse rate limit string …"
+        return value
+
+    @field_validator("new_conversations_per_hour")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
     @field_validator("embed_origins")
     @classmethod
     def _origins_are_sources(cls, value: str) -> str:

@@ -249,7 +249,9 @@ def test_a_broken_gateway_store_refuses_with_the_apology_instead_of_guessing(tmp
 
 @pytest.mark.parametrize("variable, value", [("TROLYAO_TRUSTED_PROXIES", "127.0.0.1,proxy.local"),
                                              ("TROLYAO_EMBED_ORIGINS", "self https://a.vn; script-src *"),
-                                             ("TROLYAO_NEW_CONVERSATIONS_PER_HOUR", "nhiều")])
+                                             ("TROLYAO_NEW_CONVERSATIONS_PER_HOUR", "nhiều"),
+                                             ("TROLYAO_NEW_CONVERSATIONS_PER_HOUR", "0"),
+                                             ("TROLYAO_ADDRESS_RATE_LIMIT", "nhiều/phút")])
 def test_wrong_identity_settings_are_config_errors_naming_the_variable(monkeypatch, variable, value):
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=f"^{variable}="):
