@@ -364,7 +364,9 @@ def hostile_dialogue(tmp_path_factory, embedder):
     env = {"TROLYAO_INDEX": str(home / "index"), "TROLYAO_FEEDBACK": str(home / "feedback.sqlite3"),
            "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     with DialogueStack(env) as stack:
-        yield Settings(rasa_url=stack.rasa_url, action_server_url=f"http://127.0.0.1:{stack.action_port}")
+        # Its own data directory: a module fixture starts before the per-test isolation of XDG_DATA_HOME.
+        yield Settings(rasa_url=stack.rasa_url, action_server_url=f"http://127.0.0.1:{stack.action_port}",
+                       data=home / "gateway")
 
 
 @pytest.mark.stack
