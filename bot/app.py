@@ -1,5 +1,5 @@
-"""The gateway's ASGI app: web chat at `/`, `POST /api/chat`, `GET /healthz`, and the channels'
-webhooks (`/telegram/webhook`, `/zalo/webhook`) when their credentials are set."""
+"""The gateway's ASGI app: web chat at `/`, `POST /api/chat` (and `/api/chat/new`), `GET /healthz`,
+and the channels' webhooks (`/telegram/webhook`, `/zalo/webhook`) when their credentials are set."""
 from __future__ import annotations
 
 import contextlib
@@ -18,12 +18,15 @@ from bot.addresses import RedisAddress
 from bot.gateway import Gateway
 from bot.privacy import Retention, privacy_stores
 from bot.inbound import BadBody, parse_json, read_body
+from bot.pseudonyms import Pseudonyms
+from bot.secret_key import secret_key
 from bot.state import GatewayState, GatewayStore
+from bot.web_identity import Refused, WebIdentity
+from bot.web_security import middleware
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
 WEBCHAT = Path(__file__).resolve().parent / "webchat"
-MAX_SENDER_CHARS = 100
 
 
 def channels_for(settings: Settings, gateway: Gateway) -> list:
@@ -70,7 +73,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
-    gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings))
+    key = secret_key(settings)
+    gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings),
+                      pseudonyms=Pseudonyms(key))
+    identity = WebIdentity(gateway.state, gateway.pseudonyms,
+                           settings.api_key.get_secret_value() if settings.api_key else None,
+                           settings.address_rate_limit, settings.new_conversations_per_hour)
     channels = channels_for(settings, gateway)
     retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
     page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(
@@ -83,15 +91,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             body = parse_json(await read_body(request))
         except BadBody as exc:
-            return JSONResponse({"error": f"{exc}; expected JSON: {{\"sender\", \"message\"}}"},
-                                status_code=exc.status)
-        sender, message = (body.get("sender"), body.get("message")) if isinstance(body, dict) else (None, None)
-        if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS \
-                or not isinstance(message, str):
-            return JSONResponse({"error": "expected {\"sender\": non-empty string (≤ 100 chars), "
-                                          "\"message\": string}"}, status_code=400)
-        replies = await gateway.handle("web", sender.strip(), message) or []
+            return JSONResponse({"error": f"{exc}; expected JSON: {{\"message\"}}"}, status_code=exc.status)
+        message = body.get("message") if isinstance(body, dict) else None
+        if not isinstance(message, str):
+            return JSONResponse({"error": "expected {\"message\": string} (integrations: also \"sender\")"},
+                                status_code=400)
+        try:
+            caller = identity.caller(request, body.get("sender"))
+        except Refused as refused:
+            return refused.response()
+        replies = await gateway.handle("web", caller.user_id, message) or []
         return JSONResponse({"messages": [asdict(r) for r in replies]})
+
+    async def new_chat(request: Request) -> JSONResponse:
+        """The web chat's "new conversation" button: the cookie now names a conversation of its own."""
+        try:
+            identity.new_conversation(request)
+        except Refused as refused:
+            return refused.response()
+        return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
         status = await gateway.health()
@@ -113,10 +131,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await gateway.aclose()
             gateway.state.close()
 
-    routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]), Route("/healthz", healthz),
+    routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]),
+              Route("/api/chat/new", new_chat, methods=["POST"]), Route("/healthz", healthz),
               *[route for channel in channels for route in channel.routes()],
               Mount("/static", StaticFiles(directory=WEBCHAT), name="static")]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware(settings, key))
     app.state.gateway = gateway
     app.state.retention = retention
     app.state.settings = settings

@@ -7,8 +7,9 @@ Vietnamese apology within `rasa_timeout_s`. Text is cleaned of what cannot reach
 surrogates, control characters); a "/" payload reaches Rasa only when the gateway issued it to this
 user (bot/buttons.py), anything else typed with a leading "/" is read as words. With several Rasa
 workers, each user has a worker of their own (a stable hash); when it is gone, the next worker
-continues the conversation (they share its tracker). Logs carry a hash of the sender, never names,
-phone numbers or tokens.
+continues the conversation (they share its tracker). Logs and the rate-limit store carry the sender's
+pseudonym (an HMAC under the secret key: bot/pseudonyms.py), never the id itself, names, phone
+numbers or tokens.
 """
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from limits import parse_many
 from bot import health
 from bot.buttons import ButtonSeal, looks_sealed
 from bot.inbound import as_words, clean_text
-from bot.privacy import conversations_store
+from bot.privacy import Pseudonymous, conversations_store
 from bot.rasa_client import BotMessage, fold_messages, forget_requested
+from bot.pseudonyms import Pseudonyms
+from bot.secret_key import derived_key, secret_key
 from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.privacy import PrivacyStores, SenderData
 from retrieval.settings import Settings
@@ -49,10 +52,6 @@ def too_long(length: int, limit: int) -> str:
             f"dưới {limit} ký tự, mỗi lần một câu hỏi.")
 
 
-def sender_hash(sender: str) -> str:
-    return hashlib.sha256(sender.encode()).hexdigest()[:12]
-
-
 # The worker never received the request, or died while answering it (SIGKILL, a crash): another
 # worker may take the turn. A timeout is not one of these: the turn may still be running there.
 WORKER_GONE = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError)
@@ -73,14 +72,19 @@ def rasa_worker(sender: str, urls: list[str]) -> str:
 class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
                  state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
-                 erase: list[SenderData] | None = None, buttons: ButtonSeal | None = None):
+                 erase: list[SenderData] | None = None, buttons: ButtonSeal | None = None,
+                 pseudonyms: Pseudonyms | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
         ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
         (default: Rasa's stored conversation where the settings say the stack keeps it);
-        ``buttons``: seals the payloads of the buttons sent (default: a key of this process)."""
+        ``buttons``: seals the payloads of the buttons sent; ``pseudonyms``: how senders are written in
+        logs and stores (both default to keys derived from the configured secret key, so every
+        gateway process, and a restarted one, agrees)."""
         self.settings = settings
-        self.buttons = buttons or ButtonSeal()
+        key = secret_key(settings) if buttons is None or pseudonyms is None else ""
+        self.pseudonyms = pseudonyms or Pseudonyms(key)
+        self.buttons = buttons or ButtonSeal(derived_key(key, "buttons"))
         self.stores = stores or {}
         self.http = http or httpx.AsyncClient(timeout=settings.rasa_timeout_s)
         self.state = state or GatewayState()
@@ -93,7 +97,7 @@ class Gateway:
         sender = f"{channel}:{clean_text(user_id)}"
         try:
             if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
-                log.info("%s %s redelivered message ignored", channel, sender_hash(sender))
+                log.info("%s %s redelivered message ignored", channel, self.pseudonyms.of(sender))
                 return None
             text = clean_text(text or "").strip()
             if text.startswith("/"):
@@ -101,18 +105,18 @@ class Gateway:
                 if payload is None and text in PAGE_PAYLOADS.get(channel, ()):
                     payload = text
                 if payload is None and looks_sealed(text):
-                    log.info("%s %s button with an invalid seal", channel, sender_hash(sender))
+                    log.info("%s %s button with an invalid seal", channel, self.pseudonyms.of(sender))
                     return [BotMessage(BUTTON_EXPIRED)]
                 text = payload if payload is not None else as_words(text)
             if not text:
                 return [BotMessage(EMPTY)]
             if len(text) > self.settings.max_message_chars:
                 return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
-            if not self.state.hit(self._limits, sender):
-                log.info("%s %s rate limited", channel, sender_hash(sender))
+            if not self.state.hit(self._limits, self.pseudonyms.of(sender)):
+                log.info("%s %s rate limited", channel, self.pseudonyms.of(sender))
                 return [BotMessage(RATE_LIMITED)]
         except StateUnavailable as exc:
-            log.warning("%s %s gateway store unavailable: %s", channel, sender_hash(sender), exc)
+            log.warning("%s %s gateway store unavailable: %s", channel, self.pseudonyms.of(sender), exc)
             return [BotMessage(APOLOGY)]
         replies = await self.ask_rasa(sender, text)
         for reply in replies:
@@ -123,7 +127,7 @@ class Gateway:
         started = time.perf_counter()
         down = [name for name, up in (await health.check(self.stores)).items() if not up]
         if down:
-            log.warning("%s not sent to rasa: %s down", sender_hash(sender), ", ".join(down))
+            log.warning("%s not sent to rasa: %s down", self.pseudonyms.of(sender), ", ".join(down))
             return [BotMessage(APOLOGY)]
         messages = None
         for rasa_url in rasa_workers(sender, self.settings.rasa_urls):
@@ -137,18 +141,18 @@ class Gateway:
                     messages = await self.forget(sender, messages)
                 break
             except WORKER_GONE as exc:
-                log.warning("%s rasa worker %s gone (%s): trying the next", sender_hash(sender), rasa_url,
+                log.warning("%s rasa worker %s gone (%s): trying the next", self.pseudonyms.of(sender), rasa_url,
                             type(exc).__name__)
             except (httpx.HTTPError, ValueError) as exc:
-                log.warning("%s rasa unavailable: %s", sender_hash(sender), type(exc).__name__)
+                log.warning("%s rasa unavailable: %s", self.pseudonyms.of(sender), type(exc).__name__)
                 return [BotMessage(APOLOGY)]
         if messages is None:
-            log.warning("%s no rasa worker answered", sender_hash(sender))
+            log.warning("%s no rasa worker answered", self.pseudonyms.of(sender))
             return [BotMessage(APOLOGY)]
         if not messages:   # Rasa answered nothing: the action server failed behind it
-            log.warning("%s empty reply from rasa (action server down?)", sender_hash(sender))
+            log.warning("%s empty reply from rasa (action server down?)", self.pseudonyms.of(sender))
             return [BotMessage(APOLOGY)]
-        log.info("%s answered: %d message(s) in %.0f ms", sender_hash(sender), len(messages),
+        log.info("%s answered: %d message(s) in %.0f ms", self.pseudonyms.of(sender), len(messages),
                  (time.perf_counter() - started) * 1000)
         return messages
 
@@ -159,11 +163,11 @@ class Gateway:
         try:
             removed = await asyncio.to_thread(PrivacyStores(self.erase).forget, sender)
             if isinstance(self.state, SenderData):   # in this thread: the store's connection is ours
-                removed += PrivacyStores([self.state]).forget(sender)
+                removed += PrivacyStores([Pseudonymous(self.state, self.pseudonyms)]).forget(sender)
         except Exception as exc:   # noqa: BLE001 - any store failing means "not done": say so
-            log.warning("%s forget failed: %s", sender_hash(sender), type(exc).__name__)
+            log.warning("%s forget failed: %s", self.pseudonyms.of(sender), type(exc).__name__)
             return [BotMessage(FORGET_FAILED)]
-        log.info("%s forgotten: %s", sender_hash(sender), ", ".join(map(str, removed)))
+        log.info("%s forgotten: %s", self.pseudonyms.of(sender), ", ".join(map(str, removed)))
         return replies
 
     async def health(self) -> dict[str, bool]:

@@ -5,7 +5,9 @@ a throw-away data directory and no `.env` (a running `make run`, its conversatio
 Telegram/Zalo credentials and servers are never touched), over the index set-up builds. USERS
 simulated people each hold 4-turn conversations built from the index's documents (what a document
 says, then three follow-ups about it), THINK seconds apart, a fresh sender per conversation, until
-DURATION ends (a conversation under way is finished). Reported per mode:
+DURATION ends (a conversation under way is finished). The simulated users come from one address with
+ids of their own, as an integration's do: the launcher is given an API key of this run and every
+request carries it (browsers' per-address limits would otherwise stop the load). Reported per mode:
 
 - latency p50/p95/p99 of `POST /api/chat`, over every round trip that got an HTTP reply;
 - errors: no reply, not 200, an empty reply, the gateway's apology or its rate-limit message;
@@ -33,6 +35,7 @@ import datetime as dt
 import json
 import os
 import random
+import secrets
 import re
 import shutil
 import signal
@@ -208,6 +211,7 @@ class Launcher:
         self.rasa_url = f"http://127.0.0.1:{free_port()}"
         self.workers: tuple[list[str], list[str]] | None = None     # scaled: (Rasa URLs, action URLs)
         self._workers_seen = threading.Event()
+        self.api_key = secrets.token_urlsafe(24)    # the simulated users' senders are an integration's
         # No .env, no channel credentials, no worker list of the caller's: only what is set here.
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("TELEGRAM_", "ZALO_")) and not k.endswith("_WORKER_URLS")}
@@ -215,6 +219,7 @@ class Launcher:
                    TROLYAO_DATA=str(self.data), TROLYAO_INDEX=str(index),
                    TROLYAO_FEEDBACK=str(self.data / "feedback.sqlite3"), TROLYAO_RASA_URL=self.rasa_url,
                    TROLYAO_ACTION_SERVER_URL=f"http://127.0.0.1:{free_port()}", HF_HUB_OFFLINE="1",
+                   TROLYAO_API_KEY=self.api_key,
                    PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p))
         self.created: list[Path] = []      # directories outside self.data that the launcher will create
         if scaled:
@@ -447,7 +452,8 @@ async def load(launcher: Launcher, scripts: Sequence[Script], users: int, durati
                think: tuple[float, float], seed: int, kill_at: float | None) -> dict:
     prefix = f"lt{uuid.uuid4().hex[:6]}-{launcher.name}"
     limits = httpx.Limits(max_connections=users + 8, max_keepalive_connections=users + 8)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=60, limits=limits,
+                                 headers={"Authorization": f"Bearer {launcher.api_key}"}) as http:
         warm = random.Random(seed)
         for number in range(4):     # unmeasured: first requests load lazily held structures, on every worker
             await talk(http, launcher.url, Conversation(f"{prefix}-warmup-{number}", scripts[number % len(scripts)]),

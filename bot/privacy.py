@@ -17,7 +17,9 @@ from bot.addresses import PostgresAddress, RedisAddress
 from bot.conversations import PostgresConversations, SQLiteConversations
 from bot.state import GatewaySenderData, GatewayState
 from retrieval.feedback import FeedbackStore
-from retrieval.privacy import PrivacyStores, Removed, SenderData, retention_cutoff
+from bot.pseudonyms import Pseudonyms
+from bot.secret_key import secret_key
+from retrieval.privacy import PrivacyStores, Removed, SenderActivity, SenderData, retention_cutoff
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway.retention")   # the gateway runs it: its log lines
@@ -32,16 +34,40 @@ def conversations_store(settings: Settings, scaled: bool | None = None) -> Sende
     return SQLiteConversations(settings.conversations_path)
 
 
-def gateway_state(settings: Settings, scaled: bool | None = None) -> GatewaySenderData:
+class Pseudonymous:
+    """The gateway's store as SenderData: it keys a user's rate-limit hits by their pseudonym
+    (bot/pseudonyms.py), so a user named by their id is looked up under it; it cannot list users
+    (pseudonyms do not reverse), and the conversations and feedback list them anyway."""
+
+    def __init__(self, store: GatewaySenderData, pseudonyms: Pseudonyms):
+        self.store, self.pseudonyms = store, pseudonyms
+        self.name, self.unit = store.name, store.unit
+
+    def senders(self) -> list[SenderActivity]:
+        return []
+
+    def export(self, sender: str) -> list[dict]:
+        return self.store.export(self.pseudonyms.of(sender))
+
+    def forget(self, sender: str) -> int:
+        return self.store.forget(self.pseudonyms.of(sender))
+
+    def purge(self, before: dt.datetime) -> int:
+        return self.store.purge(before)
+
+
+def gateway_state(settings: Settings, scaled: bool | None = None) -> Pseudonymous:
     if settings.scaled if scaled is None else scaled:
         from bot.redis_state import RedisGatewayState
 
-        return RedisGatewayState(RedisAddress.parse(settings.redis_url))
-    return GatewayState(settings.gateway_state_path)
+        store: GatewaySenderData = RedisGatewayState(RedisAddress.parse(settings.redis_url))
+    else:
+        store = GatewayState(settings.gateway_state_path)
+    return Pseudonymous(store, Pseudonyms(secret_key(settings)))
 
 
 def privacy_stores(settings: Settings, scaled: bool | None = None,
-                   gateway: GatewaySenderData | None = None) -> PrivacyStores:
+                   gateway: SenderData | None = None) -> PrivacyStores:
     """Every store holding users' data: conversations, feedback, the gateway's rate-limit hits."""
     return PrivacyStores([conversations_store(settings, scaled), FeedbackStore(settings.feedback_path),
                           gateway if gateway is not None else gateway_state(settings, scaled)])

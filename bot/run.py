@@ -27,7 +27,8 @@ def port_of(url: str) -> int:
 
 def gateway_service(settings: Settings, env: dict[str, str] | None = None) -> Service:
     argv = [str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "bot.app:create_app", "--factory",
-            "--host", settings.host, "--port", str(settings.port), "--no-access-log"]
+            "--host", settings.host, "--port", str(settings.port), "--no-access-log",
+            "--no-proxy-headers"]   # X-Forwarded-For: only TROLYAO_TRUSTED_PROXIES (bot/web_security.py)
     return Service("gateway", argv, f"http://127.0.0.1:{settings.port}/healthz", env or {}, sys.stdout)
 
 

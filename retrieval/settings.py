@@ -8,12 +8,14 @@ stage so that every later stage (actions, channels, the launcher) reads it witho
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.errors import ConfigError
@@ -36,6 +38,8 @@ SCALE_OUT = ("Scale-out mode (`make run-scaled`): Rasa's lock store in Redis, it
              "Nothing answering at a local URL: a server of our own is started under the data directory.")
 PRIVACY = ("Privacy (Law 91/2025/QH15 on personal data protection): how long users' conversations and feedback "
            "are kept; `trolyao privacy` lists, exports and deletes them.")
+WEB = ("The web chat's identity and limits: conversations are a signed cookie the gateway issues; "
+       "integrations authenticate with the API key.")
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -54,6 +58,29 @@ class Settings(BaseSettings):
     max_message_chars: int = setting(1000, "TROLYAO_MAX_MESSAGE_CHARS", "Longer questions are refused.", GATEWAY)
     rasa_timeout_s: float = setting(8.0, "TROLYAO_RASA_TIMEOUT", "Seconds to wait for Rasa before apologising.",
                                     GATEWAY)
+
+    secret_key: SecretStr | None = setting(
+        None, "TROLYAO_SECRET_KEY",
+        "Signs the web chat's conversation cookie and keys the HMAC of user ids in logs and stores (set-up "
+        "generates it into .env; unset: a key kept in the data directory). Changing it starts every web "
+        "conversation anew.", WEB)
+    api_key: SecretStr | None = setting(
+        None, "TROLYAO_API_KEY",
+        "Integrations send `Authorization: Bearer <key>` to POST /api/chat and may then name their own "
+        "`sender` (unset: no integration access).", WEB)
+    trusted_proxies: str | None = setting(
+        None, "TROLYAO_TRUSTED_PROXIES",
+        "Comma-separated proxy IPs or CIDRs whose X-Forwarded-For is believed (unset: none; the client is "
+        "the connecting address).", WEB, "127.0.0.1,10.0.0.0/8")
+    address_rate_limit: str = setting("120/minute", "TROLYAO_ADDRESS_RATE_LIMIT",
+                                      "Web chat messages per client address (\"limits\" notation).", WEB)
+    new_conversations_per_hour: int = setting(
+        60, "TROLYAO_NEW_CONVERSATIONS_PER_HOUR", "New web conversations one client address may start per hour.",
+        WEB)
+    embed_origins: str = setting(
+        "self", "TROLYAO_EMBED_ORIGINS",
+        "Who may embed the web chat in a frame (CSP frame-ancestors): space-separated origins, `self` (this "
+        "site) or `none`, e.g. \"self https://langson.gov.vn\".", WEB)
 
     telegram_bot_token: str | None = setting(None, "TELEGRAM_BOT_TOKEN", "The bot's token (turns Telegram on).",
                                              TELEGRAM)
@@ -122,13 +149,43 @@ class Settings(BaseSettings):
     data_home: Path | None = setting(None, "XDG_DATA_HOME", "The base of the default data directory.",
                                      DATA, "~/.local/share")
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str | None) -> str | None:
+        for item in _listed(value):
+            ipaddress.ip_network(item, strict=False)    # ValueError: "… does not appear to be an IPv4 …"
+        return value
+
+    @field_validator("rate_limit", "address_rate_limit")
+    @classmethod
+    def _limits_notation(cls, value: str) -> str:
+        from limits import parse_many    # the gateway's own parser: what it accepts, nothing else
+
+        parse_many(value)                # ValueError: "couldn't parse rate limit string …"
+        return value
+
+    @field_validator("new_conversations_per_hour")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins_are_sources(cls, value: str) -> str:
+        """Each goes verbatim into a CSP header: a ';' or a newline would add directives of its own."""
+        for source in value.split():
+            if not EMBED_SOURCE.fullmatch(source):
+                raise ValueError(f"{source!r} is not self, none or an origin like https://portal.example.vn")
+        return value
+
     @classmethod
     def load(cls, env_file: Path | None = None) -> Settings:
         """The settings of this process: the environment over the `.env` file (``TROLYAO_ENV_FILE``,
         else the project's `.env`); a value of the wrong type is a ConfigError naming the variable."""
         if env_file is None:
-            named = os.environ.get(ENV_FILE_VARIABLE)
-            env_file = Path(named) if named else None if named == "" else ROOT / ".env"
+            env_file = default_env_file()
         try:
             return cls(_env_file=env_file if env_file and env_file.is_file() else None)
         except ValidationError as exc:
@@ -172,6 +229,10 @@ class Settings(BaseSettings):
         return self.data_dir / "servers"
 
     @property
+    def trusted_proxy_list(self) -> list[str]:
+        return _listed(self.trusted_proxies)
+
+    @property
     def cache_dir(self) -> Path:
         return (self.cache or Path("~/.cache/trolyao")).expanduser()
 
@@ -182,6 +243,17 @@ class Settings(BaseSettings):
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_access_token)
+
+
+# A CSP source for frame-ancestors: self / none (quoted or not: .env parsing strips quotes), or
+# scheme://host[:port] (a leading *. allowed), nothing else.
+EMBED_SOURCE = re.compile(r"'?self'?|'?none'?|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def default_env_file() -> Path | None:
+    """The `.env` of this process: TROLYAO_ENV_FILE's, else the project's; None when told to read none."""
+    named = os.environ.get(ENV_FILE_VARIABLE)
+    return Path(named) if named else None if named == "" else ROOT / ".env"
 
 
 def _listed(urls: str | None) -> list[str]:

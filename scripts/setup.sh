@@ -36,6 +36,10 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.setup-key" 2>/dev/null)" != "
   echo "$venv_key" > "$VENV/.setup-key"
 fi
 
+# The gateway's secret key (signs the web chat's cookie, keys the HMAC of user ids): generated into
+# .env (or $TROLYAO_ENV_FILE) when it has none, never replaced; the file is left owner-only.
+"$VENV/bin/python" -m bot.secret_key
+
 # Rasa 3.6 needs Python 3.10: its own venv, with nothing but Rasa and what nlu/ needs (no torch).
 RASA_VENV=.venv-rasa
 rasa_key=$(cat nlu/requirements.txt | sha256sum | cut -c1-16)

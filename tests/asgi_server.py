@@ -14,7 +14,9 @@ from bot.processes import free_port
 def serve(app, port: int | None = None) -> Iterator[str]:
     """Yield the base URL once uvicorn has started (lifespan done); shut it down afterwards."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # proxy_headers off, as `make run` has it: the gateway alone decides whom to believe (X-Forwarded-For)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                          proxy_headers=False))
     started = threading.Event()
 
     def run() -> None:

@@ -38,7 +38,8 @@ class FakeAssistant:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append({"path": self.path, **body})
+                fake.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"),
+                                      **body})
                 if self.path.startswith("/broken"):
                     self._send(500, b"boom")
                     return

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 
+from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import BotMessage
 
 
@@ -30,6 +31,7 @@ class StubGateway:
     already. `reply(text)` makes the replies (it may raise, as a broken gateway would)."""
     reply: Callable[[str], list[BotMessage]] = echo
     calls: list[Handled] = field(default_factory=list)
+    pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(b"stub gateway key"))
 
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from pydantic import SecretStr
 
 from asgi_server import serve
 from bot.app import create_app
@@ -24,10 +25,13 @@ def test_web_chat_api_answers_with_text_buttons_and_citations(gateway_settings):
 
 
 def test_bad_requests_get_a_400_with_the_expected_shape(gateway_settings):
-    with serve(create_app(gateway_settings)) as url:
+    integration = gateway_settings.model_copy(update=dict(api_key=SecretStr("k")))
+    with serve(create_app(integration)) as url:
         assert httpx.post(f"{url}/api/chat", content=b"not json").status_code == 400
-        bad = httpx.post(f"{url}/api/chat", json={"message": "hi"})
-    assert bad.status_code == 400 and "sender" in bad.json()["error"]
+        bad = httpx.post(f"{url}/api/chat", json={"sender": "w0", "text": "hi"})
+        nameless = httpx.post(f"{url}/api/chat", json={"message": "hi"}, headers={"Authorization": "Bearer k"})
+    assert bad.status_code == 400 and "message" in bad.json()["error"]
+    assert nameless.status_code == 400 and "sender" in nameless.json()["error"]
 
 
 def test_healthz_is_503_when_rasa_is_down_and_users_get_an_apology(gateway_settings):

@@ -58,6 +58,14 @@ def test_both_shapes_are_understood(fake, path):
     assert senders[2] == senders[3]
     assert len({senders[0], senders[1], senders[2], senders[4]}) == 4
     assert fake.requests[0]["message"] == "Tỉnh chỉ đạo gì về sốt xuất huyết?"
+    assert fake.requests[0]["authorization"] is None
+
+
+def test_the_gateways_api_key_is_sent_as_a_bearer_token(fake):
+    """The gateway keeps an integration's senders (a browser's are its own cookie): `trolyao eval`
+    passes TROLYAO_API_KEY on."""
+    RestRunner(fake.base + "/api/chat", api_key="k-123").ask("s1", "Ai chủ trì?")
+    assert fake.requests[-1]["authorization"] == "Bearer k-123" and fake.requests[-1]["sender"] == "s1"
 
 
 def test_rasa_shape_concatenates_texts_and_reads_custom_payloads():

@@ -25,6 +25,7 @@ from retrieval.settings import Settings
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
 TIMEOUT_S = Settings.model_fields["rasa_timeout_s"].default
+API_KEY = f"scale-out-{uuid.uuid4().hex}"    # the test names its users' conversations, as an integration
 EVERYTHING = {"rasa-1", "rasa-2", "actions-1", "actions-2", "redis", "postgres"}
 
 
@@ -33,7 +34,8 @@ class Gateway:
         self.url = f"http://127.0.0.1:{port}"
 
     def ask(self, sender: str, text: str) -> str:
-        response = httpx.post(f"{self.url}/api/chat", json={"sender": sender, "message": text}, timeout=60)
+        response = httpx.post(f"{self.url}/api/chat", json={"sender": sender, "message": text}, timeout=60,
+                              headers={"Authorization": f"Bearer {API_KEY}"})
         response.raise_for_status()
         return "\n".join(message["text"] for message in response.json()["messages"])
 
@@ -60,7 +62,7 @@ def scaled(shared_stores, sample_index, tmp_path_factory):
            "TROLYAO_REDIS_URL": shared_stores.redis.url, "TROLYAO_DATABASE_URL": shared_stores.database.url,
            "TROLYAO_FEEDBACK": str(home / "feedback.sqlite3"), "TROLYAO_DATA": str(home / "data"),
            "TROLYAO_RASA_WORKERS": "2", "TROLYAO_ACTION_WORKERS": "2", "TROLYAO_TODAY": DIALOGUE_TODAY,
-           "HF_HUB_OFFLINE": "1"}
+           "HF_HUB_OFFLINE": "1", "TROLYAO_API_KEY": API_KEY}
     run = ScaledRun(env)
     try:
         run.wait_running()

@@ -1,18 +1,29 @@
 """The web chat in a real headless Chromium (Debian's `chromium`, driven by Playwright; no browser
 download) against the real gateway + Rasa + action server. Screenshots at phone and desktop width
-are written to test-artifacts/ at the repository root."""
+are written to test-artifacts/ at the repository root. The page's security headers hold: its
+Content-Security-Policy is enforced without ever being violated by the chat itself, it can be framed
+only by TROLYAO_EMBED_ORIGINS, and a document carrying HTML and script shows as text, never runs."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import struct
 from pathlib import Path
 
+import httpx
 import pytest
 from asgi_server import serve
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from bot.app import create_app
+from bot.processes import free_port
+from bot.web_identity import TOO_MANY_CONVERSATIONS
+from bot.web_security import COOKIE
+from retrieval.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -53,6 +64,7 @@ def open_chat(browser):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.errors = errors
+        page.add_init_script(CSP_WATCH)
         page.goto(url)
         expect(page.locator(".row.bot.welcome")).to_be_visible()
         return page
@@ -60,6 +72,16 @@ def open_chat(browser):
     yield open_
     for context in contexts:
         context.close()
+
+
+# Every Content-Security-Policy violation the page meets (an init script runs outside the policy).
+CSP_WATCH = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(e.violatedDirective + " " + (e.blockedURI || "inline")));"""
+
+
+def csp_violations(page) -> list[str]:
+    return page.evaluate("window.cspViolations")
 
 
 def bot_rows(page):
@@ -111,8 +133,6 @@ def test_a_conversation_at_phone_width_with_citations_quick_replies_and_feedback
         expect(page.locator(".chip")).to_have_count(3)
         assert_no_horizontal_scroll(page)
         screenshot(page, "webchat-phone-welcome.png", PHONE)
-        sender = page.evaluate("localStorage.getItem('trolyao.webchat.sender')")
-        assert re.fullmatch(r"web-[0-9a-f]{24}", sender), sender
 
         # Keyboard only: Tab reaches the input (with a visible focus style), Enter sends.
         page.locator("body").focus()
@@ -173,7 +193,12 @@ def test_a_conversation_at_phone_width_with_citations_quick_replies_and_feedback
 
         assert_no_horizontal_scroll(page)
         screenshot(page, "webchat-phone.png", PHONE)
-        assert page.errors == []
+        assert page.errors == [] and csp_violations(page) == []
+        # The conversation is the server's HttpOnly cookie: no id the page's script could read or choose.
+        (cookie,) = [c for c in page.context.cookies() if c["name"] == COOKIE]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        assert COOKIE not in page.evaluate("document.cookie")
+        assert page.evaluate("Object.keys(localStorage)") == []
 
 
 def choice_index(page, row) -> int:
@@ -188,6 +213,15 @@ def test_desktop_width_suggestion_chip_and_many_citations(gateway_settings, open
         page = open_chat(url, DESKTOP)
         page.get_by_role("button", name="Công văn 704/UBND-KGVX nói gì?").click()
         expect(bot_rows(page).nth(1).locator(".citation-doc").first).to_have_text("Công văn 704/UBND-KGVX")
+        expect(ask(page, "Văn bản đó do ai ký?")).to_contain_text("không ghi người ký")
+        # "New conversation": the server issues another cookie, and the old context is gone.
+        cookie = page.context.cookies()[0]["value"]
+        page.get_by_role("button", name="Bắt đầu cuộc trò chuyện mới").click()
+        expect(page.locator(".row.bot.welcome")).to_have_count(1)
+        expect(ask(page, "Văn bản đó do ai ký?")).not_to_contain_text("không ghi người ký")
+        assert page.context.cookies()[0]["value"] != cookie
+        page.get_by_role("button", name="Công văn 704/UBND-KGVX nói gì?").click()
+        expect(bot_rows(page).nth(2).locator(".citation-doc").first).to_have_text("Công văn 704/UBND-KGVX")
         weekly = ask(page, "Tuần này UBND tỉnh có chỉ đạo gì mới?")
         cards = weekly.locator(".citation")
         expect(cards.first).to_be_visible()
@@ -202,7 +236,7 @@ def test_desktop_width_suggestion_chip_and_many_citations(gateway_settings, open
                         m.scrollTop += row.getBoundingClientRect().top - m.getBoundingClientRect().top - 12; }""")
         assert page.evaluate("document.scrollingElement.scrollTop") == 0
         screenshot(page, "webchat-desktop.png", DESKTOP)
-        assert page.errors == []
+        assert page.errors == [] and csp_violations(page) == []
 
 
 def test_server_text_is_never_html_and_errors_become_a_vietnamese_apology(gateway_settings, open_chat):
@@ -224,6 +258,12 @@ def test_server_text_is_never_html_and_errors_become_a_vietnamese_apology(gatewa
         assert answer.locator("img, b, i, u, script").count() == 0
         assert page.evaluate("window.pwned") is None
 
+        # A refusal the gateway explains (429: too many new conversations) shows its Vietnamese words.
+        page.unroute("**/api/chat")
+        page.route("**/api/chat", lambda route: route.fulfill(status=429, json={
+            "error": "too many new conversations from this address",
+            "messages": [{"text": TOO_MANY_CONVERSATIONS, "buttons": [], "citations": [], "abstained": None}]}))
+        expect(ask(page, "còn nữa không?").locator(".bubble-text")).to_have_text(TOO_MANY_CONVERSATIONS)
         page.unroute("**/api/chat")
         page.route("**/api/chat", lambda route: route.fulfill(status=502, body="bad gateway"))
         expect(ask(page, "lỗi máy chủ")).to_contain_text("Xin lỗi, hệ thống trợ lý đang gặp sự cố")
@@ -239,3 +279,110 @@ def test_server_text_is_never_html_and_errors_become_a_vietnamese_apology(gatewa
         expect(bot_rows(page).last.locator(".citation-doc").first).to_have_text("Công văn 704/UBND-KGVX")
         assert_no_horizontal_scroll(page)
         assert page.errors == []
+
+
+# -- security headers ---------------------------------------------------------------------------
+
+def test_every_response_carries_the_security_headers():
+    settings = Settings(embed_origins="self https://langson.gov.vn")
+    with serve(create_app(settings)) as url:
+        responses = [httpx.get(f"{url}/", timeout=10), httpx.get(f"{url}/static/chat.js", timeout=10),
+                     httpx.get(f"{url}/static/chat.css", timeout=10),
+                     httpx.post(f"{url}/api/chat", content=b"not json", timeout=10)]
+    for response in responses:
+        policy = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+        assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+        assert policy["img-src"] == "'self' data:" and policy["connect-src"] == "'self'"
+        assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'self' https://langson.gov.vn"
+        assert "unsafe" not in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["referrer-policy"] == "same-origin"
+    page = responses[0].text
+    assert "<script>" not in page and " style=" not in page and "<style" not in page   # nothing inline to allow
+
+
+def test_the_policy_is_enforced_in_the_browser_and_the_chat_never_violates_it(open_chat):
+    with serve(create_app(Settings())) as url:
+        page = open_chat(url, PHONE)
+        assert csp_violations(page) == []                       # the chat's own page, script and style
+        page.evaluate("""() => { const s = document.createElement("script");
+                                 s.textContent = "window.injected = 1"; document.body.appendChild(s);
+                                 const d = document.createElement("div");
+                                 d.innerHTML = '<img src="x" onerror="window.injected = 2">';
+                                 document.body.appendChild(d); }""")
+        page.wait_for_function("window.cspViolations.length >= 1")
+        assert page.evaluate("window.injected") is None          # injected markup cannot run
+        assert all(v.startswith("script-src") for v in csp_violations(page))
+
+
+def test_only_the_embed_origins_may_frame_the_chat(browser):
+    portal_port, other_port = free_port(), free_port()
+
+    def portal(chat_url: str) -> Starlette:
+        frame = f'<!doctype html><title>Cổng</title><iframe id="chat" src="{chat_url}/"></iframe>'
+        return Starlette(routes=[Route("/", lambda request: HTMLResponse(frame))])
+
+    settings = Settings(embed_origins=f"self http://127.0.0.1:{portal_port}")
+    with serve(create_app(settings)) as chat_url, serve(portal(chat_url), portal_port) as allowed, \
+            serve(portal(chat_url), other_port) as other:
+        context = browser.new_context()
+        try:
+            framed = {}
+            for name, url in (("allowed", allowed), ("other", other)):
+                page = context.new_page()
+                page.goto(url)
+                frame = page.frame_locator("#chat")
+                page.wait_for_load_state("load")      # the frame's own load (or refusal) comes first
+                framed[name] = frame.locator("h1", has_text="Trợ lý ảo UBND tỉnh Lạng Sơn").count()
+        finally:
+            context.close()
+    assert framed == {"allowed": 1, "other": 0}
+
+
+# -- a document carrying markup, through the real dialogue ---------------------------------------
+
+HOSTILE_IMG = '<img src=x onerror="window.pwned=1">'
+HOSTILE_SCRIPT = "<script>window.pwned=2</script>"
+HOSTILE_TITLE = 'Gỡ <b onmouseover="window.pwned=3">mã lạ</b> khỏi Cổng thông tin'
+HOSTILE_DOCUMENT = {
+    "id": "hostile-1", "doc_number": "999/UBND-VP", "doc_type": "Công văn", "issued_date": "2024-05-20",
+    "issuer": "UBND tỉnh", "title": HOSTILE_TITLE,
+    "text": f"Công văn 999/UBND-VP yêu cầu Văn phòng UBND tỉnh gỡ đoạn mã {HOSTILE_IMG} và {HOSTILE_SCRIPT} "
+            "khỏi Cổng thông tin điện tử tỉnh."}
+
+
+@pytest.fixture(scope="module")
+def hostile_dialogue(tmp_path_factory, embedder):
+    """The real action server and Rasa over an index of one document whose text is HTML and script."""
+    from bot.processes import DialogueStack
+    from retrieval.pipeline import ingest
+
+    home = tmp_path_factory.mktemp("hostile")
+    source = home / "hostile.jsonl"
+    source.write_text(json.dumps(HOSTILE_DOCUMENT, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert len(ingest([source], home / "index", embedder).added) == 1
+    env = {"TROLYAO_INDEX": str(home / "index"), "TROLYAO_FEEDBACK": str(home / "feedback.sqlite3"),
+           "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    with DialogueStack(env) as stack:
+        # Its own data directory: a module fixture starts before the per-test isolation of XDG_DATA_HOME.
+        yield Settings(rasa_url=stack.rasa_url, action_server_url=f"http://127.0.0.1:{stack.action_port}",
+                       data=home / "gateway")
+
+
+@pytest.mark.stack
+def test_an_ingested_document_with_html_and_script_shows_as_text_and_nothing_runs(hostile_dialogue, open_chat):
+    from playwright.sync_api import expect
+
+    with serve(create_app(hostile_dialogue)) as url:
+        page = open_chat(url, DESKTOP)
+        answer = ask(page, "UBND tỉnh yêu cầu gỡ đoạn mã nào khỏi Cổng thông tin điện tử?")
+        bubble, quote = answer.locator(".bubble-text"), answer.locator(".citation-quote").first
+        for shown in (bubble, quote):
+            expect(shown).to_contain_text(HOSTILE_IMG)
+            expect(shown).to_contain_text(HOSTILE_SCRIPT)
+        expect(answer.locator(".citation-doc").first).to_have_text("Công văn 999/UBND-VP")
+        expect(answer).to_contain_text(HOSTILE_TITLE)
+        answer.get_by_text("mã lạ", exact=False).first.hover()
+        assert answer.locator("img, script, b").count() == 0
+        assert page.evaluate("window.pwned") is None
+        assert page.errors == [] and csp_violations(page) == []

@@ -7,7 +7,7 @@ nothing processed without it). Text messages and inline-button presses become on
 an inline keyboard, citations as source cards, and split under Telegram's 4096-character limit at
 sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter. An update whose
 handling fails is logged with its traceback and answered with the gateway's apology.
-Logs carry the gateway's sender hash only: never tokens, names or message texts.
+Logs carry the gateway's pseudonym of the chat only: never tokens, names or message texts.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
 from bot.channels.splitting import split_text
 from retrieval.settings import Settings
-from bot.gateway import APOLOGY, BUTTON_EXPIRED, Gateway, sender_hash
+from bot.gateway import APOLOGY, BUTTON_EXPIRED, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
 
@@ -318,7 +318,7 @@ class TelegramChannel:
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB's one error handler: the traceback for us, the apology for the user (not silence)."""
         chat = getattr(getattr(update, "effective_chat", None), "id", None)
-        who = _hash(chat) if chat is not None else "-"
+        who = self._who(chat) if chat is not None else "-"
         error = context.error
         log.error("telegram %s update failed", who, exc_info=(type(error), error, error.__traceback__))
         if chat is None:
@@ -351,12 +351,16 @@ class TelegramChannel:
         try:
             await self.application.bot.send_chat_action(chat_id, ChatAction.TYPING)
         except Exception as exc:   # noqa: BLE001 - "typing…" is a nicety; the answer matters
-            log.info("telegram %s chat action failed: %s", _hash(chat_id), type(exc).__name__)
+            log.info("telegram %s chat action failed: %s", self._who(chat_id), type(exc).__name__)
 
     async def _keep_typing(self, chat_id: int) -> None:
         while True:
             await asyncio.sleep(TYPING_REFRESH_S)
             await self._typing(chat_id)
+
+    def _who(self, chat_id: int) -> str:
+        """The chat as logs show it: the gateway's pseudonym of `tg:<chat id>`."""
+        return self.gateway.pseudonyms.of(f"{CHANNEL}:{chat_id}")
 
     async def _send_html(self, chat_id: int, chunks: list[str],
                          markup: InlineKeyboardMarkup | None = None) -> None:
@@ -365,10 +369,6 @@ class TelegramChannel:
                 chat_id, chunk, parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=markup if i == len(chunks) - 1 else None)
-
-
-def _hash(chat_id: int) -> str:
-    return sender_hash(f"{CHANNEL}:{chat_id}")
 
 
 def _button_title(query) -> str | None:

@@ -13,7 +13,7 @@ plain text (Zalo text messages have no markup), cut under Zalo's 2000-character 
 boundaries. Buttons become a numbered list; a reply that is just a number picks that button. When
 Zalo says the access token is invalid or expired, the channel gets a new one with the refresh token
 (``POST {ZALO_OAUTH_BASE}/v4/oa/access_token``; a refresh token works once, so both new tokens are
-kept in memory) and sends again, once. Logs carry the sender's hash, never tokens or names.
+kept in memory) and sends again, once. Logs carry the sender's pseudonym, never tokens or names.
 """
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ from starlette.routing import Route
 from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
+from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway
 from bot.inbound import BadBody, parse_json, read_body
-from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway, sender_hash
 from bot.rasa_client import BotMessage
 from bot.state import GatewayState, GatewayStore, StateUnavailable
 from retrieval.settings import Settings
@@ -288,6 +288,6 @@ class ZaloChannel:
             log.info("zalo: access token refreshed (valid %s s)", result.get("expires_in", "?"))
             return True
 
-    @staticmethod
-    def _hash(user_id: str) -> str:
-        return sender_hash(f"{CHANNEL}:{user_id}")
+    def _hash(self, user_id: str) -> str:
+        """The user as logs show them: the gateway's pseudonym of `zalo:<user id>`."""
+        return self.gateway.pseudonyms.of(f"{CHANNEL}:{user_id}")

@@ -1,12 +1,14 @@
 /* Web chat of Trợ lý ảo UBND tỉnh Lạng Sơn.
  *
- * POST /api/chat {"sender", "message"} → {"messages": [{"text", "buttons", "citations", "abstained"}]}.
- * Server text is only ever inserted with textContent. Messages are sent one at a time, in order.
+ * POST /api/chat {"message"} → {"messages": [{"text", "buttons", "citations", "abstained"}]}. The
+ * conversation is the server's HttpOnly cookie (sent with credentials: "same-origin"); the "new
+ * conversation" button asks for a new one (POST /api/chat/new). A refusal (429, 503) may carry
+ * "messages" to show. Server text is only ever inserted with textContent. Messages are sent one at a
+ * time, in order.
  */
 (function () {
   "use strict";
 
-  var SENDER_KEY = "trolyao.webchat.sender";
   var REQUEST_TIMEOUT_MS = 60000;
   var VISIBLE_CITATIONS = 3;
   var SUGGESTIONS = [
@@ -66,21 +68,6 @@
       return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
     }
     return Math.random().toString(36).slice(2) + Date.now().toString(36);
-  }
-
-  var memorySender = null;
-  function senderId(renew) {
-    try {
-      var stored = window.localStorage.getItem(SENDER_KEY);
-      if (!stored || renew) {
-        stored = "web-" + randomId();
-        window.localStorage.setItem(SENDER_KEY, stored);
-      }
-      return stored;
-    } catch (e) {   // storage disabled: one id for this page
-      if (!memorySender || renew) memorySender = "web-" + randomId();
-      return memorySender;
-    }
   }
 
   /** "2022-06-23" → "23/06/2022"; anything else is shown as it is. */
@@ -317,14 +304,19 @@
     var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
     return fetch("/api/chat", {
       method: "POST",
+      credentials: "same-origin",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: senderId(false), message: message }),
+      body: JSON.stringify({ message: message }),
       signal: controller ? controller.signal : undefined
     }).then(function (response) {
       if (!response.ok) {
         var err = new Error("HTTP " + response.status);
         err.kind = response.status >= 500 ? "server" : "client";
-        throw err;
+        // A refusal the server explains to the user (too many requests, store down): show its words.
+        return response.json().catch(function () { return null; }).then(function (body) {
+          if (body && Array.isArray(body.messages) && body.messages.length) return body;
+          throw err;
+        });
       }
       return response.json();
     }).finally(function () {
@@ -384,8 +376,17 @@
     messages.appendChild(chips);
   }
 
+  /** The server starts a new conversation (a new cookie); the old one is left to its retention. */
+  function newConversation() {
+    return fetch("/api/chat/new", { method: "POST", credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+    });
+  }
+
   function restart() {
-    senderId(true);
+    queue = queue.then(newConversation).catch(function () {
+      // Not started (offline, too many): the next message starts one, or goes on with the old one.
+    });
     openFeedback = [];
     while (messages.firstChild) messages.removeChild(messages.firstChild);
     welcome();
@@ -398,7 +399,6 @@
     input = document.getElementById("input");
     sendButton = document.getElementById("send");
     typing = document.getElementById("typing");
-    senderId(false);
     welcome();
     form.addEventListener("submit", function (event) {
       event.preventDefault();

@@ -94,7 +94,8 @@ def eval_(gold, rest_url, json_out, report_out, baseline_in, min_rate, index_dir
     setup_logging(quiet=True)
     items = load_gold(gold)
     baseline = load_result(baseline_in) if baseline_in is not None else None   # fail before the long run
-    runner = RestRunner(rest_url) if rest_url else InProcessRunner.from_index(resolve_index_dir(index_dir), model)
+    runner = RestRunner(rest_url, api_key=_api_key()) if rest_url else \
+        InProcessRunner.from_index(resolve_index_dir(index_dir), model)
     try:
         with tqdm(total=unit_count(items), desc="eval", unit="q", file=sys.stderr, disable=None,
                   leave=False) as bar:
@@ -132,3 +133,11 @@ def eval_(gold, rest_url, json_out, report_out, baseline_in, min_rate, index_dir
         write_report(report_out, data, result.units)
     if min_rate is not None and (summary["pass_rate"] or 0.0) < min_rate:
         raise click.ClickException(f"pass rate {_pct(summary['pass_rate'])} is below --min {_pct(min_rate)}")
+
+
+def _api_key() -> str | None:
+    """TROLYAO_API_KEY: the gateway's /api/chat keeps a conversation per sender only for an integration."""
+    from retrieval.settings import Settings
+
+    key = Settings.load().api_key
+    return key.get_secret_value() if key else None

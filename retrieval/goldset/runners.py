@@ -92,16 +92,19 @@ def parse_rest_reply(data: Any) -> Reply:
 
 
 class RestRunner:
-    """POSTs ``{"sender", "message"}`` to a running assistant (Rasa webhook or the gateway)."""
+    """POSTs ``{"sender", "message"}`` to a running assistant (Rasa webhook or the gateway). The
+    gateway takes a sender only from an integration: ``api_key`` (TROLYAO_API_KEY) is sent as
+    `Authorization: Bearer …` when given."""
 
     dialogue = True
 
-    def __init__(self, url: str, timeout: float = 60.0, client: Any = None):
+    def __init__(self, url: str, timeout: float = 60.0, client: Any = None, api_key: str | None = None):
         import httpx
 
         self.url = url
         self.name = f"REST {url}"
-        self._client = client or httpx.Client(timeout=timeout)
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = client or httpx.Client(timeout=timeout, headers=headers)
 
     def ask(self, sender: str, question: str) -> Reply:
         import httpx
