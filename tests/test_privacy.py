@@ -32,6 +32,8 @@ from bot.conversations import PostgresConversations
 from bot.gateway import FORGET_FAILED, Gateway
 from bot.privacy import Retention, privacy_stores
 from bot.redis_state import RedisGatewayState
+from bot.pseudonyms import Pseudonyms
+from bot.secret_key import secret_key
 from bot.state import GatewayState
 from limits import parse_many
 from retrieval.feedback import FeedbackRecord, FeedbackStore
@@ -69,9 +71,14 @@ def feedback_records() -> list[FeedbackRecord]:
                            EARLIER.isoformat())]
 
 
-def hit_at(state, sender: str, at: dt.datetime) -> None:
+def pseudonym(settings: Settings, sender: str) -> str:
+    """What the gateway keys a sender's rate-limit hits by (bot/pseudonyms.py)."""
+    return Pseudonyms(secret_key(settings)).of(sender)
+
+
+def hit_at(state, key: str, at: dt.datetime) -> None:
     state.clock = lambda: at.timestamp()
-    assert state.hit(LIMITS, sender)
+    assert state.hit(LIMITS, key)
 
 
 @pytest.fixture
@@ -87,9 +94,10 @@ def settings(tmp_path) -> Settings:
     for record in feedback_records():
         feedback.record(record)
     state = GatewayState(settings.gateway_state_path)
-    hit_at(state, ALICE, RECENT)   # the old one after: a hit clears its sender's hits past the window
-    hit_at(state, ALICE, OLD)
-    hit_at(state, BOB, EARLIER)
+    alice, bob = pseudonym(settings, ALICE), pseudonym(settings, BOB)
+    hit_at(state, alice, RECENT)   # the old one after: a hit clears its sender's hits past the window
+    hit_at(state, alice, OLD)
+    hit_at(state, bob, EARLIER)
     state.close()
     return settings
 
@@ -107,7 +115,8 @@ def held(settings: Settings) -> dict[str, set[str]]:
     """Which senders each store still holds, read straight from the files."""
     return {"conversations": {s for (s,) in rows(settings.conversations_path, "SELECT sender_id FROM events")},
             "feedback": {s for (s,) in rows(settings.feedback_path, "SELECT conversation_id FROM feedback")},
-            "gateway": {s for (s,) in rows(settings.gateway_state_path, "SELECT key FROM hits")}}
+            "gateway": {named[k] for (k,) in rows(settings.gateway_state_path, "SELECT key FROM hits")
+                        for named in [{pseudonym(settings, s): s for s in (ALICE, BOB)}]}}
 
 
 # -- the command ---------------------------------------------------------------------------------------
@@ -119,7 +128,7 @@ def test_list_shows_each_sender_with_their_last_activity_and_where_they_are_held
     assert [line[0] for line in lines] == [ALICE, BOB]     # newest first
     alice = dict(zip(("sender", "last", "stores"), lines[0]))
     assert dt.datetime.fromisoformat(alice["last"]) == RECENT + dt.timedelta(seconds=1)   # her last event
-    assert alice["stores"] == "conversations, feedback, gateway"
+    assert alice["stores"] == "conversations, feedback"   # the gateway holds pseudonyms: it names nobody
 
 
 def test_export_prints_everything_about_one_user_as_json_and_deletes_nothing(settings):
@@ -315,12 +324,13 @@ def test_the_scaled_stores_list_export_forget_and_purge(scale_out_servers, tmp_p
                                "data) VALUES (%s, %s, %s, %s, %s, %s)", conversations_rows())
     state = RedisGatewayState(RedisAddress.parse(redis_address.url))
     state.redis.flushdb()
-    for sender in (ALICE, "web:a/b", BOB):    # a sender with a slash: the key's separator
-        assert state.hit(LIMITS, sender)
+    for sender in (ALICE, "web:a/b", BOB):
+        assert state.hit(LIMITS, pseudonym(settings, sender))
 
     listed = run(settings, "list")
     assert listed.exit_code == 0, listed.output
-    assert {line.split("\t")[0] for line in listed.output.splitlines()} == {ALICE, BOB, "web:a/b"}
+    # Only the conversations name users; the gateway's hits are keyed by pseudonyms and name nobody.
+    assert {line.split("\t")[0] for line in listed.output.splitlines()} == {ALICE, BOB}
     exported = json.loads(run(settings, "export", "--sender", ALICE).output)["stores"]
     assert len(exported["conversations"]) == 4 and len(exported["gateway"]) == 1
 
@@ -329,7 +339,7 @@ def test_the_scaled_stores_list_export_forget_and_purge(scale_out_servers, tmp_p
     assert forgotten.output.splitlines()[2] == "gateway: 1 rate-limit hits"
     conversations = PostgresConversations(postgres.url)
     assert {a.sender for a in conversations.senders()} == {BOB}
-    assert {a.sender for a in state.senders()} == {BOB, "web:a/b"}
+    assert {a.sender for a in state.senders()} == {pseudonym(settings, BOB), pseudonym(settings, "web:a/b")}
 
     with psycopg.connect(postgres.url) as db:
         with db.cursor() as cursor:
@@ -355,12 +365,13 @@ def test_the_scaled_gateway_erases_from_postgresql_and_redis(scale_out_servers, 
                                "data) VALUES (%s, %s, %s, %s, %s, %s)", conversations_rows())
     state = RedisGatewayState(RedisAddress.parse(redis_address.url))
     state.redis.flushdb()
-    assert state.hit(LIMITS, BOB)
+    settings = Settings(data=tmp_path, scaled=True, database_url=postgres.url, redis_url=redis_address.url,
+                        rate_limit="100/minute")
+    assert state.hit(LIMITS, pseudonym(settings, BOB))
     with serve(rasa_confirming_forget()) as rasa:
-        settings = Settings(data=tmp_path, scaled=True, database_url=postgres.url, redis_url=redis_address.url,
-                            rasa_url=rasa, rate_limit="100/minute")
+        settings = settings.model_copy(update={"rasa_url": rasa})
         replies = ask_once(Gateway(settings, state=state), "xóa")      # tg:111 is Alice
     assert [r.text for r in replies] == [DONE]
     assert {a.sender for a in PostgresConversations(postgres.url).senders()} == {BOB}
-    assert {a.sender for a in state.senders()} == {BOB}
+    assert {a.sender for a in state.senders()} == {pseudonym(settings, BOB)}
     state.close()
