@@ -130,6 +130,8 @@ def test_default_template_follows_decree_30(hashing_index, tmp_path):
     assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
     assert 20 <= round(section.top_margin.mm) <= 25 and 20 <= round(section.bottom_margin.mm) <= 25
     assert 30 <= round(section.left_margin.mm) <= 35 and 15 <= round(section.right_margin.mm) <= 20
+    # Page numbers from the second page on.
+    assert section.different_first_page_header_footer and 'w:instr="PAGE"' in section.header._element.xml
     runs = [r for p in _paragraphs(doc) for r in p.runs if r.text.strip()]
     assert runs and {r.font.name for r in runs} == {"Times New Roman"}
     body = [r for p in _paragraphs(doc) for r in p.runs if r.text.strip() and not _recipients(p)]

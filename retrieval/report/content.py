@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Iterable, Literal
 
 from retrieval.answer.citations import vn_date
 from retrieval.errors import InputError
@@ -121,7 +121,7 @@ def resolve_agency(registry: TaskRegistry, agency: str) -> str:
     raise InputError(f"unknown agency {typed!r}{hint}")
 
 
-def close_agencies(registry: TaskRegistry, typed: str, extra: set[str] = frozenset(), n: int = 5) -> list[str]:
+def close_agencies(registry: TaskRegistry, typed: str, extra: Iterable[str] = (), n: int = 5) -> list[str]:
     """Known names (canonical, or as tasks write them) whose spellings look like ``typed``."""
     spellings: dict[str, str] = {}
     for entry in registry.gazetteer:
