@@ -99,10 +99,7 @@ def _header_block(doc) -> None:
     table = doc.add_table(rows=2, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    widths = (Mm(65), Mm(100))
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths):
-            cell.width = width
+    _widths(table, (65, 100))
     issuer, motto = table.rows[0].cells
     issuer.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(issuer.paragraphs[0], "{{ issuer_parent }}")
@@ -153,9 +150,7 @@ def _tasks_table(doc) -> None:
     table.style = doc.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    for row in table.rows:
-        for cell, (_, width) in zip(row.cells, TASK_COLUMNS):
-            cell.width = Mm(width)
+    _widths(table, [width for _, width in TASK_COLUMNS])
     for cell, (heading, _) in zip(table.rows[0].cells, TASK_COLUMNS):
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(cell.paragraphs[0], heading, bold=True)
@@ -176,6 +171,14 @@ def _tasks_table(doc) -> None:
     _run(table.rows[6].cells[0].paragraphs[0], "{%tr endfor %}")
 
 
+def _widths(table, millimetres) -> None:
+    """Column widths in both places: the grid (LibreOffice reads it) and each cell (Word reads those)."""
+    for column, width in zip(table.columns, millimetres):
+        column.width = Mm(width)
+        for cell in column.cells:
+            cell.width = Mm(width)
+
+
 def _repeat_as_header(row) -> None:
     properties = row._tr.get_or_add_trPr()
     header = OxmlElement("w:tblHeader")
@@ -188,7 +191,7 @@ def _closing(doc) -> None:
     table = doc.add_table(rows=1, cols=2)
     table.autofit = False
     recipients, signature = table.rows[0].cells
-    recipients.width, signature.width = Mm(85), Mm(80)
+    _widths(table, (85, 80))
     _run(recipients.paragraphs[0], "Nơi nhận:", size=12, bold=True, italic=True)
     for line in ("- UBND tỉnh (b/c);", "- Văn phòng UBND tỉnh;", "- Lưu: VT."):
         _run(recipients.add_paragraph(), line, size=11)
