@@ -261,3 +261,15 @@ def test_markup_characters_in_a_task_stay_text(tmp_path):
     assert groups == {"Công văn số 9/UBND-KT ngày 1/6/2024 của UBND tỉnh": [
         {"number": "1", "action": "nâng cấp hạ tầng <5G> & dữ liệu", "role": "Chủ trì",
          "deadline": "trước ngày 30/6/2024", "status": "Sắp đến hạn"}]}
+
+
+def test_the_default_template_exported_is_a_starting_point(hashing_index, tmp_path):
+    import subprocess
+    import sys
+
+    copy = tmp_path / "mau.docx"
+    subprocess.run([sys.executable, "-m", "retrieval.report.default_template", str(copy)], check=True)
+    own = report(hashing_index, tmp_path / "own.docx", "--agency", "Sở Y tế", "--today", "2024-05-29",
+                 "--template", str(copy))
+    default = report(hashing_index, tmp_path / "default.docx", "--agency", "Sở Y tế", "--today", "2024-05-29")
+    assert grouped_rows(own) == grouped_rows(default) and len(grouped_rows(own)) == 4

@@ -198,3 +198,15 @@ def _closing(doc) -> None:
     signature.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(signature.paragraphs[0], "THỦ TRƯỞNG CƠ QUAN", bold=True)
     _centered(signature, "(Ký, ghi rõ họ tên, đóng dấu)", italic=True)
+
+
+if __name__ == "__main__":
+    # `python -m retrieval.report.default_template FILE.docx`: a copy to start a template of your own.
+    import sys
+    from pathlib import Path
+
+    from retrieval.report.rendering import write_atomically
+
+    if len(sys.argv) != 2 or not sys.argv[1].endswith(".docx"):
+        sys.exit("usage: python -m retrieval.report.default_template FILE.docx")
+    write_atomically(Path(sys.argv[1]), build_default_template())
