@@ -91,7 +91,15 @@ def _rule_below(paragraph, indent_mm: float) -> None:
     for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
         bottom.set(qn(key), value)
     borders.append(bottom)
-    paragraph._p.get_or_add_pPr().append(borders)
+    # Word rejects a file whose paragraph properties are out of the schema's order.
+    paragraph._p.get_or_add_pPr().insert_element_before(borders, *_AFTER_PBDR)
+
+
+_AFTER_PBDR = ("w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+               "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+               "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+               "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle",
+               "w:rPr", "w:sectPr", "w:pPrChange")
 
 
 def _header_block(doc) -> None:
