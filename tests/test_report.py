@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from docx import Document
-from docx.shared import Mm
 
 from test_cli import assert_clean_error, invoke, run
 
