@@ -7,6 +7,7 @@ from retrieval.cli.ask_cmd import ask
 from retrieval.cli.eval_cmd import eval_
 from retrieval.cli.feedback_cmd import feedback
 from retrieval.cli.ingest_cmd import ingest
+from retrieval.cli.report_cmd import report
 from retrieval.cli.search_cmd import search
 from retrieval.cli.tasks_cmd import tasks
 
@@ -21,6 +22,7 @@ cli.add_command(ingest)
 cli.add_command(search)
 cli.add_command(ask)
 cli.add_command(tasks)
+cli.add_command(report)
 cli.add_command(eval_)
 cli.add_command(feedback)
 

@@ -1,0 +1,1 @@
+"""Reports: an agency's tasks as a Word document (`trolyao report`)."""
