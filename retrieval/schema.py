@@ -12,6 +12,11 @@ ACCESS_LEVELS = (PUBLIC, INTERNAL)
 AUDIENCES = ("public", "official")
 
 
+def readable_by(access: str, audience: str) -> bool:
+    """Whether ``audience`` may read what an input of ``access`` says."""
+    return audience == "official" or access == PUBLIC
+
+
 @dataclass(frozen=True)
 class DocumentRef:
     """A document named in the text: "(Kế hoạch số 143/KH-UBND, ngày 20/6/2022)".

@@ -13,7 +13,7 @@ import numpy as np
 
 from retrieval.errors import ModelMismatchError
 from retrieval.index.hybrid import HybridIndex
-from retrieval.schema import AUDIENCES, PUBLIC, Answer, Hit
+from retrieval.schema import AUDIENCES, PUBLIC, Answer, Hit, readable_by
 from retrieval.search.searcher import SearchFilters, Searcher
 from retrieval.settings import Settings
 
@@ -100,7 +100,7 @@ class Retrieval:
         return None if mask.all() else mask
 
     def sees(self, access: str) -> bool:
-        return self.audience == "official" or access == PUBLIC
+        return readable_by(access, self.audience)
 
     @cached_property
     def searcher(self) -> Searcher:

@@ -6,6 +6,7 @@ internal test document (tests/data/internal, written for these tests) assigns S�
 rabies vaccine ("vắc xin dại") that no public document mentions."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -127,3 +128,33 @@ def test_a_bad_access_file_or_level_is_refused_before_anything_is_written(tmp_pa
     with pytest.raises(InputError, match="--access"):
         ingest([corpus_files[0]], tmp_path / "index", HashingEmbedder(), access="confidential")
     assert not (tmp_path / "index").exists()
+
+
+# -- the commands: `--as public` (the default) and `--as official` ----------------------------------------
+
+def test_the_tasks_command_lists_internal_tasks_to_officials_only(mixed_index):
+    from test_cli import invoke
+
+    def numbers(*audience: str) -> set[str]:
+        result = invoke("tasks", "--agency", "Sở Y tế", "--json", "--index", str(mixed_index), *audience)
+        assert result.exit_code == 0, result.output
+        return {json.loads(line)["doc_number"] for line in result.output.splitlines()}
+
+    assert INTERNAL_NUMBER not in numbers() and numbers("--as", "public") == numbers()
+    assert numbers("--as", "official") == numbers() | {INTERNAL_NUMBER}
+
+
+def test_a_citizens_report_leaves_out_internal_tasks_and_an_officials_has_them(mixed_index, tmp_path):
+    from docx import Document
+    from test_cli import invoke
+
+    def text_of(audience: str) -> str:
+        out = tmp_path / f"{audience}.docx"
+        result = invoke("report", "--agency", "Sở Y tế", "--as", audience, "--today", "2024-06-20",
+                        "--index", str(mixed_index), "--out", str(out))
+        assert result.exit_code == 0, result.output
+        document = Document(str(out))
+        return "\n".join(cell.text for table in document.tables for row in table.rows for cell in row.cells)
+
+    assert QUOTE not in text_of("public") and INTERNAL_NUMBER not in text_of("public")
+    assert INTERNAL_NUMBER in text_of("official")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from retrieval.cli.common import (echo_json, index_option, json_option, model_option, read_jsonl_queries,
+from retrieval.cli.common import (audience_option, echo_json, index_option, json_option, model_option, read_jsonl_queries,
                                   readable, resolve_index_dir, setup_logging, user_errors)
 from retrieval.schema import Answer
 
@@ -27,9 +27,10 @@ def render(answer: Answer) -> str:
               help='JSONL file of {"id", "text"} lines; writes one JSON line per question.')
 @index_option
 @model_option
+@audience_option
 @json_option
 @user_errors
-def ask(question, questions_file, index_dir, model, as_json) -> None:
+def ask(question, questions_file, index_dir, model, audience, as_json) -> None:
     """Answer a question from the directives, citing the documents (abstains when unsure).
 
     Without QUESTION or --questions, reads questions interactively until an empty line.
@@ -42,7 +43,7 @@ def ask(question, questions_file, index_dir, model, as_json) -> None:
         raise click.UsageError("QUESTION is empty")
     question = None if question is None else readable(question)
     setup_logging(quiet=True)
-    service = Retrieval(resolve_index_dir(index_dir), model)
+    service = Retrieval(resolve_index_dir(index_dir), model, audience=audience)
     if questions_file is not None:
         records = list(read_jsonl_queries(questions_file))
         for record, answer in zip(records, service.answerer.ask_many([r["text"] for r in records])):

@@ -23,6 +23,9 @@ model_option = click.option(
     "--model", default=None,
     help="sentence-transformers model id or path (default: $TROLYAO_MODEL or the embedded e5-small).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Write JSON to stdout.")
+audience_option = click.option(
+    "--as", "audience", type=click.Choice(["public", "official"]), default="public", show_default=True,
+    help="Whose view: a citizen's (public documents only) or an official's (internal documents too).")
 
 
 def resolve_index_dir(index_dir: Path | None) -> Path:

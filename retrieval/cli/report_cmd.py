@@ -5,13 +5,11 @@ from pathlib import Path
 
 import click
 
-from retrieval.cli.common import index_option, iso_date, resolve_index_dir, setup_logging, user_errors
+from retrieval.cli.common import audience_option, index_option, iso_date, resolve_index_dir, setup_logging, user_errors
 
 
 @click.command()
 @click.option("--agency", required=True, help="Any spelling or abbreviation, with or without diacritics (Sở Y tế, so y te).")
-@click.option("--as", "audience", type=click.Choice(["public", "official"]), default="public", show_default=True,
-              help="Who the report is for: officials may also see tasks of internal documents.")
 @click.option("--from", "date_from", callback=iso_date, help="Only documents issued on or after this date.")
 @click.option("--to", "date_to", callback=iso_date, help="Only documents issued on or before this date.")
 @click.option("--today", callback=iso_date,
@@ -20,6 +18,7 @@ from retrieval.cli.common import index_option, iso_date, resolve_index_dir, setu
               help="Your own .docx template using the fields README documents (default: the built-in one).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .docx to write.")
 @index_option
+@audience_option
 @user_errors
 def report(agency, audience, date_from, date_to, today, template, out, index_dir) -> None:
     """Write a Word report of an agency's tasks, grouped by the document that assigns them."""
@@ -33,7 +32,7 @@ def report(agency, audience, date_from, date_to, today, template, out, index_dir
         raise click.BadParameter("the report is a Word file: give a name ending in .docx", param_hint="--out")
     setup_logging(quiet=True)
     day = today or today_iso(Settings.load().today)
-    registry = load_registry(resolve_index_dir(index_dir))
+    registry = load_registry(resolve_index_dir(index_dir), audience)   # a citizen's report: public tasks only
     content = build_report(registry, agency, today=day, date_from=date_from, date_to=date_to, audience=audience)
     layout = read_template(template) if template else build_default_template()
     write_atomically(out, render_report(content, layout))

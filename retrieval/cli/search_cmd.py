@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from retrieval.cli.common import (echo_json, index_option, iso_date, json_option, model_option,
+from retrieval.cli.common import (audience_option, echo_json, index_option, iso_date, json_option, model_option,
                                   read_jsonl_queries, resolve_index_dir, setup_logging, user_errors)
 
 
@@ -26,9 +26,10 @@ def hit_json(hit) -> dict:
 @click.option("--to", "date_to", callback=iso_date, help="Only documents issued on/before this date.")
 @index_option
 @model_option
+@audience_option
 @json_option
 @user_errors
-def search(query, queries_file, k, doc_number, date_from, date_to, index_dir, model, as_json) -> None:
+def search(query, queries_file, k, doc_number, date_from, date_to, index_dir, model, audience, as_json) -> None:
     """Hybrid search (dense + BM25 + folded BM25) over the index."""
     from retrieval.search.searcher import SearchFilters
     from retrieval.service import Retrieval
@@ -40,7 +41,7 @@ def search(query, queries_file, k, doc_number, date_from, date_to, index_dir, mo
     if date_from and date_to and date_from > date_to:
         raise click.UsageError("--from is later than --to")
     setup_logging(quiet=True)
-    service = Retrieval(resolve_index_dir(index_dir), model)
+    service = Retrieval(resolve_index_dir(index_dir), model, audience=audience)
     filters = SearchFilters(doc_number, date_from, date_to)
     if queries_file is not None:
         records = list(read_jsonl_queries(queries_file))

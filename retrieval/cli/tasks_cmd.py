@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from retrieval.cli.common import echo_json, index_option, iso_date, resolve_index_dir, setup_logging, user_errors
+from retrieval.cli.common import audience_option, echo_json, index_option, iso_date, resolve_index_dir, setup_logging, user_errors
 
 ROLE_VI = {"lead": "chủ trì", "partner": "phối hợp", "assignee": "được giao"}
 STATUS_VI = {"overdue": "quá hạn", "due_soon": "sắp đến hạn", "open": "còn hạn", "no_deadline": "không nêu hạn"}
@@ -25,15 +25,16 @@ CSV_FIELDS = ["doc_number", "doc_type", "issued_date", "issuer", "action", "lead
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per task line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV for a spreadsheet (UTF-8 with BOM).")
 @index_option
+@audience_option
 @user_errors
-def tasks(agency, doc, due_before, due_after, query, today, as_json, as_csv, index_dir) -> None:
+def tasks(agency, doc, due_before, due_after, query, today, as_json, as_csv, index_dir, audience) -> None:
     """List the tasks the directives assign, with their lead, partners, deadline and source."""
     from retrieval.tasks.store import load_registry
 
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv, not both")
     setup_logging(quiet=True)
-    registry = load_registry(resolve_index_dir(index_dir))
+    registry = load_registry(resolve_index_dir(index_dir), audience)
     matches = registry.find(agency=agency, doc=doc, due_before=due_before, due_after=due_after,
                             query=query, today=today)
     if as_json:

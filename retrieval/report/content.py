@@ -18,7 +18,7 @@ from retrieval.tasks.registry import TaskMatch, TaskRegistry
 from retrieval.text import fold
 
 # Who the report is for (issue 17's access levels): a citizen's report may hold public tasks only.
-# The registry does the filtering once it knows access levels; the report only passes the audience on.
+# The registry is the audience's own (retrieval/tasks/store.py filters by access); the report only names it.
 Audience = Literal["public", "official"]
 
 ROLE_VI = {"lead": "Chủ trì", "partner": "Phối hợp", "assignee": "Được giao"}
@@ -84,8 +84,8 @@ def build_report(registry: TaskRegistry, agency: str, today: str, date_from: str
     """The report of ``agency``'s tasks (dates ISO). ``date_from``/``date_to`` keep tasks whose
     document was issued in that period (a task of an undated document is then left out).
 
-    ``audience`` is accepted for issue 17's access levels and not used yet: the registry will keep
-    internal documents' tasks from a public report once it takes an audience."""
+    ``audience`` names whose report it is; ``registry`` must be that audience's (load_registry(root,
+    audience) keeps internal documents' tasks out of a citizen's)."""
     if date_from and date_to and date_from > date_to:
         raise InputError(f"the period is empty: --from {date_from} is after --to {date_to}")
     name = resolve_agency(registry, agency)

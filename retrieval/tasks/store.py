@@ -6,12 +6,14 @@ from pathlib import Path
 from retrieval.index.hybrid import STORE_FILE
 from retrieval.index.layout import current_generation
 from retrieval.index.store import PassageStore
+from retrieval.schema import readable_by
 from retrieval.tasks.registry import TaskRegistry
 
 
-def load_registry(root: Path) -> TaskRegistry:
+def load_registry(root: Path, audience: str = "public") -> TaskRegistry:
+    """The tasks ``audience`` may read (a citizen: those of public inputs; an official: all)."""
     store = PassageStore(current_generation(root) / STORE_FILE)
     try:
-        return TaskRegistry(store.tasks())
+        return TaskRegistry([task for task in store.tasks() if readable_by(task.access, audience)])
     finally:
         store.close()
