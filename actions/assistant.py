@@ -10,10 +10,11 @@ import datetime as dt
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from actions.officials import Officials
 from retrieval.errors import ModelMismatchError
 from retrieval.feedback import FeedbackRecord, FeedbackStore
 from retrieval.service import Retrieval
@@ -91,9 +92,12 @@ class Assistant:
     retrieval: Callable[[], Retrieval]
     feedback: FeedbackStore | None = None
     today: Callable[[], str] = pinned_or_real_today(None)
+    officials: Officials = field(default_factory=Officials)
 
-    def core(self) -> Core:
-        return Core(self.retrieval(), self.feedback, self.today())
+    def core(self, sender: str | None = None) -> Core:
+        """One turn's core, seeing the index as ``sender`` may: an official everything, a citizen
+        (anyone not listed, or no sender) the public inputs only."""
+        return Core(self.retrieval().view(self.officials.audience(sender)), self.feedback, self.today())
 
     def warm_up(self) -> None:
         self.retrieval().warm_up()

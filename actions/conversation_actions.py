@@ -43,7 +43,7 @@ class ActionResolveChoice(AssistantAction):
     action_name = "action_resolve_choice"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        core = self.assistant.core()
+        core = self.assistant.core(tracker.sender_id)
         turn = Turn.of(tracker)
         pending = turn.pending
         if pending is None:
@@ -108,7 +108,7 @@ class ActionRecordFeedback(AssistantAction):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         rating = "up" if intent == "feedback_positive" else "down"
         question, answer, citations = last_answer(tracker)
-        self.assistant.core().record(FeedbackRecord(tracker.sender_id, rating, question, answer, citations))
+        self.assistant.core(tracker.sender_id).record(FeedbackRecord(tracker.sender_id, rating, question, answer, citations))
         if rating == "up":
             dispatcher.utter_message(text="Cảm ơn bạn đã đánh giá! Rất vui vì câu trả lời có ích.")
         else:

@@ -32,6 +32,6 @@ class ReplyAction(AssistantAction):
         ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = self.respond(self.assistant.core(), Turn.of(tracker), tracker)
+        reply, events = self.respond(self.assistant.core(tracker.sender_id), Turn.of(tracker), tracker)
         reply.send(dispatcher)
         return events

@@ -23,6 +23,7 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
 from actions.assistant import Assistant, LiveRetrieval, pinned_or_real_today
+from actions.officials import Officials
 from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFeedback, ActionResolveChoice
 from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
 from actions.document_actions import ActionDescribeDocument
@@ -53,7 +54,7 @@ def executor_for(assistant: Assistant) -> ActionExecutor:
 def assistant_for(settings: Settings) -> Assistant:
     """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
     return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
-                     pinned_or_real_today(settings.today))
+                     pinned_or_real_today(settings.today), Officials(settings.officials))
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

@@ -40,6 +40,7 @@ PRIVACY = ("Privacy (Law 91/2025/QH15 on personal data protection): how long use
            "are kept; `trolyao privacy` lists, exports and deletes them.")
 WEB = ("The web chat's identity and limits: conversations are a signed cookie the gateway issues; "
        "integrations authenticate with the API key.")
+ACCESS = "Access: internal documents (ingested with --access internal or an access.yaml) are for officials only."
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -129,6 +130,12 @@ class Settings(BaseSettings):
         90, "TROLYAO_RETENTION_DAYS",
         "Days conversations and feedback are kept; older ones are deleted daily by the gateway and by "
         "`trolyao privacy purge`.", PRIVACY, ge=1)
+
+    officials: str | None = setting(
+        None, "TROLYAO_OFFICIALS",
+        "Officials, who also read internal documents: comma-separated user ids (tg:123, zalo:456, web:abc), "
+        "or the path of a file listing one per line (# comments; re-read when it changes). Everyone else is "
+        "a citizen.", ACCESS, "tg:123456789,zalo:8412345678")
 
     data: Path | None = setting(None, "TROLYAO_DATA",
                                 "The data directory: index, conversations, feedback (each overridable below).",

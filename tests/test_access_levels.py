@@ -7,6 +7,7 @@ rabies vaccine ("vắc xin dại") that no public document mentions."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -158,3 +159,61 @@ def test_a_citizens_report_leaves_out_internal_tasks_and_an_officials_has_them(m
 
     assert QUOTE not in text_of("public") and INTERNAL_NUMBER not in text_of("public")
     assert INTERNAL_NUMBER in text_of("official")
+
+
+# -- the dialogue: the action server answers each user as who they are ----------------------------------
+
+@pytest.fixture
+def conversation_as(mixed_index, tmp_path):
+    """A conversation with every custom action, as ``sender``; tg:1 is the only official."""
+    from action_turns import ActionConversation
+    from actions.assistant import Assistant, pinned_or_real_today
+    from actions.officials import Officials
+    from actions.server import actions_for
+    from retrieval.feedback import FeedbackStore
+
+    retrieval = Retrieval(mixed_index, embedder=HashingEmbedder())
+    assistant = Assistant(lambda: retrieval, FeedbackStore(tmp_path / "feedback.sqlite3"),
+                          pinned_or_real_today("2024-06-20"), Officials("tg:1"))
+    actions = {action.name(): action for action in actions_for(assistant)}
+    return lambda sender: ActionConversation(actions, sender=sender)
+
+
+def test_an_official_in_chat_gets_the_internal_answer_marked_noi_bo(conversation_as):
+    reply = conversation_as("tg:1").say(QUESTION, "ask_responsible", "action_answer_responsible")
+    assert INTERNAL_NUMBER in reply.text and "[Nội bộ]" in reply.text and reply.cited == [INTERNAL_NUMBER]
+
+
+def test_a_citizen_in_chat_never_gets_it_through_any_action(conversation_as):
+    turns = [(QUESTION, "ask_responsible", "action_answer_responsible"),
+             ("Hạn chót rà soát vắc xin dại khi nào?", "ask_deadline", "action_answer_deadline"),
+             ("Sở Y tế được giao những việc gì?", "agency_tasks", "action_agency_tasks"),
+             ("vắc xin dại", "ask_directive", "action_answer_directive"),
+             ("Tuần này có chỉ đạo gì mới?", "latest_directives", "action_latest_directives")]
+    for sender in ("tg:2", "web:someone", "zalo:1"):
+        conversation = conversation_as(sender)
+        for text, intent, action in turns:
+            reply = conversation.say(text, intent, action)
+            shown = reply.text + "".join(str(c) for c in reply.citations)
+            assert INTERNAL_NUMBER not in shown and "vắc xin dại" not in shown and "Nội bộ" not in shown, (text, shown)
+        # Asked by its number: the reply an unknown number gets (the user's own words echoed, nothing more).
+        described = conversation.say(f"Thông báo {INTERNAL_NUMBER} nói gì?", "ask_document", "action_describe_document")
+        unknown = conversation_as(sender).say("Thông báo 999/TB-UBND nói gì?", "ask_document",
+                                              "action_describe_document")
+        assert described.text.replace(INTERNAL_NUMBER, "N") == unknown.text.replace("999/TB-UBND", "N")
+        assert not described.citations
+
+
+def test_the_officials_file_is_re_read_when_it_changes(tmp_path):
+    from actions.officials import Officials
+
+    listing = tmp_path / "officials.txt"
+    listing.write_text("# Văn phòng UBND tỉnh\ntg:1\n", encoding="utf-8")
+    officials = Officials(str(listing))
+    assert officials.audience("tg:1") == "official" and officials.audience("tg:2") == "public"
+    listing.write_text("tg:2  # chuyên viên\n", encoding="utf-8")
+    os.utime(listing, (1, 1))     # a new modification time, as any edit gives
+    assert officials.audience("tg:1") == "public" and officials.audience("tg:2") == "official"
+    listing.unlink()
+    assert officials.audience("tg:2") == "public"
+    assert Officials(None).audience("tg:1") == "public" and Officials("tg:1, zalo:9").audience("zalo:9") == "official"

@@ -1,7 +1,7 @@
 """Readable citation lines: "Kế hoạch số 143/KH-UBND ngày 20/6/2022 của UBND tỉnh"."""
 from __future__ import annotations
 
-from retrieval.schema import Citation
+from retrieval.schema import INTERNAL, Citation
 
 
 def vn_date(iso: str | None) -> str | None:
@@ -27,4 +27,6 @@ def citation_line(c: Citation) -> str:
         text = c.title or c.source
     if c.bulletin and c.bulletin != c.title:
         text += f" (trong: {c.bulletin})"
+    if c.access == INTERNAL:    # only officials ever see one: say it must stay inside
+        text = f"[Nội bộ] {text}"
     return text
