@@ -108,6 +108,9 @@ class Tally:
         return "\n".join(lines)
 
 
+API_KEY = "hostile-test-integration-key"   # the fuzz names its own senders: an integration's
+
+
 @dataclass
 class Stack:
     url: str
@@ -118,9 +121,10 @@ class Stack:
     tally: Tally
 
     def chat(self, message: object, sender: object = None) -> httpx.Response:
-        """POST /api/chat as the web page does (the one place that knows how a web request is built)."""
+        """POST /api/chat as an integration does (its own sender ids, with the API key): the one place
+        that knows how a web request is built."""
         return self.post("/api/chat", dumps({"sender": sender or f"h-{uuid.uuid4().hex[:12]}", "message": message}),
-                         edge="/api/chat")
+                         {"Authorization": f"Bearer {API_KEY}"}, edge="/api/chat")
 
     def post(self, path: str, body: bytes, headers: dict | None = None, edge: str = "") -> httpx.Response:
         started = time.perf_counter()
@@ -168,6 +172,7 @@ def stack(dialogue, tally, tmp_path_factory):
         port = free_port()
         settings = Settings(
             rasa_url=dialogue.rasa_url, action_server_url=dialogue.actions_url, rate_limit="100000/minute",
+            address_rate_limit="100000/minute", new_conversations_per_hour=100000, api_key=API_KEY,
             data=tmp_path_factory.mktemp("hostile-data"),
             telegram_bot_token=TG_TOKEN, telegram_api_base=telegram_url, telegram_webhook_secret=TG_SECRET,
             telegram_webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",

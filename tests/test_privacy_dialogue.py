@@ -16,6 +16,8 @@ from conftest import DIALOGUE_TODAY
 
 from actions.privacy_actions import ASK, DONE
 from bot.app import create_app
+from bot.pseudonyms import Pseudonyms
+from bot.secret_key import secret_key
 from bot.cli import cli
 from bot.processes import DialogueStack
 from retrieval.settings import Settings
@@ -23,11 +25,15 @@ from retrieval.settings import Settings
 pytestmark = [pytest.mark.model, pytest.mark.stack]
 
 
+API_KEY = "privacy-test-integration-key"   # the test names its users: an integration's senders
+
+
 @pytest.fixture(scope="module")
 def stack(sample_index, tmp_path_factory):
     """The gateway (channels off) in front of Rasa and the action server sharing one data directory."""
     home = tmp_path_factory.mktemp("privacy")
-    settings = Settings(data=home / "trolyao", feedback=home / "feedback.sqlite3", rate_limit="100/minute")
+    settings = Settings(data=home / "trolyao", feedback=home / "feedback.sqlite3", rate_limit="100/minute",
+                        api_key=API_KEY)     # the test names its users: an integration's senders
     env = {"TROLYAO_INDEX": str(sample_index), "TROLYAO_FEEDBACK": str(settings.feedback_path),
            "TROLYAO_TODAY": DIALOGUE_TODAY, "XDG_DATA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     with DialogueStack(env, conversations=settings.conversations_path) as dialogue:
@@ -38,19 +44,21 @@ def stack(sample_index, tmp_path_factory):
 
 
 def say(url: str, sender: str, message: str) -> list[dict]:
-    response = httpx.post(f"{url}/api/chat", json={"sender": sender, "message": message}, timeout=60)
+    response = httpx.post(f"{url}/api/chat", json={"sender": sender, "message": message}, timeout=60,
+                          headers={"Authorization": f"Bearer {API_KEY}"})
     response.raise_for_status()
     return response.json()["messages"]
 
 
 def held(settings: Settings, sender: str) -> dict[str, int]:
-    def count(path, query):
+    def count(path, query, key: str = sender):
         with closing(sqlite3.connect(path)) as db:
-            return db.execute(query, (sender,)).fetchone()[0]
+            return db.execute(query, (key,)).fetchone()[0]
 
     return {"conversations": count(settings.conversations_path, "SELECT COUNT(*) FROM events WHERE sender_id = ?"),
             "feedback": count(settings.feedback_path, "SELECT COUNT(*) FROM feedback WHERE conversation_id = ?"),
-            "gateway": count(settings.gateway_state_path, "SELECT COUNT(*) FROM hits WHERE key = ?")}
+            "gateway": count(settings.gateway_state_path, "SELECT COUNT(*) FROM hits WHERE key = ?",
+                             Pseudonyms(secret_key(settings)).of(sender))}
 
 
 def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_context(stack, caplog):
