@@ -229,7 +229,7 @@ class MessengerChannel:
             return self._answer_button(user_id, quick.get("payload"), mid)
         text = message.get("text")
         if isinstance(text, str) and text:
-            return self._answer_text(user_id, chosen_payload(text, self._buttons.get(user_id) or []), mid)
+            return self._answer_typed(user_id, text, mid)
         if mid is not None and not self._first_time(f"{CHANNEL}-other:{mid}"):
             log.info("messenger %s redelivered attachment ignored", self._who(user_id))
             return None
@@ -277,6 +277,11 @@ class MessengerChannel:
             await self._send(user_id, {"recipient": {"id": user_id}, "sender_action": "typing_off"}, "typing_off")
             return
         await self.send_replies(user_id, replies)
+
+    async def _answer_typed(self, user_id: str, text: str, mid: str | None) -> None:
+        """Typed text; a number picks from the numbered options of the reply before (read here, in
+        turn, so that it is the reply this sender saw last)."""
+        await self._answer_text(user_id, chosen_payload(text, self._buttons.get(user_id) or []), mid)
 
     async def _answer_button(self, user_id: str, data: object, mid: str | None, fallback: object = None) -> None:
         """A quick reply (our payload, or "expired") or a Page menu postback (its payload is the Page's
