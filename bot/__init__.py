@@ -1,1 +1,1 @@
-"""Channels gateway of Trợ lý ảo (web chat, Telegram, Zalo OA) and the launcher of the whole stack."""
+"""Channels gateway of Trợ lý ảo (web chat, Telegram, Zalo OA, Facebook Messenger) and the launcher of the whole stack."""

@@ -1,5 +1,6 @@
 """The gateway's ASGI app: web chat at `/`, `POST /api/chat` (and `/api/chat/new`), `GET /healthz`,
-and the channels' webhooks (`/telegram/webhook`, `/zalo/webhook`) when their credentials are set."""
+and the channels' webhooks (`/telegram/webhook`, `/zalo/webhook`, `/messenger/webhook`) when their
+credentials are set."""
 from __future__ import annotations
 
 import contextlib
@@ -40,6 +41,10 @@ def channels_for(settings: Settings, gateway: Gateway) -> list:
         from bot.channels.zalo import ZaloChannel
 
         enabled.append(ZaloChannel(settings, gateway, state=gateway.state))
+    if settings.messenger_enabled:
+        from bot.channels.messenger import MessengerChannel
+
+        enabled.append(MessengerChannel(settings, gateway, state=gateway.state))
     return enabled
 
 
@@ -53,6 +58,8 @@ def summary(settings: Settings) -> list[str]:
         lines.append("telegram: off (set TELEGRAM_BOT_TOKEN to turn it on)")
     lines.append("zalo: on (webhook /zalo/webhook)" if settings.zalo_enabled else
                  "zalo: off (set ZALO_APP_ID, ZALO_OA_SECRET_KEY and ZALO_ACCESS_TOKEN to turn it on)")
+    lines.append("messenger: on (webhook /messenger/webhook)" if settings.messenger_enabled else
+                 f"messenger: off (set {' and '.join(settings.messenger_missing)} to turn it on)")
     return lines
 
 

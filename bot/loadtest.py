@@ -214,7 +214,7 @@ class Launcher:
         self.api_key = secrets.token_urlsafe(24)    # the simulated users' senders are an integration's
         # No .env, no channel credentials, no worker list of the caller's: only what is set here.
         env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("TELEGRAM_", "ZALO_")) and not k.endswith("_WORKER_URLS")}
+               if not k.startswith(("TELEGRAM_", "ZALO_", "MESSENGER_")) and not k.endswith("_WORKER_URLS")}
         env.update(TROLYAO_ENV_FILE="", TROLYAO_HOST="127.0.0.1", TROLYAO_PORT=self.url.rsplit(":", 1)[1],
                    TROLYAO_DATA=str(self.data), TROLYAO_INDEX=str(index),
                    TROLYAO_FEEDBACK=str(self.data / "feedback.sqlite3"), TROLYAO_RASA_URL=self.rasa_url,

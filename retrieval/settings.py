@@ -34,6 +34,7 @@ def setting(default: Any, env: str, doc: str, section: str, example: str | None 
 GATEWAY = "Where the gateway listens, and the dialogue stack behind it (`make run` starts it on these ports)."
 TELEGRAM = "Telegram (python-telegram-bot). Polling when no webhook URL is set."
 ZALO = "Zalo Official Account (API v3). Webhook at /zalo/webhook."
+MESSENGER = "Facebook Messenger (a Page's messages). Webhook at /messenger/webhook; on when the three secrets are set."
 SCALE_OUT = ("Scale-out mode (`make run-scaled`): Rasa's lock store in Redis, its conversations in PostgreSQL. "
              "Nothing answering at a local URL: a server of our own is started under the data directory.")
 PRIVACY = ("Privacy (Law 91/2025/QH15 on personal data protection): how long users' conversations and feedback "
@@ -103,6 +104,17 @@ class Settings(BaseSettings):
     zalo_api_base: str = setting("https://openapi.zalo.me", "ZALO_API_BASE", "The OA API (tests: a fake server).",
                                  ZALO)
     zalo_oauth_base: str = setting("https://oauth.zaloapp.com", "ZALO_OAUTH_BASE", "Zalo's OAuth server.", ZALO)
+
+    messenger_page_access_token: SecretStr | None = setting(
+        None, "MESSENGER_PAGE_ACCESS_TOKEN", "The Page access token (pages_messaging): sends the replies.", MESSENGER)
+    messenger_app_secret: SecretStr | None = setting(
+        None, "MESSENGER_APP_SECRET", "The app secret: verifies X-Hub-Signature-256 on webhook events.", MESSENGER)
+    messenger_verify_token: SecretStr | None = setting(
+        None, "MESSENGER_VERIFY_TOKEN",
+        "Any string of your choosing, entered again in the app's webhook settings (answers the GET check).",
+        MESSENGER)
+    messenger_api_base: str = setting("https://graph.facebook.com/v21.0", "MESSENGER_API_BASE",
+                                      "The Graph API with its version (tests: a fake server).", MESSENGER)
 
     redis_url: str = setting("redis://127.0.0.1:6380/1", "TROLYAO_REDIS_URL",
                              "Redis (redis://[:PASSWORD@]HOST:PORT/DB) for the Rasa workers' lock store.",
@@ -250,6 +262,18 @@ class Settings(BaseSettings):
     @property
     def zalo_enabled(self) -> bool:
         return bool(self.zalo_app_id and self.zalo_oa_secret_key and self.zalo_access_token)
+
+    @property
+    def messenger_missing(self) -> list[str]:
+        """The Messenger secrets not set (the channel is on when none is missing)."""
+        return [name for name, value in (("MESSENGER_PAGE_ACCESS_TOKEN", self.messenger_page_access_token),
+                                         ("MESSENGER_APP_SECRET", self.messenger_app_secret),
+                                         ("MESSENGER_VERIFY_TOKEN", self.messenger_verify_token))
+                if value is None or not value.get_secret_value()]
+
+    @property
+    def messenger_enabled(self) -> bool:
+        return not self.messenger_missing
 
 
 # A CSP source for frame-ancestors: self / none (quoted or not: .env parsing strips quotes), or

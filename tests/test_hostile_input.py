@@ -1,17 +1,17 @@
 """Hostile input never breaks the service.
 
-At every edge — POST /api/chat, the Telegram webhook, the Zalo webhook and `trolyao ask` — whatever
+At every edge — POST /api/chat, the Telegram, Zalo and Messenger webhooks and `trolyao ask` — whatever
 arrives (huge, deeply nested, of the wrong type, invalid UTF-8, control characters, HTML/JS, mixed
 scripts, emoji, zero-width and combining characters, lone surrogates, 10,000-character messages):
 - never a 5xx, never a traceback or an internal path in a response or a message to a user;
 - the channels still refuse what they must (Telegram without its secret: 403; Zalo without a right
-  signature: 401);
+  signature: 401; Messenger without a right X-Hub-Signature-256: 403);
 - a text starting with "/" is read as words: only the buttons the gateway sealed for a user reach
   Rasa as a payload;
 - and afterwards the stack answers the next normal question.
 
-The gateway runs in this process (uvicorn in a thread) with Telegram and Zalo pointed at fakes of
-their APIs, over the real Rasa and action server (the session's `dialogue`). Hypothesis makes the
+The gateway runs in this process (uvicorn in a thread) with Telegram, Zalo and Messenger pointed at
+fakes of their APIs, over the real Rasa and action server (the session's `dialogue`). Hypothesis makes the
 inputs, derandomized (the same examples on every run): many where Rasa is not reached, fewer that go
 through the whole dialogue. The module prints, per edge, how many inputs ran, how many got a 5xx and
 the p95 latency.
@@ -19,6 +19,7 @@ the p95 latency.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -37,12 +38,14 @@ from bot.gateway import APOLOGY, BUTTON_EXPIRED
 from bot.inbound import MAX_BODY_BYTES, as_words, clean_text
 from bot.processes import free_port
 from fake_telegram import FakeTelegram, callback_update, message_update
+from fake_messenger import VERSION, FakeGraph
 from fake_zalo import FakeZalo
 from retrieval.settings import Settings
 
 TG_TOKEN = "4242:hostile-token"
 TG_SECRET = "hostile_webhook-secret"
 ZALO_APP_ID, ZALO_OA_SECRET, ZALO_APP_SECRET = "1234567890", "oa-secret-hostile", "app-secret-hostile"
+FB_TOKEN, FB_SECRET, FB_VERIFY = "EAAhostile-page-token", "fb-app-secret-hostile", "fb-verify-hostile"
 NORMAL_QUESTION = "Công văn 704/UBND-KGVX nói gì?"
 LEAKS = ("Traceback", "/work/", 'File "', '.py"', "site-packages", "Error:")
 
@@ -118,6 +121,7 @@ class Stack:
     http: httpx.Client
     telegram: FakeTelegram
     zalo: FakeZalo
+    graph: FakeGraph
     tally: Tally
 
     def chat(self, message: object, sender: object = None) -> httpx.Response:
@@ -139,6 +143,21 @@ class Stack:
     def zalo_event(self, body: bytes, timestamp: object, sign: bool = True, edge: str = "") -> httpx.Response:
         headers = {"X-ZEvent-Signature": zalo_mac(body, str(timestamp))} if sign else {}
         return self.post("/zalo/webhook", body, headers, edge or "/zalo/webhook")
+
+
+    def messenger_event(self, body: bytes, sign: bool = True, edge: str = "") -> httpx.Response:
+        headers = {"X-Hub-Signature-256": hub_signature(body)} if sign else {}
+        return self.post("/messenger/webhook", body, headers, edge or "/messenger/webhook")
+
+
+def hub_signature(body: bytes) -> str:
+    return "sha256=" + hmac.new(FB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+def messenger_text(user: str, text: object) -> dict:
+    return {"object": "page", "entry": [{"id": "1", "time": 1, "messaging": [
+        {"sender": {"id": user}, "recipient": {"id": "1"}, "timestamp": 1,
+         "message": {"mid": f"m_{uuid.uuid4().hex}", "text": text}}]}]}
 
 
 def zalo_mac(body: bytes, timestamp: str, secret: str = ZALO_OA_SECRET) -> str:
@@ -167,7 +186,8 @@ def tally():
 def stack(dialogue, tally, tmp_path_factory):
     telegram = FakeTelegram()
     zalo = FakeZalo(ZALO_APP_ID, ZALO_APP_SECRET, access_token="access-1", refresh_token="refresh-1")
-    with serve(telegram.app) as telegram_url, serve(zalo.app) as zalo_url:
+    graph = FakeGraph(FB_TOKEN)
+    with serve(telegram.app) as telegram_url, serve(zalo.app) as zalo_url, serve(graph.app) as graph_url:
         telegram.url = telegram_url
         port = free_port()
         settings = Settings(
@@ -178,9 +198,10 @@ def stack(dialogue, tally, tmp_path_factory):
             telegram_webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
             zalo_app_id=ZALO_APP_ID, zalo_oa_secret_key=ZALO_OA_SECRET, zalo_app_secret=ZALO_APP_SECRET,
             zalo_access_token="access-1", zalo_refresh_token="refresh-1", zalo_api_base=zalo_url,
-            zalo_oauth_base=zalo_url)
+            zalo_oauth_base=zalo_url, messenger_page_access_token=FB_TOKEN, messenger_app_secret=FB_SECRET,
+            messenger_verify_token=FB_VERIFY, messenger_api_base=f"{graph_url}/{VERSION}")
         with serve(create_app(settings), port=port) as url, httpx.Client(base_url=url, timeout=60) as http:
-            yield Stack(url, dialogue.rasa_url, http, telegram, zalo, tally)
+            yield Stack(url, dialogue.rasa_url, http, telegram, zalo, graph, tally)
 
 
 def assert_clean(response: httpx.Response, allowed: set[int]) -> None:
@@ -231,7 +252,9 @@ def test_deeply_nested_or_huge_bodies_get_a_4xx_not_a_500(stack):
     assert "nested too deeply" in nested.json()["error"] and "nested too deeply" in objects.json()["error"]
     tg = stack.telegram_update(b'{"update_id":' * 5000 + b"1" + b"}" * 5000)
     zalo = stack.zalo_event(b'{"timestamp":' * 5000 + b"1" + b"}" * 5000, "1")
-    assert (tg.status_code, zalo.status_code) == (400, 401)
+    fb = stack.messenger_event(b'{"entry":' * 5000 + b"1" + b"}" * 5000)
+    fb_huge = stack.messenger_event(b"[" + b"1," * MAX_BODY_BYTES + b"1]")
+    assert (tg.status_code, zalo.status_code, fb.status_code, fb_huge.status_code) == (400, 401, 400, 413)
 
 
 def test_a_lone_surrogate_or_control_character_is_answered_not_apologised_for(stack):
@@ -386,6 +409,50 @@ def test_fuzz_zalo_webhook_requires_its_signature_and_never_fails_with_it(stack)
     event = zalo_text("7003", NORMAL_QUESTION)
     assert stack.zalo_event(dumps(event), event["timestamp"]).status_code == 200
     assert "704/UBND-KGVX" in stack.zalo.wait_sent("7003", 1)[0].text
+
+
+def test_fuzz_messenger_webhook_requires_its_signature_and_never_fails_with_it(stack):
+    @settings(max_examples=120, **FUZZ)
+    @given(body=bodies, signature=st.none() | st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126),
+                                                        max_size=80))
+    def unsigned(body: bytes, signature: str | None) -> None:
+        headers = {} if signature is None else {"X-Hub-Signature-256": signature}
+        assert_clean(stack.post("/messenger/webhook", body, headers, edge="/messenger/webhook (unsigned)"),
+                     {403, 413})
+
+    messaging = st.fixed_dictionaries({"sender": st.one_of(st.fixed_dictionaries({"id": st.just("7104")}), json_values)},
+                                      optional={"message": json_values, "postback": json_values,
+                                                "recipient": json_values})
+    events = st.one_of(bodies, st.fixed_dictionaries(
+        {"object": st.one_of(st.just("page"), json_values),
+         "entry": st.lists(st.fixed_dictionaries({"messaging": st.lists(messaging, max_size=3)}) | json_values,
+                           max_size=3)}).map(dumps))
+
+    @settings(max_examples=150, **FUZZ)
+    @given(body=events)
+    def signed(body: bytes) -> None:
+        assert_clean(stack.messenger_event(body, edge="/messenger/webhook (events)"), {200, 400, 413})
+
+    users = iter(range(700_000, 701_000))
+    asked: list[str] = []
+
+    @settings(max_examples=25, **FUZZ)
+    @given(text=texts)
+    def messages(text: str) -> None:
+        user = str(next(users))
+        asked.append(user)
+        response = stack.messenger_event(dumps(messenger_text(user, text)), edge="/messenger/webhook (messages)")
+        assert_clean(response, {200})
+
+    unsigned()
+    signed()
+    messages()
+    for user in asked:                        # every message got an answer (or a hint), none a traceback
+        sent = stack.graph.wait_sent(user, 1, timeout=120)
+        assert not any(leak in call.text for call in sent for leak in LEAKS)
+    assert not [c.response for c in stack.graph.calls if c.status != 200]   # nothing Meta would refuse
+    assert stack.messenger_event(dumps(messenger_text("7005", NORMAL_QUESTION))).status_code == 200
+    assert "704/UBND-KGVX" in stack.graph.wait_sent("7005", 1)[0].text
 
 
 def test_fuzz_cli_ask(tally, sample_index):

@@ -181,12 +181,14 @@ def test_the_order_is_read_from_the_first_rasa_worker_that_answers():
 
 def test_each_mode_runs_on_its_own_ports_and_data_without_the_callers_channels(monkeypatch, tmp_path):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:real-token")
+    monkeypatch.setenv("MESSENGER_PAGE_ACCESS_TOKEN", "EAAreal-page-token")
     monkeypatch.setenv("TROLYAO_RASA_WORKER_URLS", "http://127.0.0.1:5005")
     monkeypatch.setenv("TROLYAO_DATA", str(tmp_path / "users-data"))
     launcher = Launcher(scaled=True, index=tmp_path / "index")
     try:
         env = launcher.service.env
-        assert "TELEGRAM_BOT_TOKEN" not in env and "TROLYAO_RASA_WORKER_URLS" not in env
+        assert "TELEGRAM_BOT_TOKEN" not in env and "MESSENGER_PAGE_ACCESS_TOKEN" not in env
+        assert "TROLYAO_RASA_WORKER_URLS" not in env
         assert env["TROLYAO_ENV_FILE"] == "" and env["TROLYAO_INDEX"] == str(tmp_path / "index")
         assert env["TROLYAO_DATA"] == str(launcher.data) != str(tmp_path / "users-data")
         ports = [env["TROLYAO_PORT"], *(env[k].rsplit(":", 1)[1].split("/")[0] for k in

@@ -2,14 +2,17 @@
 
 `make run`'s launcher (`python -m bot.run`: action server, Rasa, gateway, every process's log on its
 output) runs with known values for every secret — the Telegram bot token and webhook secret, the Zalo
-OA secret key, app secret, access and refresh tokens (and the tokens Zalo issues on a refresh), an
-API key — with Telegram and Zalo pointed at fakes of their APIs on localhost. Every channel is used,
-including what logs the most: a rejected webhook, an expired Zalo token refreshed, a pressed button.
+OA secret key, app secret, access and refresh tokens (and the tokens Zalo issues on a refresh), the
+Messenger Page token, app secret and verify token, an API key — with Telegram, Zalo and Messenger
+pointed at fakes of their APIs on localhost. Every channel is used, including what logs the most: a
+rejected webhook, an expired Zalo token refreshed, a pressed button, a refused Messenger verification,
+a Send API failure.
 Then all of the output is searched for each value.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import signal
@@ -26,6 +29,7 @@ from asgi_server import serve
 from bot.processes import free_port
 from conftest import REPO
 from fake_telegram import FakeTelegram, callback_update, message_update
+from fake_messenger import VERSION, FakeGraph
 from fake_zalo import FakeZalo
 
 pytestmark = pytest.mark.stack
@@ -37,6 +41,9 @@ SECRETS = {
     "ZALO_APP_SECRET": "zaloAppSecretValue-B8n",
     "ZALO_ACCESS_TOKEN": "zaloAccessTokenValue-T1x",
     "ZALO_REFRESH_TOKEN": "zaloRefreshTokenValue-R5y",
+    "MESSENGER_PAGE_ACCESS_TOKEN": "EAAmessengerPageTokenValue-P3q",
+    "MESSENGER_APP_SECRET": "messengerAppSecretValue-S6w",
+    "MESSENGER_VERIFY_TOKEN": "messengerVerifyTokenValue-V2e",
     "TROLYAO_API_KEY": "trolyaoApiKeyValue-Z9c",
 }
 ZALO_APP_ID = "4455667788"
@@ -55,6 +62,15 @@ def zalo_text(user: str, text: str) -> dict:
             "sender": {"id": user}, "recipient": {"id": "1"}, "message": {"text": text, "msg_id": uuid.uuid4().hex}}
 
 
+def messenger_post(url: str, user: str, text: str, sign: bool = True) -> httpx.Response:
+    event = {"object": "page", "entry": [{"id": "1", "time": 1, "messaging": [
+        {"sender": {"id": user}, "recipient": {"id": "1"}, "message": {"mid": uuid.uuid4().hex, "text": text}}]}]}
+    body = json.dumps(event).encode()
+    digest = hmac.new(SECRETS["MESSENGER_APP_SECRET"].encode(), body, hashlib.sha256).hexdigest()
+    headers = {"X-Hub-Signature-256": f"sha256={digest}"} if sign else {}
+    return httpx.post(f"{url}/messenger/webhook", content=body, headers=headers, timeout=30)
+
+
 def test_no_secret_reaches_any_process_log(sample_index, tmp_path):
     telegram = FakeTelegram()
     zalo = FakeZalo(ZALO_APP_ID, SECRETS["ZALO_APP_SECRET"], SECRETS["ZALO_ACCESS_TOKEN"],
@@ -62,7 +78,8 @@ def test_no_secret_reaches_any_process_log(sample_index, tmp_path):
     ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
     url = f"http://127.0.0.1:{ports['gateway']}"
     output: list[str] = []
-    with serve(telegram.app) as telegram_url, serve(zalo.app) as zalo_url:
+    graph = FakeGraph(SECRETS["MESSENGER_PAGE_ACCESS_TOKEN"])
+    with serve(telegram.app) as telegram_url, serve(zalo.app) as zalo_url, serve(graph.app) as graph_url:
         telegram.url = telegram_url
         env = {**os.environ, **SECRETS, "TROLYAO_PORT": str(ports["gateway"]),
                "TROLYAO_RASA_URL": f"http://127.0.0.1:{ports['rasa']}",
@@ -70,7 +87,7 @@ def test_no_secret_reaches_any_process_log(sample_index, tmp_path):
                "TROLYAO_INDEX": str(sample_index), "TROLYAO_DATA": str(tmp_path / "data"),
                "TELEGRAM_API_BASE": telegram_url, "TELEGRAM_WEBHOOK_URL": f"{url}/telegram/webhook",
                "ZALO_APP_ID": ZALO_APP_ID, "ZALO_API_BASE": zalo_url, "ZALO_OAUTH_BASE": zalo_url,
-               "HF_HUB_OFFLINE": "1"}
+               "MESSENGER_API_BASE": f"{graph_url}/{VERSION}", "HF_HUB_OFFLINE": "1"}
         proc = subprocess.Popen([sys.executable, "-m", "bot.run"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True)
         reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)
@@ -104,6 +121,19 @@ def test_no_secret_reaches_any_process_log(sample_index, tmp_path):
             zalo.expire_access_token()
             assert zalo_post(url, zalo_text("62", "Công văn 704/UBND-KGVX nói gì?")).status_code == 200
             zalo.wait_sent("62", 2)
+            # Messenger: a refused and an accepted verification, an unsigned event, a question, a
+            # reply the Send API refuses
+            hook = f"{url}/messenger/webhook"
+            check = {"hub.mode": "subscribe", "hub.challenge": "42"}
+            assert httpx.get(hook, params={**check, "hub.verify_token": "wrong"}, timeout=30).status_code == 403
+            assert httpx.get(hook, params={**check, "hub.verify_token": SECRETS["MESSENGER_VERIFY_TOKEN"]},
+                             timeout=30).text == "42"
+            assert messenger_post(url, "71", "xin chào", sign=False).status_code == 403
+            assert messenger_post(url, "72", "Công văn 704/UBND-KGVX nói gì?").status_code == 200
+            graph.wait_sent("72", 1)
+            graph.fail_messages = True
+            assert messenger_post(url, "72", "Sở Y tế được giao những việc gì?").status_code == 200
+            graph.wait_for(lambda fake: any(c.status == 500 for c in fake.calls))
             issued = {"zalo access token issued on refresh": zalo.access_token,
                       "zalo refresh token issued on refresh": zalo.refresh_token}
         finally:
@@ -115,7 +145,8 @@ def test_no_secret_reaches_any_process_log(sample_index, tmp_path):
     assert "[gateway]" in log and "[rasa]" in log and "[actions]" in log     # every process's log was read
     gateway_log = "".join(line for line in output if line.startswith("[gateway]"))
     for said in ("telegram: webhook set", "zalo: access token refreshed", "missing or wrong secret rejected",
-                 "zalo webhook refused"):
+                 "zalo webhook refused", "messenger webhook verification refused", "messenger webhook refused",
+                 "messenger: on", "not sent: HTTP 500"):
         assert said in gateway_log, gateway_log
     assert len(zalo.refreshes) == 1 and issued["zalo access token issued on refresh"] != SECRETS["ZALO_ACCESS_TOKEN"]
     leaked = [name for name, value in {**SECRETS, **issued}.items() if value in log]
