@@ -20,7 +20,7 @@ from bot.channels.telegram import (
     BUTTON_EXPIRED,
     CHOOSE,
     MAX_CALLBACK_BYTES,
-    CallbackPayloads,
+    callback_payloads,
     TelegramChannel,
     escaped_len,
     render,
@@ -254,7 +254,7 @@ def test_render_splits_escapes_and_adds_cards_for_long_messages():
 
 
 def test_long_callback_payloads_go_through_a_table():
-    payloads = CallbackPayloads()
+    payloads = callback_payloads()
     short = '/choose_option{"option": "2"}'
     long = '/ask_document{"doc_number": "' + "Quyết định số 1234/QĐ-UBND ngày 31/12/2024" * 2 + '"}'
     assert payloads.decode(payloads.encode(short)) == short

@@ -17,9 +17,7 @@ import hmac
 import html
 import logging
 import re
-import secrets
 
-from cachetools import TTLCache
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -40,6 +38,7 @@ from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
 from bot.channels.splitting import split_text
 from retrieval.settings import Settings
+from bot.channels.payloads import PayloadTable
 from bot.gateway import APOLOGY, BUTTON_EXPIRED, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
@@ -126,32 +125,12 @@ def render(message: BotMessage, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
 
 # --- callback data (64 bytes at most) ------------------------------------------------------------------
 
-class CallbackPayloads:
-    """Button payloads as callback_data: `p:<payload>` when it fits in 64 bytes, else `k:<key>` into
-    a bounded in-memory table (a key lost to a restart or expiry answers BUTTON_EXPIRED)."""
-
-    def __init__(self, maxsize: int = 50_000, ttl_s: float = 7 * 24 * 3600):
-        self._table: TTLCache = TTLCache(maxsize=maxsize, ttl=ttl_s)
-
-    def encode(self, payload: str) -> str:
-        data = f"p:{payload}"
-        if len(data.encode()) <= MAX_CALLBACK_BYTES:
-            return data
-        key = secrets.token_urlsafe(16)
-        self._table[key] = payload
-        return f"k:{key}"
-
-    def decode(self, data: str | None) -> str | None:
-        if not data:
-            return None
-        if data.startswith("p:"):
-            return data[2:]
-        if data.startswith("k:"):
-            return self._table.get(data[2:])
-        return None
+def callback_payloads() -> PayloadTable:
+    """Button payloads as callback_data (64 bytes at most: longer ones by a key into a table)."""
+    return PayloadTable(MAX_CALLBACK_BYTES)
 
 
-def keyboard(buttons: list[dict], payloads: CallbackPayloads) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: list[dict], payloads: PayloadTable) -> InlineKeyboardMarkup | None:
     rows = [[InlineKeyboardButton((button_title(b) or "?")[:100], callback_data=payloads.encode(button_payload(b)))]
             for b in buttons]
     return InlineKeyboardMarkup(rows) if rows else None
@@ -207,7 +186,7 @@ class TelegramChannel:
             raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
                              "(Telegram's rule for secret_token)")
         self._secret = (secret or "").encode()
-        self.payloads = CallbackPayloads()
+        self.payloads = callback_payloads()
         self._chats = KeyedLock()
         self._redact = _RedactToken(settings.telegram_bot_token)
         self._redacted = _token_loggers()   # before build(): PTB logs its URLs (with the token) at once
