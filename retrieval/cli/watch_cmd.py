@@ -75,8 +75,8 @@ def watch(ctx: click.Context, sources: tuple[str, ...], every: str | None, once:
         try:
             if once:
                 report = watcher.cycle()
-                if not quiet:
-                    click.echo(report.summary(), err=True)
+                for line in report.lines() if not quiet else report.lines()[:-1]:
+                    click.echo(line, err=True)
                 ctx.exit(0 if report.ok else EXIT_SOME_FAILED)
             stop = threading.Event()
             for signum in (signal.SIGINT, signal.SIGTERM):

@@ -78,7 +78,7 @@ class PoliteClient:
     def get(self, url: str, validators: Validators | None = None) -> Fetched:
         """The page at ``url`` (status 304 when ``validators`` still match); FetchError otherwise."""
         if not self.allowed(url):
-            raise FetchError(f"{url}: disallowed by robots.txt")
+            raise FetchError("disallowed by robots.txt")
         headers = {}
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
@@ -105,11 +105,11 @@ class PoliteClient:
                 self.not_modified += 1
                 return Fetched(str(response.url), 304, validators=validators or Validators())
             if response.status_code != 200:
-                raise FetchError(f"{url}: HTTP {response.status_code}")
+                raise FetchError(f"HTTP {response.status_code}")
             return Fetched(str(response.url), 200, response.content,
                            response.headers.get("Content-Type", ""),
                            Validators(response.headers.get("ETag"), response.headers.get("Last-Modified")))
-        raise FetchError(f"{url}: {problem} (after {self.politeness.retries + 1} attempts)")
+        raise FetchError(f"{problem} (after {self.politeness.retries + 1} attempts)")
 
     def _request(self, url: str, headers: dict[str, str]) -> httpx.Response:
         host = urlsplit(url).netloc

@@ -57,6 +57,10 @@ class CycleReport:
     def ok(self) -> bool:
         return not self.failures
 
+    def lines(self) -> list[str]:
+        """The report as log lines: one per failure, then the summary."""
+        return [f"failed: {f.where}: {f.reason}" for f in self.failures] + [self.summary()]
+
     def summary(self) -> str:
         documents = sorted({d for a in self.added for d in a.documents})
         published = f"generation {self.generation} published" if self.generation else "no new generation"
@@ -100,9 +104,6 @@ class Watcher:
             self._ingest(parsed, report)
         report.requests = self.client.requests - requests
         report.not_modified = self.client.not_modified - not_modified
-        for failure in report.failures:
-            log.warning("failed: %s: %s", failure.where, failure.reason)
-        log.info("%s", report.summary())
         return report
 
     def run(self, every_s: float, stop: threading.Event,
@@ -111,7 +112,11 @@ class Watcher:
         reported and retried; an index built with another model or a bad setting ends the run."""
         while not stop.is_set():
             try:
-                on_cycle(self.cycle())
+                report = self.cycle()
+                for failure in report.failures:
+                    log.warning("failed: %s: %s", failure.where, failure.reason)
+                log.info("%s", report.summary())
+                on_cycle(report)
             except (ModelMismatchError, ConfigError):
                 raise
             except TrolyaoError as exc:
