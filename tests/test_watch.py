@@ -22,7 +22,7 @@ from starlette.routing import Route
 from asgi_server import serve
 from conftest import SHARED
 from fakes import HashingEmbedder
-from retrieval.index.layout import current_generation
+from retrieval.index.layout import current_generation, has_index
 from retrieval.pipeline import ingest as run_ingest
 from retrieval.service import Retrieval
 from retrieval.watch.fetcher import Politeness, PoliteClient
@@ -54,6 +54,7 @@ class FakePortal:
     """vanphong.langson.gov.vn in miniature: ETags, 304s, and pages told to fail."""
     listed: dict[str, bytes] = field(default_factory=dict)
     failing: dict[str, str] = field(default_factory=dict)      # path → "500" | "hang" | "garbage"
+    private: list[str] = field(default_factory=list)           # linked, but robots.txt disallows them
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)   # ends the hanging responses
 
@@ -62,7 +63,8 @@ class FakePortal:
         return self.listed[path]
 
     def listing(self) -> bytes:
-        links = "".join(f'<li><a href="{path}">Chỉ đạo {path}</a></li>' for path in reversed(self.listed))
+        links = "".join(f'<li><a href="{path}">Chỉ đạo {path}</a></li>'
+                        for path in [*reversed(self.listed), *self.private])
         return (f'<html><head><meta charset="utf-8"></head><body><nav><a href="/vi/chi-dao-dieu-hanh">Chỉ đạo '
                 f'điều hành</a> <a href="/vi/lien-he">Liên hệ</a></nav><ul>{links}</ul></body></html>').encode()
 
@@ -202,12 +204,53 @@ def test_a_failing_page_is_reported_leaves_the_index_serving_and_is_retried_next
     assert retried.not_modified == 1
 
 
+def test_a_page_robots_txt_disallows_is_never_fetched_nor_counted_as_a_failure(portal, watching):
+    portal.private.append("/private/node/99")
+    report = watching.watcher.cycle()
+
+    assert report.ok and report.disallowed == [portal.base + "/private/node/99"]
+    assert len(report.added) == len(PAGES)
+    assert "/private/node/99" not in portal.paths_requested()
+
+
+def test_an_ingest_that_fails_publishes_nothing_and_is_retried_from_the_captures(portal, watching):
+    watching.embedder.fail_after = 0          # the embedding crashes mid-ingest
+    failed = watching.watcher.cycle()
+    assert sorted(f.where for f in failed.failures) == sorted(portal.base + path for path in PAGES)
+    assert all("ingest failed" in f.reason for f in failed.failures)
+    assert failed.generation is None and not has_index(watching.index)
+
+    watching.embedder.fail_after = None
+    portal.requests.clear()
+    retried = watching.watcher.cycle()
+    assert retried.ok and len(retried.added) == len(PAGES)
+    # Nothing changed on the portal: the listing and each page answer 304; the captures are ingested.
+    assert retried.not_modified == 1 + len(PAGES) and retried.captured == []
+    assert all("if-none-match" in headers for path, headers in portal.requests if path != "/robots.txt")
+
+
+def test_a_running_watcher_cycles_until_stopped_and_picks_up_what_appears_meanwhile(portal, watching):
+    stop, reports = threading.Event(), []
+
+    def seen(report):
+        reports.append(report)
+        if len(reports) == 1:
+            portal.publish(*LATER)
+        else:
+            stop.set()
+
+    watching.watcher.run(0.01, stop, on_cycle=seen)
+
+    assert [len(r.added) for r in reports] == [len(PAGES), 1]
+    assert reports[1].added[0].input == portal.base + LATER[0]
+
+
 def test_a_failing_listing_is_reported_and_nothing_is_ingested(portal, watching):
     portal.failing[LISTING] = "500"
     report = watching.watcher.cycle()
 
     assert [f.where for f in report.failures] == [portal.base + LISTING]
-    assert report.generation is None and not watching.index.exists()
+    assert report.generation is None and not has_index(watching.index)
 
 
 def test_a_watched_folder_yields_its_new_and_changed_files_only(tmp_path):

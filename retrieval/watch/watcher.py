@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.filelock import exclusive_lock
-from retrieval.errors import ConfigError, InputError, ModelMismatchError, TrolyaoError
+from retrieval.errors import ConfigError, InputError, ModelMismatchError
 from retrieval.index.writer import IngestReport
 from retrieval.pipeline import file_sha256
 from retrieval.watch.capture import capture_path, listing_links, save_capture
-from retrieval.watch.fetcher import FetchError, PoliteClient
+from retrieval.watch.fetcher import Disallowed, FetchError, PoliteClient
 from retrieval.watch.ledger import FAILED, INGESTED, AddedInput, Ledger
 from retrieval.watch.sources import FolderSource, PortalSource, Source
 
@@ -48,6 +48,7 @@ class CycleReport:
     not_modified: int = 0                                 # conditional GETs answered 304
     captured: list[str] = field(default_factory=list)     # pages saved (new or changed bytes)
     unchanged: int = 0                                    # fetched again with bytes already ingested
+    disallowed: list[str] = field(default_factory=list)   # linked pages robots.txt keeps us from
     added: list[AddedInput] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     generation: str | None = None
@@ -66,7 +67,7 @@ class CycleReport:
         published = f"generation {self.generation} published" if self.generation else "no new generation"
         return (f"{len(self.added)} new input(s) ingested, {len(self.captured)} page(s) captured, "
                 f"{self.not_modified} not modified (304), {self.unchanged} unchanged, {len(self.failures)} "
-                f"failed; {self.requests} request(s); {published}"
+                f"failed, {len(self.disallowed)} disallowed by robots.txt; {self.requests} request(s); {published}"
                 + (f"; documents: {', '.join(documents)}" if documents else ""))
 
 
@@ -119,8 +120,8 @@ class Watcher:
                 on_cycle(report)
             except (ModelMismatchError, ConfigError):
                 raise
-            except TrolyaoError as exc:
-                log.error("cycle failed: %s (retried in %.0f s)", exc, every_s)
+            except Exception:   # noqa: BLE001 — the watcher outlives a bad cycle; the next one retries
+                log.exception("cycle failed (retried in %.0f s)", every_s)
             if stop.wait(every_s):
                 return
 
@@ -136,6 +137,9 @@ class Watcher:
         for url in self.ledger.pending(source.url):   # new links, and earlier failures retried
             try:
                 candidate = self._page(url, source, report)
+            except Disallowed:                # asked again next cycle (robots.txt may change), never fetched
+                report.disallowed.append(url)
+                continue
             except (FetchError, OSError) as exc:
                 self.ledger.page_failed(url, source.url, str(exc))
                 report.failures.append(Failure(url, str(exc)))
@@ -215,7 +219,8 @@ class Watcher:
             result = self.ingest_files([candidate.path for candidate, _ in parsed])
         except (ModelMismatchError, ConfigError):
             raise
-        except TrolyaoError as exc:    # the previous generation stays current; everything is retried
+        except Exception as exc:   # noqa: BLE001 — the previous generation stays current; all retried
+            log.debug("ingest failed", exc_info=True)
             for candidate, _ in parsed:
                 self._failed(candidate, f"ingest failed: {exc}", report)
             return
