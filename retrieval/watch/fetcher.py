@@ -21,6 +21,10 @@ class FetchError(Exception):
     """A page that could not be fetched (after retries): the message says why, for the report."""
 
 
+class Disallowed(FetchError):
+    """robots.txt asks us not to fetch it: not a failure of the site, a page we leave alone."""
+
+
 @dataclass(frozen=True)
 class Validators:
     """What the server said identifies the version we hold (sent back as If-None-Match / If-Modified-Since)."""
@@ -78,7 +82,7 @@ class PoliteClient:
     def get(self, url: str, validators: Validators | None = None) -> Fetched:
         """The page at ``url`` (status 304 when ``validators`` still match); FetchError otherwise."""
         if not self.allowed(url):
-            raise FetchError("disallowed by robots.txt")
+            raise Disallowed("disallowed by robots.txt")
         headers = {}
         if validators and validators.etag:
             headers["If-None-Match"] = validators.etag
