@@ -109,7 +109,8 @@ class Ledger:
             "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (scope, url) DO UPDATE SET "
             "sha256=excluded.sha256, etag=excluded.etag, last_modified=excluded.last_modified, "
             "fetched_at=excluded.fetched_at, path=COALESCE(excluded.path, path)",
-            (self.scope, url, source, None if path is None else str(path), sha256, validators.etag, validators.last_modified, at, DISCOVERED))
+            (self.scope, url, source, None if path is None else str(path), sha256, validators.etag,
+             validators.last_modified, at, DISCOVERED))
 
     def page_done(self, url: str, generation: str | None) -> None:
         self._db.execute("UPDATE pages SET status=?, failures=0, last_error=NULL, generation=COALESCE(?, generation) "

@@ -181,8 +181,9 @@ class Watcher:
         for path in files:
             stat = path.stat()
             record = self.ledger.file(path)
-            if record and record.status == INGESTED and (record.size, record.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-                continue          # untouched since it was ingested: not even read
+            untouched = record is not None and (record.size, record.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+            if untouched and record.status == INGESTED:
+                continue          # not even read
             sha = file_sha256(path)
             if record and record.status == INGESTED and record.sha256 == sha:
                 self.ledger.file_seen(path, str(source), stat.st_size, stat.st_mtime_ns, sha, INGESTED, self.clock())
