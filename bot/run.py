@@ -32,6 +32,16 @@ def gateway_service(settings: Settings, env: dict[str, str] | None = None) -> Se
     return Service("gateway", argv, f"http://127.0.0.1:{settings.port}/healthz", env or {}, sys.stdout)
 
 
+def watcher_service(settings: Settings) -> Service | None:
+    """`trolyao watch` over TROLYAO_WATCH's sources every TROLYAO_WATCH_EVERY (None when unset): one
+    more supervised process. It has no health check: the launcher only sees that it runs."""
+    if not settings.watch_sources:
+        return None
+    argv = [str(ROOT / ".venv/bin/python"), "-m", "retrieval.cli", "watch", *settings.watch_sources,
+            "--every", settings.watch_every]
+    return Service("watch", argv, "", {}, sys.stdout)
+
+
 def announce(settings: Settings) -> None:
     print(f"\nTrợ lý ảo is running: open http://{settings.host}:{settings.port}/ (Ctrl-C stops everything)",
           flush=True)
@@ -39,6 +49,8 @@ def announce(settings: Settings) -> None:
 
     for line in summary(settings):
         print(f"  {line}", flush=True)
+    if settings.watch_sources:
+        print(f"  watch: {', '.join(settings.watch_sources)} every {settings.watch_every}", flush=True)
 
 
 @dataclass
@@ -96,11 +108,17 @@ def run_scaled(settings: Settings, stopping: Callable[[], bool]) -> int:
                 "TROLYAO_ACTION_SERVER_URL": dialogue.action_url,
                 "TROLYAO_ACTION_WORKER_URLS": ",".join(dialogue.action_urls),
                 "TROLYAO_REDIS_URL": shared.redis.url, "TROLYAO_DATABASE_URL": shared.database.url}).start()
+            watcher = watcher_service(settings)
             try:
                 gateway.wait_healthy(60)
+                if watcher is not None:
+                    watcher.start()
                 announce(settings)
-                return supervise([*dialogue.services, gateway], stopping, Restarts())
+                return supervise([*dialogue.services, gateway, *([watcher] if watcher else [])], stopping,
+                                 Restarts())
             finally:
+                if watcher is not None:
+                    watcher.stop()
                 gateway.stop()
 
 
@@ -140,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         gateway = gateway_service(settings).start()
         services.append(gateway)
         gateway.wait_healthy(60)
+        watcher = watcher_service(settings)
+        if watcher is not None:
+            services.append(watcher.start())
         announce(settings)
         return supervise(services, lambda: stopping)
     except ServiceError as exc:

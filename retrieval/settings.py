@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from retrieval.errors import ConfigError
+from retrieval.errors import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE_VARIABLE = "TROLYAO_ENV_FILE"   # which .env to read ("" reads none: the tests' isolation)
@@ -42,6 +42,8 @@ PRIVACY = ("Privacy (Law 91/2025/QH15 on personal data protection): how long use
 WEB = ("The web chat's identity and limits: conversations are a signed cookie the gateway issues; "
        "integrations authenticate with the API key.")
 ACCESS = "Access: internal documents (ingested with --access internal or an access.yaml) are for officials only."
+WATCH = ("The watcher (`trolyao watch`): `make run` starts it when sources are set; each new page is captured "
+         "under the data directory and ingested.")
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -167,6 +169,11 @@ class Settings(BaseSettings):
                                     "2024-05-29")
     data_home: Path | None = setting(None, "XDG_DATA_HOME", "The base of the default data directory.",
                                      DATA, "~/.local/share")
+    watch: str | None = setting(
+        None, "TROLYAO_WATCH",
+        "Comma-separated folders and portal listing URLs `make run` watches for new bulletins (unset: no watcher).",
+        WATCH, "https://vanphong.langson.gov.vn/vi/chi-dao-dieu-hanh,/srv/bulletins")
+    watch_every: str = setting("6h", "TROLYAO_WATCH_EVERY", "Time between two watch cycles (6h, 30m, 1d …).", WATCH)
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -181,6 +188,17 @@ class Settings(BaseSettings):
         from limits import parse_many    # the gateway's own parser: what it accepts, nothing else
 
         parse_many(value)                # ValueError: "couldn't parse rate limit string …"
+        return value
+
+    @field_validator("watch_every")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        from retrieval.watch.sources import parse_every
+
+        try:
+            parse_every(value)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("new_conversations_per_hour")
@@ -246,6 +264,10 @@ class Settings(BaseSettings):
     def servers_dir(self) -> Path:
         """Where the Redis and PostgreSQL servers of our own keep their data (scale-out mode)."""
         return self.data_dir / "servers"
+
+    @property
+    def watch_sources(self) -> list[str]:
+        return _listed(self.watch)
 
     @property
     def trusted_proxy_list(self) -> list[str]:

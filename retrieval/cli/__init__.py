@@ -10,6 +10,7 @@ from retrieval.cli.ingest_cmd import ingest
 from retrieval.cli.report_cmd import report
 from retrieval.cli.search_cmd import search
 from retrieval.cli.tasks_cmd import tasks
+from retrieval.cli.watch_cmd import watch
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +26,7 @@ cli.add_command(tasks)
 cli.add_command(report)
 cli.add_command(eval_)
 cli.add_command(feedback)
+cli.add_command(watch)
 
 
 def main() -> None:
