@@ -41,6 +41,10 @@ class Officials:
             return "public"
         return "official" if sender in self._current() or self._signed_in(sender) else "public"
 
+    def configured(self) -> frozenset[str]:
+        """The ids TROLYAO_OFFICIALS names now (its file re-read if changed); sign-ins not included."""
+        return self._current()
+
     def _signed_in(self, sender: str) -> bool:
         if self.signins is None:
             return False
