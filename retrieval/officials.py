@@ -56,7 +56,7 @@ class SignIns:
     """The sign-ins store. Writers (gateway, CLI) create the file; readers never do."""
 
     name = "officials"
-    unit = "sign-ins"
+    unit = "sign-in records"   # forget: always 0 (kept); purge: spent invitations
 
     def __init__(self, path: Path):
         self.path = Path(path)
