@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from test_access_levels import INTERNAL_NUMBER, QUOTE, mixed_index  # noqa: F401 - the fixture
 from test_report import grouped_rows
+from test_webchat_browser import browser, open_chat  # noqa: F401 - the fixtures
 
 from actions.report_actions import OFFICIALS_ONLY, WHICH_AGENCY
 from bot.app import create_app
@@ -346,3 +347,26 @@ def test_telegram_official_receives_the_docx_and_a_citizen_is_declined(stack_sit
     groups = grouped_rows(Document(io.BytesIO(sent.params["document"].content)))
     assert "Công văn số 704/UBND-KGVX ngày 23/6/2022 của UBND tỉnh" in groups
     assert declined.params["text"] == OFFICIALS_ONLY and not fake.recorded("sendDocument", 5252)
+
+
+def test_in_the_browser_an_official_is_greeted_by_name_and_downloads_the_report(stack_site, open_chat, tmp_path):
+    from playwright.sync_api import expect
+    from test_webchat_browser import PHONE, ask, csp_violations
+
+    from bot.invitations import Invitations
+
+    url, settings = stack_site
+    name = "Nguyễn Văn A <img src=x onerror=window.injected=1>"      # shown as text, never as markup
+    page = open_chat(Invitations(SECRET, url).issue(name)[1], PHONE)
+    assert page.url == f"{url}/"
+    expect(page.locator(".bubble.official")).to_contain_text(f"Xin chào {name}!")
+    answer = ask(page, "lập báo cáo nhiệm vụ của Sở Y tế")
+    link = answer.locator("a.document-link")
+    expect(link).to_have_text("Báo cáo nhiệm vụ của Sở Y tế.docx")
+    assert link.get_attribute("href").startswith("/files/")
+    with page.expect_download() as download:
+        link.click()
+    saved = tmp_path / "downloaded.docx"
+    download.value.save_as(saved)
+    assert "Công văn số 704/UBND-KGVX ngày 23/6/2022 của UBND tỉnh" in grouped_rows(Document(str(saved)))
+    assert csp_violations(page) == [] and page.evaluate("window.injected") is None and page.errors == []
