@@ -10,6 +10,7 @@ through the real gateway, Rasa and action server.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import os
@@ -26,7 +27,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from test_access_levels import INTERNAL_NUMBER, QUOTE, mixed_index  # noqa: F401 - the fixture
+from test_access_levels import INTERNAL_NUMBER, mixed_index  # noqa: F401 - the fixture
 from test_report import grouped_rows
 from test_webchat_browser import browser, open_chat  # noqa: F401 - the fixtures
 
@@ -230,8 +231,6 @@ def test_an_expired_link_is_refused_and_the_sweep_deletes_the_file(web):
     fresh = put_report(settings.reports_dir)
     hour_ago = time.time() - 60 * (settings.report_link_minutes + 1)
     os.utime(settings.reports_dir / report.file, (hour_ago, hour_ago))
-    import asyncio
-
     retention = Retention(PrivacyStores([]), settings.retention_days,
                           sweeps=[ReportFiles(SECRET, settings.reports_dir,
                                               dt.timedelta(minutes=settings.report_link_minutes)).sweep])
@@ -243,7 +242,6 @@ def test_an_expired_link_is_refused_and_the_sweep_deletes_the_file(web):
 
 def test_a_document_that_is_not_a_report_file_is_never_offered(web):
     url, settings, rasa = web
-    (settings.data_dir / "secret_key").parent.mkdir(parents=True, exist_ok=True)
     for document in ({"file": "../gateway.sqlite3", "title": "x.docx"}, {"file": "a" * 32 + ".docx"},
                      {"file": "/etc/passwd", "title": "passwd"}):
         rasa.document = document
