@@ -25,6 +25,7 @@ from retrieval.errors import InputError
 from retrieval.report.content import build_report, close_agencies
 from retrieval.report.default_template import build_default_template
 from retrieval.report.rendering import render_report
+from retrieval.schema import INTERNAL
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +49,16 @@ def unknown_agency(typed: str, close: list[str]) -> str:
     return f"Tôi chưa biết cơ quan “{typed}” trong sổ theo dõi nhiệm vụ.{hint}"
 
 
-def summary(agency: str, period: str, total: int, overdue: int, due_soon: int, documents: int) -> str:
+def summary(agency: str, period: str, total: int, overdue: int, due_soon: int, documents: int,
+            internal: int = 0) -> str:
     when = f" {period}" if period else ""
     if not total:
         return (f"Tôi đã lập báo cáo nhiệm vụ của {agency}{when}: chưa có nhiệm vụ nào được giao trong các "
                 f"văn bản đã có. Tệp báo cáo gửi kèm dưới đây.")
+    marked = (f" [Nội bộ] Báo cáo có {internal} nhiệm vụ từ văn bản nội bộ, chỉ sử dụng trong cơ quan nhà nước."
+              if internal else "")
     return (f"Tôi đã lập báo cáo nhiệm vụ của {agency}{when}: {total} nhiệm vụ trong {documents} văn bản "
-            f"({overdue} quá hạn, {due_soon} sắp đến hạn). Tệp báo cáo gửi kèm dưới đây.")
+            f"({overdue} quá hạn, {due_soon} sắp đến hạn).{marked} Tệp báo cáo gửi kèm dưới đây.")
 
 
 class ActionTaskReport(AssistantAction):
@@ -94,8 +98,10 @@ class ActionTaskReport(AssistantAction):
             dispatcher.utter_message(text=FAILED)
             return []
         period_text = (f"từ ngày {vn_date(span[0])} đến ngày {vn_date(span[1])}" if span else "")
+        internal_docs = {t.doc_number or t.source for t in registry.tasks if t.access == INTERNAL}
+        internal = sum(len(g.tasks) for g in report.groups if (g.doc_number or g.source) in internal_docs)
         dispatcher.utter_message(text=summary(report.agency, period_text, report.total, report.overdue,
-                                              report.due_soon, len(report.groups)))
+                                              report.due_soon, len(report.groups), internal))
         dispatcher.utter_message(json_message={"document": {"file": name, "title": report_title(report.agency)}})
         return [SlotSet("focus_agency", report.agency)]
 

@@ -94,6 +94,7 @@ def test_an_official_gets_every_task_of_the_agency_with_its_source_internal_ones
     [row] = [r for r in groups[internal] if "vắc xin dại" in r["action"]]
     assert row["role"] == "Chủ trì" and row["status"] == "Đang thực hiện" and "28/6/2024" in row["deadline"]
     assert f"{len(expected)} nhiệm vụ" in reply.text
+    assert "[Nội bộ] Báo cáo có 1 nhiệm vụ từ văn bản nội bộ" in reply.text     # marked, as internal answers are
 
 
 JUNE = "từ ngày 1/6/2024 đến ngày 30/6/2024"
@@ -111,6 +112,20 @@ def test_a_period_keeps_the_documents_issued_in_it(chat_as, reports_dir, text, p
     reply, document = report_turn(chat_as("tg:1"), text)
     assert period in reply.text
     assert list(grouped_rows(Document(str(reports_dir / document["file"])))) == documents
+    assert ("[Nội bộ]" in reply.text) == (NOTICE in documents)
+
+
+@pytest.mark.parametrize("words, today, span", [
+    ("quý này", "2024-05-29", ("2024-04-01", "2024-06-30")),
+    ("quy nay", "2024-12-31", ("2024-10-01", "2024-12-31")),
+    ("quý trước", "2024-02-10", ("2023-10-01", "2023-12-31")),
+    ("quý vừa qua", "2024-08-01", ("2024-04-01", "2024-06-30")),
+    ("tuần này", "2024-05-29", ("2024-05-27", "2024-06-02")),
+    ("tháng 6/2024", "2025-01-01", ("2024-06-01", "2024-06-30"))])
+def test_the_period_words_a_report_request_understands(words, today, span):
+    from actions.dates import date_range
+
+    assert date_range(words, today) == span
 
 
 def test_a_citizen_is_declined_politely_and_told_nothing_of_internal_documents(chat_as, reports_dir):
