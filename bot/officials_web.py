@@ -72,6 +72,8 @@ class OfficialsWeb:
                 Route("/files/{token}", self.download)]
 
     async def join(self, request: Request) -> Response:
+        if request.method == "HEAD":    # link checkers and previews probe with HEAD: never spend the link on one
+            return Response(status_code=200, media_type="text/html")
         try:
             invitation = self.invitations.open(request.path_params["token"])
             sender = f"web:{self.identity.conversation(request)}"
