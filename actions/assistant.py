@@ -93,6 +93,7 @@ class Assistant:
     feedback: FeedbackStore | None = None
     today: Callable[[], str] = pinned_or_real_today(None)
     officials: Officials = field(default_factory=Officials)
+    reports: Path | None = None    # where the chat's reports are written for the gateway to deliver
 
     def core(self, sender: str | None = None) -> Core:
         """One turn's core, seeing the index as ``sender`` may: an official everything, a citizen

@@ -42,6 +42,12 @@ def date_range(expression: str, today: str) -> tuple[str, str] | None:
     if re.fullmatch(r"thang (truoc|qua|vua qua)", text):
         last = now.replace(day=1) - dt.timedelta(days=1)
         return _month(last.year, last.month)
+    if re.fullmatch(r"quy (nay|hien tai)", text):
+        first_month = 3 * ((now.month - 1) // 3) + 1
+        return _month(now.year, first_month)[0], _month(now.year, first_month + 2)[1]
+    if re.fullmatch(r"quy (truoc|qua|vua qua)", text):
+        last = dt.date(now.year, 3 * ((now.month - 1) // 3) + 1, 1) - dt.timedelta(days=1)
+        return _month(last.year, last.month - 2)[0], _month(last.year, last.month)[1]
     if re.fullmatch(r"nam (nay|hien tai)", text):
         return f"{now.year}-01-01", f"{now.year}-12-31"
     if re.fullmatch(r"nam (truoc|qua|vua qua)", text):

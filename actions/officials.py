@@ -4,6 +4,11 @@ A user is named as everywhere (`tg:<chat id>`, `zalo:<user id>`, `web:<id>`). Th
 comma-separated list, or the path of a file with one id per line (`#` starts a comment), re-read when
 it changes, so an official is added or removed without restarting the action server. Everyone not
 listed is a citizen: the safe default when the list is missing or unreadable.
+
+Web users sign in through an invitation link instead (`trolyao officials invite`): the gateway
+records them in the data directory's sign-ins store (retrieval/officials.py), which is asked on every
+turn (one indexed lookup in a file opened read-only), so a sign-in or a revocation counts from the
+user's next message. A store that cannot be read makes nobody an official through it.
 """
 from __future__ import annotations
 
@@ -11,11 +16,14 @@ import logging
 import os
 from pathlib import Path
 
+from retrieval.officials import SignIns
+
 log = logging.getLogger("trolyao.actions")
 
 
 class Officials:
-    def __init__(self, setting: str | None = None):
+    def __init__(self, setting: str | None = None, signins: SignIns | None = None):
+        self.signins = signins
         self.path: Path | None = None
         self.listed: frozenset[str] = frozenset()
         self._read_at: float | None = None
@@ -29,7 +37,23 @@ class Officials:
 
     def audience(self, sender: str | None) -> str:
         """"official" for a listed user, else "public"."""
-        return "official" if sender and sender in self._current() else "public"
+        if not sender:
+            return "public"
+        return "official" if sender in self._current() or self._signed_in(sender) else "public"
+
+    def configured(self) -> frozenset[str]:
+        """The ids TROLYAO_OFFICIALS names now (its file re-read if changed); sign-ins not included."""
+        return self._current()
+
+    def _signed_in(self, sender: str) -> bool:
+        if self.signins is None:
+            return False
+        try:
+            return self.signins.is_official(sender)
+        except Exception:   # noqa: BLE001 - a broken store grants nothing; the answer still comes
+            log.exception("officials' sign-ins store %s unreadable: treating the sender as a citizen",
+                          self.signins.path)
+            return False
 
     def _current(self) -> frozenset[str]:
         if self.path is None:

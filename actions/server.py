@@ -28,15 +28,17 @@ from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFe
 from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
 from actions.document_actions import ActionDescribeDocument
 from actions.privacy_actions import ActionForgetMe
+from actions.report_actions import ActionTaskReport
 from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
+from retrieval.officials import SignIns
 from retrieval.settings import Settings
 
 DEFAULT_PORT = 5055
 ACTIONS = (ActionAnswerDirective, ActionLatestDirectives, ActionAnswerResponsible, ActionAnswerDeadline,
            ActionAgencyTasks, ActionDescribeDocument, ActionResolveChoice, ActionFallbackRetrieval,
-           ActionRecordFeedback, ActionForgetMe)
+           ActionRecordFeedback, ActionForgetMe, ActionTaskReport)
 
 
 def actions_for(assistant: Assistant) -> list[Action]:
@@ -54,7 +56,8 @@ def executor_for(assistant: Assistant) -> ActionExecutor:
 def assistant_for(settings: Settings) -> Assistant:
     """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
     return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
-                     pinned_or_real_today(settings.today), Officials(settings.officials))
+                     pinned_or_real_today(settings.today),
+                     Officials(settings.officials, SignIns(settings.officials_path)), settings.reports_dir)
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

@@ -1,11 +1,10 @@
 """The gateway's ASGI app: web chat at `/`, `POST /api/chat` (and `/api/chat/new`), `GET /healthz`,
-and the channels' webhooks (`/telegram/webhook`, `/zalo/webhook`, `/messenger/webhook`) when their
-credentials are set."""
+officials' sign-in and report downloads (bot/officials_web.py), and the channels' webhooks
+(`/telegram/webhook`, `/zalo/webhook`, `/messenger/webhook`) when their credentials are set."""
 from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import asdict
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -17,6 +16,8 @@ from starlette.staticfiles import StaticFiles
 from bot import health
 from bot.addresses import RedisAddress
 from bot.gateway import Gateway
+from bot.invitations import Invitations
+from bot.officials_web import OfficialsWeb
 from bot.privacy import Retention, privacy_stores
 from bot.inbound import BadBody, parse_json, read_body
 from bot.pseudonyms import Pseudonyms
@@ -24,6 +25,7 @@ from bot.secret_key import secret_key
 from bot.state import GatewayState, GatewayStore
 from bot.web_identity import Refused, WebIdentity
 from bot.web_security import middleware
+from retrieval.officials import SignIns
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
@@ -86,8 +88,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     identity = WebIdentity(gateway.state, gateway.pseudonyms,
                            settings.api_key.get_secret_value() if settings.api_key else None,
                            settings.address_rate_limit, settings.new_conversations_per_hour)
+    officials = OfficialsWeb(identity, SignIns(settings.officials_path), Invitations(key, settings.base_url),
+                             gateway.reports, gateway.pseudonyms)
     channels = channels_for(settings, gateway)
-    retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
+    retention = Retention(privacy_stores(settings), settings.retention_days,   # own connections (purges in a thread)
+                          sweeps=[gateway.reports.sweep])
     page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(
         "{{retention_days}}", str(settings.retention_days))   # the footnote states the retention
 
@@ -108,14 +113,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Refused as refused:
             return refused.response()
         replies = await gateway.handle("web", caller.user_id, message) or []
-        return JSONResponse({"messages": [asdict(r) for r in replies]})
+        owner = None if caller.integration else f"web:{caller.user_id}"   # a cookie's reports: its own
+        return JSONResponse({"messages": officials.web_replies(replies, owner)})
 
     async def new_chat(request: Request) -> JSONResponse:
         """The web chat's "new conversation" button: the cookie now names a conversation of its own."""
+        old = identity.current(request)
         try:
             identity.new_conversation(request)
         except Refused as refused:
             return refused.response()
+        officials.carry_over(old, identity.current(request))
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
@@ -140,6 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]),
               Route("/api/chat/new", new_chat, methods=["POST"]), Route("/healthz", healthz),
+              *officials.routes(),
               *[route for channel in channels for route in channel.routes()],
               Mount("/static", StaticFiles(directory=WEBCHAT), name="static")]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware(settings, key))

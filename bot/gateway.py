@@ -14,6 +14,7 @@ numbers or tokens.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import logging
 import time
@@ -23,6 +24,7 @@ from limits import parse_many
 
 from bot import health
 from bot.buttons import ButtonSeal, looks_sealed
+from bot.downloads import ReportFile, ReportFiles
 from bot.inbound import as_words, clean_text
 from bot.privacy import Pseudonymous, conversations_store
 from bot.rasa_client import BotMessage, fold_messages, forget_requested
@@ -73,14 +75,15 @@ class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
                  state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
                  erase: list[SenderData] | None = None, buttons: ButtonSeal | None = None,
-                 pseudonyms: Pseudonyms | None = None):
+                 pseudonyms: Pseudonyms | None = None, reports: ReportFiles | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
         ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
         (default: Rasa's stored conversation where the settings say the stack keeps it);
         ``buttons``: seals the payloads of the buttons sent; ``pseudonyms``: how senders are written in
         logs and stores (both default to keys derived from the configured secret key, so every
-        gateway process, and a restarted one, agrees)."""
+        gateway process, and a restarted one, agrees); ``reports``: the reports the dialogue made, for
+        the channels to deliver (default: the data directory's folder, links keyed from the secret key)."""
         self.settings = settings
         key = secret_key(settings) if buttons is None or pseudonyms is None else ""
         self.pseudonyms = pseudonyms or Pseudonyms(key)
@@ -90,6 +93,15 @@ class Gateway:
         self.state = state or GatewayState()
         self.erase = [conversations_store(settings)] if erase is None else erase
         self._limits = parse_many(settings.rate_limit)
+        self._reports = reports
+
+    @property
+    def reports(self) -> ReportFiles:
+        """Made on first use: most gateways of the tests never deliver a report."""
+        if self._reports is None:
+            self._reports = ReportFiles(secret_key(self.settings), self.settings.reports_dir,
+                                        dt.timedelta(minutes=self.settings.report_link_minutes))
+        return self._reports
 
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:
@@ -121,6 +133,9 @@ class Gateway:
         replies = await self.ask_rasa(sender, text)
         for reply in replies:
             reply.buttons = self.buttons.seal_buttons(sender, reply.buttons)
+            if reply.document is not None and ReportFile.of(reply.document) is None:
+                log.warning("%s reply named a document that is not a report file: dropped", self.pseudonyms.of(sender))
+                reply.document = None
         return replies
 
     async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:

@@ -17,6 +17,7 @@ from bot.addresses import PostgresAddress, RedisAddress
 from bot.conversations import PostgresConversations, SQLiteConversations
 from bot.state import GatewaySenderData, GatewayState
 from retrieval.feedback import FeedbackStore
+from retrieval.officials import SignIns
 from bot.pseudonyms import Pseudonyms
 from bot.secret_key import secret_key
 from retrieval.privacy import PrivacyStores, Removed, SenderActivity, SenderData, retention_cutoff
@@ -68,9 +69,11 @@ def gateway_state(settings: Settings, scaled: bool | None = None) -> Pseudonymou
 
 def privacy_stores(settings: Settings, scaled: bool | None = None,
                    gateway: SenderData | None = None) -> PrivacyStores:
-    """Every store holding users' data: conversations, feedback, the gateway's rate-limit hits."""
+    """Every store holding users' data: conversations, feedback, the gateway's rate-limit hits, the
+    officials' sign-ins (exported and listed; kept by forget: retrieval/officials.py says why)."""
     return PrivacyStores([conversations_store(settings, scaled), FeedbackStore(settings.feedback_path),
-                          gateway if gateway is not None else gateway_state(settings, scaled)])
+                          gateway if gateway is not None else gateway_state(settings, scaled),
+                          SignIns(settings.officials_path)])
 
 
 class Retention:
@@ -80,8 +83,11 @@ class Retention:
     purge is logged and tried again at the next interval; it never stops the gateway."""
 
     def __init__(self, stores: PrivacyStores, days: int, interval_s: float = DAY_S,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)):
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                 sweeps: list[Callable[[], int]] | None = None):
+        """``sweeps``: other clean-ups run with each purge (the reports whose links expired)."""
         self.stores = stores
+        self.sweeps = sweeps or []
         self.days = days
         self.interval_s = interval_s
         self.clock = clock
@@ -90,6 +96,8 @@ class Retention:
 
     async def purge_once(self) -> list[Removed]:
         removed = await asyncio.to_thread(self.stores.purge, retention_cutoff(self.clock(), self.days))
+        for sweep in self.sweeps:
+            await asyncio.to_thread(sweep)
         log.info("retention (%d days): removed %s", self.days, ", ".join(map(str, removed)))
         self.purged.set()
         return removed

@@ -1,8 +1,9 @@
 """One call to Rasa's REST webhook, and its messages folded into what a channel shows.
 
 Rasa's REST channel returns a list of messages: texts (with buttons) and, for answers, a separate
-``custom`` message with ``{"citations": [...], "abstained": …}``. Channels want one reply per
-bubble with its buttons and sources, so the custom payload is attached to the text before it.
+``custom`` message with ``{"citations": [...], "abstained": …}`` (or, for a report, ``{"document":
+{"file", "title"}}``). Channels want one reply per bubble with its buttons, sources and file, so the
+custom payload is attached to the text before it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class BotMessage:
     buttons: list[dict] = field(default_factory=list)   # {"title", "payload"}
     citations: list[dict] = field(default_factory=list)  # schema of `trolyao ask --json`
     abstained: bool | None = None
+    document: dict | None = None    # a report to deliver: {"file", "title"} (bot/downloads.py)
 
 
 def fold_messages(raw: object) -> list[BotMessage]:
@@ -33,6 +35,13 @@ def fold_messages(raw: object) -> list[BotMessage]:
                 messages.append(BotMessage())
             messages[-1].citations.extend(_dicts(custom.get("citations"), "citations"))
             messages[-1].abstained = custom.get("abstained")
+            continue
+        if isinstance(custom, dict) and "document" in custom:   # a report the action server wrote
+            if not isinstance(custom["document"], dict):
+                raise ValueError("Rasa sent a document that is not an object")
+            if not messages:
+                messages.append(BotMessage())
+            messages[-1].document = dict(custom["document"])
             continue
         text, buttons = part.get("text") or "", _dicts(part.get("buttons"), "buttons")
         if not isinstance(text, str):

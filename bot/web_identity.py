@@ -76,6 +76,16 @@ class WebIdentity:
             return WebCaller(conversation, False)
         return WebCaller(self._start(request, address), False)
 
+    def current(self, request: Request) -> str | None:
+        """The browser's conversation id (its cookie's), or None: nothing is started."""
+        conversation = request.session.get(CONVERSATION)
+        return conversation if isinstance(conversation, str) and conversation else None
+
+    def conversation(self, request: Request) -> str:
+        """The browser's conversation id, started when it has none (an official's invitation link
+        opened in a fresh browser). Raises Refused."""
+        return self.current(request) or self._start(request, self._address(request))
+
     def new_conversation(self, request: Request) -> None:
         """`POST /api/chat/new`: the browser's next message belongs to a conversation of its own."""
         address = self._address(request)

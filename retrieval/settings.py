@@ -149,7 +149,15 @@ class Settings(BaseSettings):
         None, "TROLYAO_OFFICIALS",
         "Officials, who also read internal documents: comma-separated user ids (tg:123, zalo:456, web:abc), "
         "or the path of a file listing one per line (# comments; re-read when it changes). Everyone else is "
-        "a citizen.", ACCESS, "tg:123456789,zalo:8412345678")
+        "a citizen. Web users join by `trolyao officials invite` links (kept in officials.sqlite3 of the data "
+        "directory).", ACCESS, "tg:123456789,zalo:8412345678")
+    public_url: str | None = setting(
+        None, "TROLYAO_PUBLIC_URL",
+        "The gateway's address as users reach it, for the links it gives (officials' invitations, reports' "
+        "downloads); unset: http://TROLYAO_HOST:TROLYAO_PORT.", ACCESS, "https://trolyao.langson.gov.vn")
+    report_link_minutes: int = setting(
+        60, "TROLYAO_REPORT_LINK_MINUTES",
+        "How long a report's download link works (web chat, Zalo); the file is deleted afterwards.", ACCESS, ge=1)
 
     data: Path | None = setting(None, "TROLYAO_DATA",
                                 "The data directory: index, conversations, feedback (each overridable below).",
@@ -249,6 +257,21 @@ class Settings(BaseSettings):
     def conversations_path(self) -> Path:
         """Rasa's tracker store (SQLite): conversations survive a restart."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def officials_path(self) -> Path:
+        """The officials' sign-ins through invitation links (SQLite: retrieval/officials.py)."""
+        return self.data_dir / "officials.sqlite3"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Reports the chat made for officials, until their links expire."""
+        return self.data_dir / "reports"
+
+    @property
+    def base_url(self) -> str:
+        """Where users reach the gateway (links in messages)."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def rasa_urls(self) -> list[str]:

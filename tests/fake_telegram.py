@@ -5,10 +5,14 @@ push updates for getUpdates (long polling with a short timeout), wait for record
 deadline, and can make the next sendMessage answer a 429. sendMessage checks what Telegram checks:
 HTML that Telegram can parse (known tags, balanced, `<` and `&` escaped) and at most 4096 characters
 after entity parsing; a bad message gets Telegram's 400, so a rendering bug cannot pass unnoticed.
+sendDocument takes a multipart upload, as PTB sends it; the file is recorded as an ``Upload`` in the
+call's ``params["document"]``.
 """
 from __future__ import annotations
 
 import asyncio
+import email.parser
+import email.policy
 import html
 import itertools
 import json
@@ -194,6 +198,16 @@ class FakeTelegram:
                 return 200, {"ok": True, "result": ready}
             await asyncio.sleep(0.02)
 
+    async def _m_sendDocument(self, params: dict):
+        upload = params.get("document")
+        if not isinstance(upload, Upload) or not upload.content:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: there is no document in the request"}
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "from": BOT_USER,
+                   "chat": {"id": int(params["chat_id"]), "type": "private"},
+                   "document": {"file_name": upload.filename, "file_id": f"doc-{len(self.calls)}",
+                                "file_unique_id": f"u-{len(self.calls)}", "file_size": len(upload.content)}}
+        return 200, {"ok": True, "result": message}
+
     async def _m_sendMessage(self, params: dict):
         with self._changed:
             retry_after = self._fail_next_send.pop(0) if self._fail_next_send else None
@@ -216,6 +230,28 @@ class FakeTelegram:
         return 200, {"ok": True, "result": message}
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file a multipart call carried."""
+
+    filename: str
+    content: bytes
+
+
+def _multipart(content_type: str, body: bytes) -> dict:
+    """multipart/form-data fields (stdlib's MIME parser: the fake needs no form library); a file
+    part becomes an Upload."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        content = part.get_payload(decode=True) or b""
+        fields[name] = Upload(filename, content) if filename else content.decode()
+    return fields
+
+
 async def _params(request: Request) -> dict:
     """Bot API parameters from a query string, JSON, urlencoded or multipart body; JSON-looking
     values (reply_markup, allowed_updates, …) decoded."""
@@ -227,6 +263,8 @@ async def _params(request: Request) -> dict:
             params.update(json.loads(body) if body else {})
         elif content_type.startswith("application/x-www-form-urlencoded"):   # what PTB sends
             params.update(urllib.parse.parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        elif content_type.startswith("multipart/form-data"):   # PTB's uploads (sendDocument)
+            params.update(_multipart(content_type, await request.body()))
     for key, value in list(params.items()):
         if isinstance(value, str) and value[:1] in "[{":
             try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 
+from bot.downloads import ReportFiles
 from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import BotMessage
 
@@ -32,6 +33,7 @@ class StubGateway:
     reply: Callable[[str], list[BotMessage]] = echo
     calls: list[Handled] = field(default_factory=list)
     pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(b"stub gateway key"))
+    reports: ReportFiles | None = None    # the reports folder, for replies that carry a document
 
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:

@@ -150,10 +150,11 @@ def test_forget_deletes_every_row_of_that_user_and_no_one_elses(settings):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["conversations: 4 events",
                                           "feedback: 2 records (ratings, abstained questions)",
-                                          "gateway: 2 rate-limit hits"]
+                                          "gateway: 2 rate-limit hits",
+                                          "officials: 0 sign-in records"]   # official status is kept
     assert held(settings) == {"conversations": {BOB}, "feedback": {BOB}, "gateway": {BOB}}
     assert json.loads(run(settings, "export", "--sender", ALICE).output)["stores"] == \
-        {"conversations": [], "feedback": [], "gateway": []}
+        {"conversations": [], "feedback": [], "gateway": [], "officials": []}
     assert run(settings, "forget", "--sender", ALICE).output.startswith("conversations: 0 events")
 
 
@@ -201,7 +202,8 @@ def test_a_fresh_data_directory_holds_no_one(tmp_path):
 def test_the_retention_task_purges_with_its_clock(settings):
     retention = Retention(privacy_stores(settings), days=90, clock=lambda: NOW)
     removed = asyncio.run(retention.purge_once())
-    assert [(r.store, r.count) for r in removed] == [("conversations", 2), ("feedback", 1), ("gateway", 1)]
+    assert [(r.store, r.count) for r in removed] == [("conversations", 2), ("feedback", 1), ("gateway", 1),
+                                                     ("officials", 0)]
     assert asyncio.run(retention.purge_once())[0].count == 0
 
 

@@ -41,6 +41,7 @@ from retrieval.settings import Settings
 from bot.channels.payloads import PayloadTable
 from bot.gateway import APOLOGY, BUTTON_EXPIRED, Gateway
 from bot.inbound import BadBody, parse_json, read_body
+from bot.downloads import ReportFile
 from bot.rasa_client import BotMessage
 
 log = logging.getLogger("trolyao.gateway")
@@ -73,6 +74,7 @@ HELP = ("<b>Hướng dẫn sử dụng</b>\n"
 CHOOSE = "Mời bạn chọn:"
 COMMANDS = [BotCommand("start", "Bắt đầu trò chuyện"), BotCommand("help", "Hướng dẫn sử dụng"),
             BotCommand("xoadulieu", "Xóa dữ liệu của tôi")]
+REPORT_MISSING = "Xin lỗi, tệp báo cáo không còn trên máy chủ. Bạn vui lòng yêu cầu lập lại báo cáo."
 FORGET_REQUEST = "xóa dữ liệu của tôi"   # /xoadulieu: the dialogue asks to confirm, as when typed
 
 
@@ -325,6 +327,21 @@ class TelegramChannel:
                     await typing
             for reply in replies or []:   # None: a redelivery, answered already
                 await self._send_html(chat_id, render(reply), keyboard(reply.buttons, self.payloads))
+                report = ReportFile.of(reply.document)
+                if report is not None:
+                    await self._send_report(chat_id, report)
+
+    async def _send_report(self, chat_id: int, report: ReportFile) -> None:
+        """The report itself (sendDocument), then deleted: Telegram keeps the user's copy."""
+        path = self.gateway.reports.path(report)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            log.warning("telegram %s report file missing", self._who(chat_id))
+            await self._send_html(chat_id, [_escape(REPORT_MISSING)])
+            return
+        await self.application.bot.send_document(chat_id, document=data, filename=report.title)
+        self.gateway.reports.discard(report)
 
     async def _typing(self, chat_id: int) -> None:
         try:

@@ -1,10 +1,11 @@
 /* Web chat of Trợ lý ảo UBND tỉnh Lạng Sơn.
  *
- * POST /api/chat {"message"} → {"messages": [{"text", "buttons", "citations", "abstained"}]}. The
+ * POST /api/chat {"message"} → {"messages": [{"text", "buttons", "citations", "abstained", "document"?}]}
+ * (a report for officials: "document" is {"title", "url"}, a download link under /files/). The
  * conversation is the server's HttpOnly cookie (sent with credentials: "same-origin"); the "new
  * conversation" button asks for a new one (POST /api/chat/new). A refusal (429, 503) may carry
  * "messages" to show. Server text is only ever inserted with textContent. Messages are sent one at a
- * time, in order.
+ * time, in order. GET /api/me says whether the page belongs to a signed-in official (the greeting).
  */
 (function () {
   "use strict";
@@ -23,7 +24,10 @@
     networkError: "Xin lỗi, hiện chưa kết nối được với trợ lý. Bạn vui lòng kiểm tra kết nối mạng rồi thử lại.",
     serverError: "Xin lỗi, hệ thống trợ lý đang gặp sự cố nên chưa trả lời được. Bạn vui lòng thử lại sau ít phút.",
     timeout: "Xin lỗi, trợ lý trả lời quá lâu. Bạn vui lòng thử lại sau ít phút.",
-    empty: "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Bạn thử hỏi cụ thể hơn nhé."
+    empty: "Xin lỗi, tôi chưa có câu trả lời cho câu hỏi này. Bạn thử hỏi cụ thể hơn nhé.",
+    official: "Bạn đang dùng trợ lý với tư cách cán bộ, công chức: câu trả lời có thể gồm cả văn bản nội bộ " +
+      "(ghi “Nội bộ”), và bạn có thể yêu cầu “lập báo cáo nhiệm vụ của Sở Y tế tháng này”.",
+    download: "Tải báo cáo: "
   };
   var FEEDBACK = {
     up: { payload: "/feedback_positive", label: "Câu trả lời hữu ích", icon: "M2 21h3V9H2v12zm20-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L13.17 1 6.59 7.59C6.22 7.95 6 8.45 6 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z" },
@@ -264,13 +268,27 @@
     });
   }
 
+  /** A report's download link: only our own /files/ links, its title set as text. */
+  function documentLink(stack, doc) {
+    var url = String(doc.url || "");
+    if (url.indexOf("/files/") !== 0) return;
+    var p = el("p", "document", TEXT.download);
+    var a = el("a", "document-link", doc.title || "báo cáo.docx");
+    a.href = url;
+    a.setAttribute("download", String(doc.title || ""));
+    p.appendChild(a);
+    stack.appendChild(p);
+  }
+
   function addBotMessage(m) {
     var citations = Array.isArray(m.citations) ? m.citations : [];
     var buttons = Array.isArray(m.buttons) ? m.buttons : [];
+    var doc = m.document && typeof m.document === "object" ? m.document : null;
     var text = withoutSourceLines(m.text || "", citations);
-    if (!text && !citations.length && !buttons.length) return;
+    if (!text && !citations.length && !buttons.length && !doc) return;
     var stack = addRow("bot", m.abstained ? "abstained" : "");
     if (text) bubble(stack, text, "Trợ lý");
+    if (doc) documentLink(stack, doc);
     if (citations.length) citationList(stack, citations);
     if (buttons.length) quickReplies(stack, buttons);
     if (citations.length) feedbackBar(stack);
@@ -374,6 +392,20 @@
       chips.appendChild(chip);
     });
     messages.appendChild(chips);
+    greetOfficial(stack);
+  }
+
+  /** A signed-in official is told so under the welcome (their name as text). */
+  function greetOfficial(stack) {
+    fetch("/api/me", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (me) {
+      if (!me || !me.official) return;
+      var b = el("div", "bubble official");
+      b.appendChild(el("span", "bubble-text welcome-title", "Xin chào " + (me.name || "") + "!"));
+      b.appendChild(el("span", "bubble-text", TEXT.official));
+      stack.appendChild(b);
+    }).catch(function () { /* the greeting is a nicety */ });
   }
 
   /** The server starts a new conversation (a new cookie); the old one is left to its retention. */
