@@ -22,7 +22,6 @@ user gets the gateway's apology. Logs carry the sender's pseudonym, never tokens
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -35,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.channels.ordering import KeyedLock
+from bot.channels.ordering import BackgroundAnswers
 from bot.channels.payloads import PayloadTable
 from bot.channels.rendering import SourceCard, button_payload, button_title, chosen_payload, plain_text, source_cards
 from bot.channels.splitting import split_text
@@ -151,8 +150,8 @@ class MessengerChannel:
         self.http = http or httpx.AsyncClient(timeout=10.0)
         self.payloads = PayloadTable(MAX_PAYLOAD_CHARS)
         self._buttons: TTLCache = TTLCache(maxsize=100_000, ttl=BUTTONS_TTL_S)   # user → numbered buttons
-        self._senders = KeyedLock()
-        self._tasks: set[asyncio.Task] = set()
+        self._answers = BackgroundAnswers(log, CHANNEL, self._who,
+                                          lambda user_id: self.send_text(user_id, APOLOGY))
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -165,12 +164,7 @@ class MessengerChannel:
 
     async def stop(self) -> None:
         """Let the messages being answered finish (a few seconds at most), then close."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=self.settings.rasa_timeout_s + 5)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._answers.drain(self.settings.rasa_timeout_s + 5)
         if self._own_http:
             await self.http.aclose()
 
@@ -220,7 +214,7 @@ class MessengerChannel:
         else:
             job = self._answer_message(user_id, message)
         if job is not None:
-            self._spawn(user_id, job)
+            self._answers.spawn(user_id, job)
 
     def _answer_message(self, user_id: str, message: dict):
         mid = _id(message.get("mid"))
@@ -247,26 +241,6 @@ class MessengerChannel:
         except StateUnavailable as exc:   # answering twice beats not answering
             log.warning("messenger: redelivery store unavailable: %s", exc)
             return True
-
-    def _spawn(self, user_id: str, job) -> None:
-        async def in_order() -> None:
-            async with self._senders.hold(user_id):    # tasks start in the order they were made
-                try:
-                    await job
-                except Exception:   # the user gets the apology, not silence; the log gets the traceback
-                    log.exception("messenger %s: answering a message failed", self._who(user_id))
-                    await self.send_text(user_id, APOLOGY)
-
-        task = asyncio.get_running_loop().create_task(in_order())
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("messenger: answering a message failed: %s", type(exc).__name__,
-                      exc_info=(type(exc), exc, exc.__traceback__))
 
     # -- answering ---------------------------------------------------------------------------------
 

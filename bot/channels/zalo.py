@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels.ordering import KeyedLock
+from bot.channels.ordering import BackgroundAnswers
 from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
 from bot.downloads import ReportFile, link_line
@@ -87,8 +87,8 @@ class ZaloChannel:
             settings.zalo_access_token or "", settings.zalo_refresh_token or "")
         self._refresh_lock = asyncio.Lock()
         self._buttons: TTLCache = TTLCache(maxsize=100_000, ttl=BUTTONS_TTL_S)   # user id → last buttons
-        self._senders = KeyedLock()
-        self._tasks: set[asyncio.Task] = set()
+        self._answers = BackgroundAnswers(log, CHANNEL, self._hash,
+                                          lambda user_id: self.send_text(user_id, APOLOGY))
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -101,12 +101,7 @@ class ZaloChannel:
 
     async def stop(self) -> None:
         """Let the messages being answered finish (a few seconds at most), then close."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=self.settings.rasa_timeout_s + 5)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._answers.drain(self.settings.rasa_timeout_s + 5)
         if self._own_http:
             await self.http.aclose()
 
@@ -155,27 +150,7 @@ class ZaloChannel:
                 log.info("zalo %s redelivered %s ignored", self._hash(user_id), name)
                 return
             job = self._answer_not_text(user_id, name)
-        self._spawn(user_id, job)
-
-    def _spawn(self, user_id: str, job) -> None:
-        async def in_order() -> None:
-            async with self._senders.hold(user_id):    # tasks start in the order they were made
-                try:
-                    await job
-                except Exception:   # the user gets the apology, not silence; the log gets the traceback
-                    log.exception("zalo %s: answering a message failed", self._hash(user_id))
-                    await self.send_text(user_id, APOLOGY)
-
-        task = asyncio.get_running_loop().create_task(in_order())
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            log.error("zalo: answering a message failed: %s", type(exc).__name__,
-                      exc_info=(type(exc), exc, exc.__traceback__))
+        self._answers.spawn(user_id, job)
 
     # -- answering ---------------------------------------------------------------------------------
 
