@@ -17,12 +17,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from rasa_stand_in import FakeRasa
 from asgi_server import serve
 from click.testing import CliRunner
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from actions.officials import Officials
 from bot.app import create_app
@@ -34,20 +31,6 @@ from retrieval.settings import Settings
 
 SECRET = "officials-test-secret-0123456789abcdefghij"
 NAME = "Nguyễn Văn A"
-
-
-class FakeRasa:
-    """Rasa's REST webhook: records the sender of each message and answers it."""
-
-    def __init__(self):
-        self.senders: list[str] = []
-
-        async def webhook(request: Request) -> JSONResponse:
-            body = await request.json()
-            self.senders.append(body["sender"])
-            return JSONResponse([{"recipient_id": body["sender"], "text": "Đã nhận."}])
-
-        self.app = Starlette(routes=[Route("/webhooks/rest/webhook", webhook, methods=["POST"])])
 
 
 @pytest.fixture

@@ -18,11 +18,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from rasa_stand_in import FakeRasa
 from asgi_server import serve
-from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from bot.app import create_app
 from bot.gateway import APOLOGY, RATE_LIMITED, Gateway
@@ -36,20 +34,6 @@ from retrieval.settings import Settings
 
 SECRET = "test-secret-key-0123456789abcdefghijklmnop"
 API_KEY = "integration-key-9f8e7d6c5b4a"
-
-
-class FakeRasa:
-    """Rasa's REST webhook: answers every message and remembers whose conversation it was in."""
-
-    def __init__(self):
-        self.senders: list[str] = []
-
-        async def webhook(request: Request) -> JSONResponse:
-            body = await request.json()
-            self.senders.append(body["sender"])
-            return JSONResponse([{"recipient_id": body["sender"], "text": f"Đã nhận: {body['message']}"}])
-
-        self.app = Starlette(routes=[Route("/webhooks/rest/webhook", webhook, methods=["POST"])])
 
 
 @pytest.fixture
