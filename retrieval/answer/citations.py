@@ -1,7 +1,7 @@
 """Readable citation lines: "Kế hoạch số 143/KH-UBND ngày 20/6/2022 của UBND tỉnh"."""
 from __future__ import annotations
 
-from retrieval.schema import INTERNAL, Citation
+from retrieval.schema import INTERNAL, Citation, CitesDocument
 
 
 def vn_date(iso: str | None) -> str | None:
@@ -16,13 +16,19 @@ def vn_date(iso: str | None) -> str | None:
         return iso
 
 
+def document_label(document: CitesDocument) -> str:
+    """"Kế hoạch số 143/KH-UBND ngày 20/6/2022 của UBND tỉnh" (as much as is known; it has a number)."""
+    text = f"{document.doc_type or 'Văn bản'} số {document.doc_number}"
+    if document.issued_date:
+        text += f" ngày {vn_date(document.issued_date)}"
+    if document.issuer:
+        text += f" của {document.issuer}"
+    return text
+
+
 def citation_line(c: Citation) -> str:
     if c.doc_number:
-        text = f"{c.doc_type or 'Văn bản'} số {c.doc_number}"
-        if c.issued_date:
-            text += f" ngày {vn_date(c.issued_date)}"
-        if c.issuer:
-            text += f" của {c.issuer}"
+        text = document_label(c)
     else:
         text = c.title or c.source
     if c.bulletin and c.bulletin != c.title:

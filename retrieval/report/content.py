@@ -10,7 +10,7 @@ import difflib
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Literal
 
-from retrieval.answer.citations import vn_date
+from retrieval.answer.citations import document_label, vn_date
 from retrieval.errors import InputError
 from retrieval.ingest.references import doc_number_key
 from retrieval.schema import Task
@@ -173,11 +173,7 @@ def _row(number: int, m: TaskMatch) -> ReportTask:
 
 def _document(number: int, t: Task, rows: list[ReportTask]) -> ReportDocument:
     if t.doc_number:
-        label = f"{t.doc_type or 'Văn bản'} số {t.doc_number}"
-        if t.issued_date:
-            label += f" ngày {vn_date(t.issued_date)}"
-        if t.issuer:
-            label += f" của {t.issuer}"
+        label = document_label(t)
     else:     # a directive the text names without a number: the page it was read from stands for it
         label = t.bulletin or t.source
     return ReportDocument(number=number, label=label, doc_type=t.doc_type or "", doc_number=t.doc_number or "",
