@@ -312,18 +312,25 @@ def test_a_store_failing_during_forget_is_never_reported_as_done(settings):
 
 # -- the scale-out mode's stores: PostgreSQL and Redis of the test's own -----------------------------------
 
+def seed_conversations(url: str) -> None:
+    """Alice's and Bob's conversations in a fresh `events` table of Rasa's shape on PostgreSQL."""
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        db.execute("DROP TABLE IF EXISTS events")
+        db.execute(EVENTS_TABLE.format(id="SERIAL"))
+        with db.cursor() as cursor:
+            cursor.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, "
+                               "data) VALUES (%s, %s, %s, %s, %s, %s)", conversations_rows())
+
+
 @pytest.mark.stack
 def test_the_scaled_stores_list_export_forget_and_purge(scale_out_servers, tmp_path):  # noqa: F811
     postgres, redis_address = scale_out_servers.postgres.address, scale_out_servers.redis.address
     settings = Settings(data=tmp_path, scaled=True, database_url=postgres.url, redis_url=redis_address.url)
     import psycopg
 
-    with psycopg.connect(postgres.url) as db:
-        db.execute("DROP TABLE IF EXISTS events")
-        db.execute(EVENTS_TABLE.format(id="SERIAL"))
-        with db.cursor() as cursor:
-            cursor.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, "
-                               "data) VALUES (%s, %s, %s, %s, %s, %s)", conversations_rows())
+    seed_conversations(postgres.url)
     state = RedisGatewayState(RedisAddress.parse(redis_address.url))
     state.redis.flushdb()
     for sender in (ALICE, "web:a/b", BOB):
@@ -357,14 +364,7 @@ def test_the_scaled_stores_list_export_forget_and_purge(scale_out_servers, tmp_p
 @pytest.mark.stack
 def test_the_scaled_gateway_erases_from_postgresql_and_redis(scale_out_servers, tmp_path):  # noqa: F811
     postgres, redis_address = scale_out_servers.postgres.address, scale_out_servers.redis.address
-    import psycopg
-
-    with psycopg.connect(postgres.url) as db:
-        db.execute("DROP TABLE IF EXISTS events")
-        db.execute(EVENTS_TABLE.format(id="SERIAL"))
-        with db.cursor() as cursor:
-            cursor.executemany("INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, "
-                               "data) VALUES (%s, %s, %s, %s, %s, %s)", conversations_rows())
+    seed_conversations(postgres.url)
     state = RedisGatewayState(RedisAddress.parse(redis_address.url))
     state.redis.flushdb()
     settings = Settings(data=tmp_path, scaled=True, database_url=postgres.url, redis_url=redis_address.url,
