@@ -17,6 +17,7 @@ from typing import Callable
 from actions.officials import Officials
 from retrieval.errors import ModelMismatchError
 from retrieval.feedback import FeedbackRecord, FeedbackStore
+from retrieval.follow.store import FollowStore
 from retrieval.service import Retrieval
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ class Assistant:
     feedback: FeedbackStore | None = None
     today: Callable[[], str] = pinned_or_real_today(None)
     officials: Officials = field(default_factory=Officials)
+    follows: FollowStore | None = None   # subscriptions (actions/follow_actions.py); None: not offered
 
     def core(self, sender: str | None = None) -> Core:
         """One turn's core, seeing the index as ``sender`` may: an official everything, a citizen

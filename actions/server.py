@@ -27,16 +27,18 @@ from actions.officials import Officials
 from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFeedback, ActionResolveChoice
 from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
 from actions.document_actions import ActionDescribeDocument
+from actions.follow_actions import ActionFollow, ActionListFollowing, ActionUnfollow
 from actions.privacy_actions import ActionForgetMe
 from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
+from retrieval.follow.store import follow_store
 from retrieval.settings import Settings
 
 DEFAULT_PORT = 5055
 ACTIONS = (ActionAnswerDirective, ActionLatestDirectives, ActionAnswerResponsible, ActionAnswerDeadline,
            ActionAgencyTasks, ActionDescribeDocument, ActionResolveChoice, ActionFallbackRetrieval,
-           ActionRecordFeedback, ActionForgetMe)
+           ActionRecordFeedback, ActionForgetMe, ActionFollow, ActionUnfollow, ActionListFollowing)
 
 
 def actions_for(assistant: Assistant) -> list[Action]:
@@ -54,7 +56,7 @@ def executor_for(assistant: Assistant) -> ActionExecutor:
 def assistant_for(settings: Settings) -> Assistant:
     """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
     return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
-                     pinned_or_real_today(settings.today), Officials(settings.officials))
+                     pinned_or_real_today(settings.today), Officials(settings.officials), follow_store(settings))
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

@@ -16,14 +16,18 @@ from starlette.staticfiles import StaticFiles
 
 from bot import health
 from bot.addresses import RedisAddress
+from bot.deliveries import window_recorder
+from bot.notifier import notifier_for
 from bot.gateway import Gateway
 from bot.privacy import Retention, privacy_stores
 from bot.inbound import BadBody, parse_json, read_body
 from bot.pseudonyms import Pseudonyms
+from bot.rasa_client import BotMessage
 from bot.secret_key import secret_key
 from bot.state import GatewayState, GatewayStore
 from bot.web_identity import Refused, WebIdentity
 from bot.web_security import middleware
+from retrieval.follow.store import follow_store
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.gateway")
@@ -81,12 +85,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
     key = secret_key(settings)
+    follows = follow_store(settings)   # who follows what; notifications sent and waiting (web chat)
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings),
-                      pseudonyms=Pseudonyms(key))
+                      pseudonyms=Pseudonyms(key), inbound=window_recorder(follows))
     identity = WebIdentity(gateway.state, gateway.pseudonyms,
                            settings.api_key.get_secret_value() if settings.api_key else None,
                            settings.address_rate_limit, settings.new_conversations_per_hour)
     channels = channels_for(settings, gateway)
+    notifier = notifier_for(settings, follows, channels)
     retention = Retention(privacy_stores(settings), settings.retention_days)   # own connections (purges in a thread)
     page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(
         "{{retention_days}}", str(settings.retention_days))   # the footnote states the retention
@@ -108,7 +114,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Refused as refused:
             return refused.response()
         replies = await gateway.handle("web", caller.user_id, message) or []
-        return JSONResponse({"messages": [asdict(r) for r in replies]})
+        waiting = [BotMessage(text) for text in follows.take_pending(f"web:{caller.user_id}")]   # notifications
+        return JSONResponse({"messages": [asdict(r) for r in waiting + replies]})
 
     async def new_chat(request: Request) -> JSONResponse:
         """The web chat's "new conversation" button: the cookie now names a conversation of its own."""
@@ -129,14 +136,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for channel in channels:
             await channel.start()
         retention.start()
+        notifier.start()
         try:
             yield
         finally:
+            await notifier.stop()
             await retention.stop()
             for channel in reversed(channels):
                 await channel.stop()
             await gateway.aclose()
             gateway.state.close()
+            follows.close()
 
     routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]),
               Route("/api/chat/new", new_chat, methods=["POST"]), Route("/healthz", healthz),
@@ -145,5 +155,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware(settings, key))
     app.state.gateway = gateway
     app.state.retention = retention
+    app.state.notifier = notifier
     app.state.settings = settings
     return app

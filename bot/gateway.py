@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from typing import Callable
 
 import httpx
 from limits import parse_many
@@ -73,14 +74,15 @@ class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
                  state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
                  erase: list[SenderData] | None = None, buttons: ButtonSeal | None = None,
-                 pseudonyms: Pseudonyms | None = None):
+                 pseudonyms: Pseudonyms | None = None, inbound: Callable[[str], None] | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
         ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
         (default: Rasa's stored conversation where the settings say the stack keeps it);
         ``buttons``: seals the payloads of the buttons sent; ``pseudonyms``: how senders are written in
         logs and stores (both default to keys derived from the configured secret key, so every
-        gateway process, and a restarted one, agrees)."""
+        gateway process, and a restarted one, agrees); ``inbound``: told of each sender that writes
+        (the notifier's reply windows: bot/deliveries.py)."""
         self.settings = settings
         key = secret_key(settings) if buttons is None or pseudonyms is None else ""
         self.pseudonyms = pseudonyms or Pseudonyms(key)
@@ -90,6 +92,7 @@ class Gateway:
         self.state = state or GatewayState()
         self.erase = [conversations_store(settings)] if erase is None else erase
         self._limits = parse_many(settings.rate_limit)
+        self.inbound = inbound
 
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:
@@ -99,6 +102,8 @@ class Gateway:
             if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
                 log.info("%s %s redelivered message ignored", channel, self.pseudonyms.of(sender))
                 return None
+            if self.inbound is not None:
+                self._note_inbound(sender)
             text = clean_text(text or "").strip()
             if text.startswith("/"):
                 payload = self.buttons.open(sender, text)
@@ -122,6 +127,12 @@ class Gateway:
         for reply in replies:
             reply.buttons = self.buttons.seal_buttons(sender, reply.buttons)
         return replies
+
+    def _note_inbound(self, sender: str) -> None:
+        try:
+            self.inbound(sender)
+        except Exception as exc:   # noqa: BLE001 - a missed window record must not cost the answer
+            log.warning("%s last-message time not recorded: %s", self.pseudonyms.of(sender), type(exc).__name__)
 
     async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
         started = time.perf_counter()
