@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -52,7 +53,7 @@ class Notifier:
         self.audience, self.today, self.remind_days, self.every_s = audience, today, remind_days, every_s
         self._snapshot: Snapshot | None = None
         self._task: asyncio.Task | None = None
-        self.passes = asyncio.Event()   # set after each pass (whoever must know one has run)
+        self.passed = threading.Event()   # set after each pass: for whoever must know one has run
 
     # -- what to send ------------------------------------------------------------------------
     def _current(self) -> Snapshot | None:
@@ -119,7 +120,7 @@ class Notifier:
                 log.warning("notifier: %s notification to a %s user not sent: %s", note.kind, channel, reason)
         if report.sent:
             log.info("notifier: %d notification(s) sent", len(report.sent))
-        self.passes.set()
+        self.passed.set()
         return report
 
     async def _run(self) -> None:
