@@ -122,9 +122,11 @@ class FollowStore:
 
     def unknown(self, kind: str, items: Iterable[str]) -> set[str]:
         """Which of ``items`` were not seen before (and remembers them all as seen now)."""
+        seen = {item for (item,) in self._rows("SELECT item FROM known WHERE kind = ?", (kind,))}
         fresh = set()
-        for item in dict.fromkeys(items):
-            if self._run("INSERT INTO known VALUES (?, ?) ON CONFLICT DO NOTHING", (kind, item)).rowcount == 1:
+        for item in dict.fromkeys(items):   # the insert decides: another process may be here too
+            if item not in seen and self._run("INSERT INTO known VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                              (kind, item)).rowcount == 1:
                 fresh.add(item)
         return fresh
 
