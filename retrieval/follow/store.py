@@ -16,6 +16,7 @@ Every statement is written with ``?`` placeholders; PostgreSQL's driver gets the
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import sqlite3
@@ -45,6 +46,10 @@ _PENDING = {
 }
 
 
+class FollowsUnavailable(RuntimeError):
+    """The subscriptions' database cannot be read or written (PostgreSQL down, a locked file)."""
+
+
 @dataclass(frozen=True)
 class Follow:
     sender: str
@@ -52,17 +57,19 @@ class Follow:
 
 
 class FollowStore:
-    """One connection, used under a lock (the action server's and the gateway's threads share it)."""
+    """One connection, opened on first use and used under a lock (the action server's and the
+    gateway's threads share it)."""
 
     name = "follows"
-    unit = "subscriptions, notifications sent and waiting"
+    unit = "records (subscriptions, notifications sent and waiting)"
 
-    def __init__(self, connection: Any, dialect: str, clock: Callable[[], float] = time.time):
-        self.db, self.dialect, self.clock = connection, dialect, clock
+    def __init__(self, connect: Callable[[], Any], dialect: str, clock: Callable[[], float] = time.time,
+                 errors: tuple[type[BaseException], ...] = (sqlite3.Error,)):
+        """``connect`` opens the connection, on first use and again after the database failed (a
+        PostgreSQL restart); ``errors`` are the driver's, reported as FollowsUnavailable."""
+        self._connect, self.dialect, self.clock, self._errors = connect, dialect, clock, errors
+        self._db: Any = None
         self._lock = threading.Lock()
-        for statement in [*_TABLES.split(";"), _PENDING[dialect]]:
-            if statement.strip():
-                self._run(statement)
 
     @classmethod
     def sqlite(cls, path: Path, clock: Callable[[], float] = time.time) -> FollowStore:
@@ -70,26 +77,47 @@ class FollowStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
-        db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        return cls(db, "sqlite", clock)
+
+        def connect() -> sqlite3.Connection:
+            db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            return db
+
+        return cls(connect, "sqlite", clock)
 
     @classmethod
     def postgres(cls, url: str, clock: Callable[[], float] = time.time) -> FollowStore:
         import psycopg
 
-        return cls(psycopg.connect(url, autocommit=True), "postgres", clock)
+        return cls(lambda: psycopg.connect(url, autocommit=True, connect_timeout=5), "postgres", clock,
+                   (psycopg.Error,))
 
-    def _run(self, sql: str, params: Iterable[Any] = ()) -> Any:
+    def _execute(self, sql: str, params: Iterable[Any], fetch: bool) -> Any:
         if self.dialect == "postgres":
             sql = sql.replace("?", "%s")
         with self._lock:
-            return self.db.execute(sql, tuple(params))
+            try:
+                if self._db is None:
+                    db = self._connect()
+                    for statement in [*_TABLES.split(";"), _PENDING[self.dialect]]:
+                        if statement.strip():
+                            db.execute(statement)
+                    self._db = db
+                cursor = self._db.execute(sql, tuple(params))
+                return cursor.fetchall() if fetch else cursor
+            except self._errors as exc:
+                if self.dialect == "postgres" and self._db is not None:   # reconnect on the next call
+                    with contextlib.suppress(Exception):
+                        self._db.close()
+                    self._db = None
+                where = "PostgreSQL" if self.dialect == "postgres" else "SQLite"
+                raise FollowsUnavailable(f"{where}: {type(exc).__name__}: {exc}".strip()) from exc
+
+    def _run(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self._execute(sql, params, fetch=False)
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
-        with self._lock:
-            cursor = self.db.execute(sql.replace("?", "%s") if self.dialect == "postgres" else sql, tuple(params))
-            return cursor.fetchall()
+        return self._execute(sql, params, fetch=True)
 
     # -- subscriptions (written by the action server) ------------------------------------------
     def follow(self, sender: str, topic: str) -> bool:
@@ -182,7 +210,9 @@ class FollowStore:
 
     def close(self) -> None:
         with self._lock:
-            self.db.close()
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def _moment(at: float) -> dt.datetime:
