@@ -210,3 +210,21 @@ def test_the_telegram_command_reaches_the_dialogue_as_typed_words(tmp_path):
                 assert response.status_code == 200
             fake.wait_sent(42, 2)
     assert [c.text for c in stub.calls] == ["theo dõi Sở Y tế", "tôi đang theo dõi gì?"]
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("theo dõi Sở Y tế", "follow"), ("theodoi so y te", "follow"), ("theo doi tin moi", "follow"),
+    ("bỏ theo dõi Sở Y tế", "unfollow"), ("huy theo doi so tai chinh", "unfollow"),
+    ("tôi đang theo dõi gì?", "list_following"), ("toi dang theo doi nhung gi", "list_following"),
+    ("Sở Y tế được giao những việc gì?", "agency_tasks"),   # asking is not following
+])
+def test_the_trained_dialogue_tells_following_from_asking(dialogue, text, intent):
+    assert dialogue.parse(text)["intent"]["name"] == intent
+
+
+def test_following_through_rasa_and_the_action_server(dialogue):
+    conversation = dialogue.conversation()
+    assert "Đã đăng ký theo dõi Sở Y tế" in conversation.say("theo doi so y te").text
+    assert "- Sở Y tế" in conversation.say("tôi đang theo dõi gì?").text
+    assert conversation.say("bỏ theo dõi Sở Y tế").text == "Đã bỏ theo dõi: Sở Y tế."
+    assert "Bạn chưa theo dõi mục nào" in conversation.say("toi dang theo doi gi").text
