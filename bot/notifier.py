@@ -23,7 +23,7 @@ from bot.deliveries import Delivery
 from retrieval.follow import messages
 from retrieval.follow.news import Snapshot, generation_name, snapshot
 from retrieval.follow.store import NEWS, FollowStore
-from retrieval.schema import readable_by
+from retrieval.schema import Task, readable_by
 from retrieval.tasks.registry import TaskRegistry
 
 log = logging.getLogger("trolyao.gateway.notifier")
@@ -43,6 +43,30 @@ class PassReport:
 
     sent: list[Notification] = field(default_factory=list)
     not_sent: list[tuple[Notification, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _View:
+    """The tasks one audience may read: all of them, the new ones, and each one's key."""
+
+    all: TaskRegistry
+    fresh: TaskRegistry
+    key: dict[int, str]   # id(task) → task key
+
+    @classmethod
+    def of(cls, current: Snapshot, audience: str, new_keys: set[str]) -> _View:
+        visible = {k: t for k, t in current.tasks.items() if readable_by(t.access, audience)}
+        return cls(TaskRegistry(visible.values()), TaskRegistry(visible[k] for k in sorted(new_keys) if k in visible),
+                   {id(t): k for k, t in visible.items()})
+
+
+def _days_left(task: Task, today: str) -> int | None:
+    if not task.deadline_date:
+        return None
+    try:
+        return messages.days_until(task.deadline_date, today)
+    except ValueError:   # a deadline the extractor could not make a date of: no reminder, no crash
+        return None
 
 
 class Notifier:
@@ -78,6 +102,7 @@ class Notifier:
             new_tasks, new_bulletins = set(), set()
         planned: list[Notification] = []
         today = self.today()
+        views: dict[str, _View] = {}   # per audience, built once a pass (two at most)
         for follow in self.store.followers():
             audience = self.audience(follow.sender)
             if follow.topic == NEWS:
@@ -87,21 +112,19 @@ class Notifier:
                         planned.append(Notification(follow.sender, "bulletin", key,
                                                     messages.bulletin_digest(bulletin.digest)))
                 continue
-            visible = {k: t for k, t in current.tasks.items() if readable_by(t.access, audience)}
-            by_key = {id(t): k for k, t in visible.items()}
-            fresh = TaskRegistry([visible[k] for k in sorted(new_tasks) if k in visible]).find(agency=follow.topic)
+            if audience not in views:
+                views[audience] = _View.of(current, audience, new_tasks)
+            view = views[audience]
+            fresh = view.fresh.find(agency=follow.topic)
             if fresh:
-                keys = sorted(by_key[id(m.task)] for m in fresh)
+                keys = sorted(view.key[id(m.task)] for m in fresh)
                 planned.append(Notification(follow.sender, "tasks", f"{follow.topic}|{','.join(keys)}",
                                             messages.new_tasks(follow.topic, fresh)))
-            for match in TaskRegistry(visible.values()).find(agency=follow.topic, roles=("lead",)):
-                task = match.task
-                if not task.deadline_date:
-                    continue
-                days = messages.days_until(task.deadline_date, today)
-                if days in self.remind_days:
-                    planned.append(Notification(follow.sender, f"remind{days}", by_key[id(task)],
-                                                messages.reminder(follow.topic, task, days)))
+            for match in view.all.find(agency=follow.topic, roles=("lead",)):
+                days = _days_left(match.task, today)
+                if days is not None and days in self.remind_days:
+                    planned.append(Notification(follow.sender, f"remind{days}", view.key[id(match.task)],
+                                                messages.reminder(follow.topic, match.task, days)))
         return planned
 
     # -- sending -----------------------------------------------------------------------------
