@@ -19,12 +19,15 @@ import httpx
 import pytest
 from asgi_server import serve
 from fake_telegram import FakeTelegram
+from fake_messenger import VERSION as GRAPH_VERSION, FakeGraph
 from fake_zalo import FakeZalo
 from fakes import HashingEmbedder
+from scale_out_stack import scale_out_servers  # noqa: F401  (fixture)
 from stub_gateway import StubGateway
 
 from actions.officials import Officials
 from bot.app import create_app
+from bot.channels.messenger import MessengerChannel
 from bot.channels.telegram import WEBHOOK_PATH
 from bot.channels.zalo import ZaloChannel
 from bot.deliveries import WebDelivery, deliveries_for, window_recorder
@@ -150,11 +153,23 @@ def test_a_citizen_never_hears_of_an_internal_documents_tasks(weeks, tmp_path):
     assert store.take_pending("web:citizen") == []
 
 
-def test_two_gateway_processes_send_each_notification_once(weeks, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_database(request, tmp_path):
+    """How two gateway processes would each open the one database they share."""
+    if request.param == "sqlite":
+        return lambda: FollowStore.sqlite(tmp_path / "follows.sqlite3")
+    url = request.getfixturevalue("scale_out_servers").postgres.address.url
+    with contextlib.closing(FollowStore.postgres(url)) as store:   # the module's server: start from empty
+        for table in ("follows", "sent", "known", "inbound", "pending"):
+            store._run(f"DROP TABLE IF EXISTS {table}")
+    return lambda: FollowStore.postgres(url)
+
+
+def test_two_gateway_processes_send_each_notification_once(weeks, tmp_path, shared_database):
     older, newer = weeks
-    index, path = tmp_path / "index", tmp_path / "follows.sqlite3"
+    index = tmp_path / "index"
     ingest([older], index, EMBEDDER)
-    stores = [FollowStore.sqlite(path), FollowStore.sqlite(path)]
+    stores = [shared_database(), shared_database()]
     follower(stores[0], "web:u", "Sở Y tế", NEWS)
     notifiers = [Notifier(index, s, {"web": WebDelivery(s)}, Officials().audience, lambda: "2024-05-29", [3, 0])
                  for s in stores]
@@ -169,6 +184,8 @@ def test_two_gateway_processes_send_each_notification_once(weeks, tmp_path):
     assert len(stores[1].take_pending("web:u")) == 2
     asyncio.run(both())
     assert stores[0].take_pending("web:u") == []
+    for store in stores:
+        store.close()
 
 
 def test_reminders_on_the_configured_days_before_a_deadline_once_each(weeks, tmp_path, monkeypatch):
@@ -241,3 +258,35 @@ def test_zalo_is_sent_only_inside_the_free_reply_window(weeks, tmp_path, fake_za
     assert [c.text.splitlines()[0] for c in fake.sent("recent")][0].startswith("🔔 Sở Y tế có")
     assert fake.sent("stale") == [] and fake.sent("never") == []
     assert caplog.text.count("outside zalo's free-reply window") == 2
+
+
+def test_messenger_is_sent_only_within_a_day_of_the_users_last_message(weeks, tmp_path):
+    older, newer = weeks
+    fake = FakeGraph("page-token")
+    now = [time.time()]
+    store = FollowStore.sqlite(tmp_path / "follows.sqlite3", clock=lambda: now[0])
+    for user, hours_ago in (("today", 2), ("yesterday", 30)):
+        now[0] = time.time() - hours_ago * 3600
+        window_recorder(store)(f"messenger:{user}")
+        follower(store, f"messenger:{user}", "Sở Y tế")
+    index = tmp_path / "index"
+    ingest([older], index, EMBEDDER)
+    with serve(fake.app) as url:
+        settings = Settings(messenger_page_access_token="page-token", messenger_app_secret="app-secret",
+                            messenger_verify_token="verify", messenger_api_base=f"{url}/{GRAPH_VERSION}")
+
+        async def run():
+            channel = MessengerChannel(settings, StubGateway())
+            notifier = Notifier(index, store, deliveries_for([channel], store), Officials().audience,
+                                lambda: "2024-05-29", [3, 0])
+            await notifier.run_once()
+            ingest([newer], index, EMBEDDER)
+            report = await notifier.run_once()
+            await channel.http.aclose()
+            return report
+
+        report = asyncio.run(run())
+    assert [n.sender for n in report.sent] == ["messenger:today"]
+    [(note, reason)] = report.not_sent
+    assert note.sender == "messenger:yesterday" and "outside messenger's free-reply window" in reason
+    assert fake.sent("today")[0].text.startswith("🔔 Sở Y tế có") and fake.sent("yesterday") == []
