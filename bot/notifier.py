@@ -93,10 +93,14 @@ class Notifier:
         current = self._current()
         if current is None:
             return []
-        first = bool(self.store.unknown("baseline", [str(self.index_dir.resolve())]))
+        # The baseline mark goes in after the index's content: a process that finds it knows every
+        # older task is recorded; two processes taking their first look together both send nothing.
+        index = str(self.index_dir.resolve())
+        first = not self.store.is_known("baseline", index)
         new_tasks = self.store.unknown("task", current.tasks)
         new_bulletins = self.store.unknown("bulletin", current.bulletins)
         if first:
+            self.store.unknown("baseline", [index])
             log.info("notifier: first look at %s: %d tasks, %d inputs recorded as known", current.generation,
                      len(current.tasks), len(current.bulletins))
             new_tasks, new_bulletins = set(), set()

@@ -158,8 +158,8 @@ class FollowStore:
                 fresh.add(item)
         return fresh
 
-    def has_known(self, kind: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM known WHERE kind = ? LIMIT 1", (kind,)))
+    def is_known(self, kind: str, item: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM known WHERE kind = ? AND item = ?", (kind, item)))
 
     # -- channels' windows and the web chat's queue --------------------------------------------
     def wrote(self, sender: str) -> None:
