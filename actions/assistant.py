@@ -17,6 +17,7 @@ from typing import Callable
 from actions.officials import Officials
 from retrieval.errors import ModelMismatchError
 from retrieval.feedback import FeedbackRecord, FeedbackStore
+from retrieval.follow.store import FollowStore
 from retrieval.service import Retrieval
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Assistant:
     today: Callable[[], str] = pinned_or_real_today(None)
     officials: Officials = field(default_factory=Officials)
     reports: Path | None = None    # where the chat's reports are written for the gateway to deliver
+    follows: FollowStore | None = None   # subscriptions (actions/follow_actions.py); None: not offered
 
     def core(self, sender: str | None = None) -> Core:
         """One turn's core, seeing the index as ``sender`` may: an official everything, a citizen

@@ -47,6 +47,8 @@ class ActionForgetMe(AssistantAction):
         feedback = self.assistant.feedback
         try:
             removed = feedback.forget(tracker.sender_id) if feedback is not None else 0
+            if self.assistant.follows is not None:   # subscriptions, notifications sent and waiting
+                removed += self.assistant.follows.forget(tracker.sender_id)
         except Exception:   # noqa: BLE001 - the user is told; the log gets the traceback
             log.exception("forgetting a sender's feedback failed")
             dispatcher.utter_message(text=FAILED)

@@ -27,18 +27,21 @@ from actions.officials import Officials
 from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFeedback, ActionResolveChoice
 from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
 from actions.document_actions import ActionDescribeDocument
+from actions.follow_actions import ActionFollow, ActionListFollowing, ActionUnfollow
 from actions.privacy_actions import ActionForgetMe
 from actions.report_actions import ActionTaskReport
 from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
 from retrieval.officials import SignIns
+from retrieval.follow.store import follow_store
 from retrieval.settings import Settings
 
 DEFAULT_PORT = 5055
 ACTIONS = (ActionAnswerDirective, ActionLatestDirectives, ActionAnswerResponsible, ActionAnswerDeadline,
            ActionAgencyTasks, ActionDescribeDocument, ActionResolveChoice, ActionFallbackRetrieval,
-           ActionRecordFeedback, ActionForgetMe, ActionTaskReport)
+           ActionRecordFeedback, ActionForgetMe, ActionTaskReport, ActionFollow, ActionUnfollow,
+           ActionListFollowing)
 
 
 def actions_for(assistant: Assistant) -> list[Action]:
@@ -57,7 +60,8 @@ def assistant_for(settings: Settings) -> Assistant:
     """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
     return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
                      pinned_or_real_today(settings.today),
-                     Officials(settings.officials, SignIns(settings.officials_path)), settings.reports_dir)
+                     Officials(settings.officials, SignIns(settings.officials_path)), settings.reports_dir,
+                     follow_store(settings))
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

@@ -15,16 +15,20 @@ from starlette.staticfiles import StaticFiles
 
 from bot import health
 from bot.addresses import RedisAddress
+from bot.deliveries import window_recorder
+from bot.notifier import notifier_for
 from bot.gateway import Gateway
 from bot.invitations import Invitations
 from bot.officials_web import OfficialsWeb
 from bot.privacy import Retention, privacy_stores
 from bot.inbound import BadBody, parse_json, read_body
 from bot.pseudonyms import Pseudonyms
+from bot.rasa_client import BotMessage
 from bot.secret_key import secret_key
 from bot.state import GatewayState, GatewayStore
 from bot.web_identity import Refused, WebIdentity
 from bot.web_security import middleware
+from retrieval.follow.store import follow_store
 from retrieval.officials import SignIns
 from retrieval.settings import Settings
 
@@ -83,14 +87,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
     key = secret_key(settings)
+    follows = follow_store(settings)   # who follows what; notifications sent and waiting (web chat)
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings),
-                      pseudonyms=Pseudonyms(key))
+                      pseudonyms=Pseudonyms(key), inbound=window_recorder(follows))
     identity = WebIdentity(gateway.state, gateway.pseudonyms,
                            settings.api_key.get_secret_value() if settings.api_key else None,
                            settings.address_rate_limit, settings.new_conversations_per_hour)
     officials = OfficialsWeb(identity, SignIns(settings.officials_path), Invitations(key, settings.base_url),
                              gateway.reports, gateway.pseudonyms)
     channels = channels_for(settings, gateway)
+    notifier = notifier_for(settings, follows, channels)
     retention = Retention(privacy_stores(settings), settings.retention_days,   # own connections (purges in a thread)
                           sweeps=[gateway.reports.sweep])
     page = (WEBCHAT / "index.html").read_text(encoding="utf-8").replace(
@@ -113,8 +119,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Refused as refused:
             return refused.response()
         replies = await gateway.handle("web", caller.user_id, message) or []
+        waiting = [BotMessage(text) for text in follows.take_pending(f"web:{caller.user_id}")]   # notifications
         owner = None if caller.integration else f"web:{caller.user_id}"   # a cookie's reports: its own
-        return JSONResponse({"messages": officials.web_replies(replies, owner)})
+        return JSONResponse({"messages": officials.web_replies(waiting + replies, owner)})
 
     async def new_chat(request: Request) -> JSONResponse:
         """The web chat's "new conversation" button: the cookie now names a conversation of its own."""
@@ -137,14 +144,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for channel in channels:
             await channel.start()
         retention.start()
+        notifier.start()
         try:
             yield
         finally:
+            await notifier.stop()
             await retention.stop()
             for channel in reversed(channels):
                 await channel.stop()
             await gateway.aclose()
             gateway.state.close()
+            follows.close()
 
     routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]),
               Route("/api/chat/new", new_chat, methods=["POST"]), Route("/healthz", healthz),
@@ -154,5 +164,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware(settings, key))
     app.state.gateway = gateway
     app.state.retention = retention
+    app.state.notifier = notifier
     app.state.settings = settings
     return app

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
+from typing import Callable
 
 import httpx
 from limits import parse_many
@@ -75,7 +76,8 @@ class Gateway:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None,
                  state: GatewayStore | None = None, stores: dict[str, health.Probe] | None = None,
                  erase: list[SenderData] | None = None, buttons: ButtonSeal | None = None,
-                 pseudonyms: Pseudonyms | None = None, reports: ReportFiles | None = None):
+                 pseudonyms: Pseudonyms | None = None, reports: ReportFiles | None = None,
+                 inbound: Callable[[str], None] | None = None):
         """``state``: where redelivery keys and rate-limit hits are kept (default: in memory);
         ``stores``: probes of the shared servers Rasa needs, asked before each turn (scale-out mode);
         ``erase``: besides ``state``, what to delete of a user who confirmed "xóa dữ liệu của tôi"
@@ -83,7 +85,8 @@ class Gateway:
         ``buttons``: seals the payloads of the buttons sent; ``pseudonyms``: how senders are written in
         logs and stores (both default to keys derived from the configured secret key, so every
         gateway process, and a restarted one, agrees); ``reports``: the reports the dialogue made, for
-        the channels to deliver (default: the data directory's folder, links keyed from the secret key)."""
+        the channels to deliver (default: the data directory's folder, links keyed from the secret key);
+        ``inbound``: told of each sender that writes (the notifier's reply windows: bot/deliveries.py)."""
         self.settings = settings
         key = secret_key(settings) if buttons is None or pseudonyms is None else ""
         self.pseudonyms = pseudonyms or Pseudonyms(key)
@@ -94,6 +97,7 @@ class Gateway:
         self.erase = [conversations_store(settings)] if erase is None else erase
         self._limits = parse_many(settings.rate_limit)
         self._reports = reports
+        self.inbound = inbound
 
     @property
     def reports(self) -> ReportFiles:
@@ -111,6 +115,8 @@ class Gateway:
             if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
                 log.info("%s %s redelivered message ignored", channel, self.pseudonyms.of(sender))
                 return None
+            if self.inbound is not None:
+                self._note_inbound(sender)
             text = clean_text(text or "").strip()
             if text.startswith("/"):
                 payload = self.buttons.open(sender, text)
@@ -137,6 +143,12 @@ class Gateway:
                 log.warning("%s reply named a document that is not a report file: dropped", self.pseudonyms.of(sender))
                 reply.document = None
         return replies
+
+    def _note_inbound(self, sender: str) -> None:
+        try:
+            self.inbound(sender)
+        except Exception as exc:   # noqa: BLE001 - a missed window record must not cost the answer
+            log.warning("%s last-message time not recorded: %s", self.pseudonyms.of(sender), type(exc).__name__)
 
     async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
         started = time.perf_counter()

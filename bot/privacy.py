@@ -1,7 +1,7 @@
 """Which stores hold users' data in this deployment, and the daily retention.
 
 Each store answers for itself (retrieval.privacy.SenderData, implemented in retrieval/feedback.py,
-bot/state.py, bot/redis_state.py, bot/conversations.py); this module only picks them as the
+bot/state.py, bot/redis_state.py, bot/conversations.py, retrieval/follow/store.py); this module only picks them as the
 settings say — SQLite files in the data directory, or in the scale-out mode PostgreSQL for the
 conversations and Redis for the gateway — and runs `purge` once a day in the gateway.
 """
@@ -70,10 +70,15 @@ def gateway_state(settings: Settings, scaled: bool | None = None) -> Pseudonymou
 def privacy_stores(settings: Settings, scaled: bool | None = None,
                    gateway: SenderData | None = None) -> PrivacyStores:
     """Every store holding users' data: conversations, feedback, the gateway's rate-limit hits, the
-    officials' sign-ins (exported and listed; kept by forget: retrieval/officials.py says why)."""
+    officials' sign-ins (exported and listed; kept by forget: retrieval/officials.py says why), subscriptions
+    (with the notifications sent and waiting)."""
+    from retrieval.follow.store import FollowStore
+
+    scaled = settings.scaled if scaled is None else scaled
+    follows = FollowStore.postgres(settings.database_url) if scaled else FollowStore.sqlite(settings.follows_path)
     return PrivacyStores([conversations_store(settings, scaled), FeedbackStore(settings.feedback_path),
                           gateway if gateway is not None else gateway_state(settings, scaled),
-                          SignIns(settings.officials_path)])
+                          SignIns(settings.officials_path), follows])
 
 
 class Retention:

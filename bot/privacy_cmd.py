@@ -29,10 +29,11 @@ def store_errors(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         from bot.conversations import ConversationsUnavailable
         from bot.state import StateUnavailable
+        from retrieval.follow.store import FollowsUnavailable
 
         try:
             return func(*args, **kwargs)
-        except (ConversationsUnavailable, StateUnavailable) as exc:
+        except (ConversationsUnavailable, StateUnavailable, FollowsUnavailable) as exc:
             raise click.ClickException(f"a store cannot be reached: {exc}") from exc
 
     return user_errors(wrapper)

@@ -24,6 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE_VARIABLE = "TROLYAO_ENV_FILE"   # which .env to read ("" reads none: the tests' isolation)
 
 
+def parse_days(value: str) -> list[int]:
+    """"3,0" → [3, 0]: whole days, none negative (a ValueError says which part is wrong)."""
+    days = []
+    for part in (p.strip() for p in value.split(",")):
+        if not part.isdigit():
+            raise ValueError(f"{part!r} is not a number of days (expected e.g. \"3,0\")")
+        days.append(int(part))
+    return days
+
+
 def setting(default: Any, env: str, doc: str, section: str, example: str | None = None, **bounds: Any) -> Any:
     """A field read from ``env``; ``doc`` and ``section`` document it in `.env.example`, where a
     setting without a fixed default shows ``example`` commented out; ``bounds`` (ge=1 …) constrain it."""
@@ -44,6 +54,8 @@ WEB = ("The web chat's identity and limits: conversations are a signed cookie th
 ACCESS = "Access: internal documents (ingested with --access internal or an access.yaml) are for officials only."
 WATCH = ("The watcher (`trolyao watch`): `make run` starts it when sources are set; each new page is captured "
          "under the data directory and ingested.")
+FOLLOW = ("Following (\"theo dõi Sở Y tế\", \"theo dõi tin mới\"): the gateway tells followers of new tasks and "
+          "bulletins, and reminds them of deadlines.")
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -159,6 +171,12 @@ class Settings(BaseSettings):
         60, "TROLYAO_REPORT_LINK_MINUTES",
         "How long a report's download link works (web chat, Zalo); the file is deleted afterwards.", ACCESS, ge=1)
 
+    remind_days: str = setting("3,0", "TROLYAO_REMIND_DAYS",
+                               "Days before a task's deadline its lead agency's followers are reminded (comma-separated; "
+                               "0 is the day itself).", FOLLOW)
+    notify_every_s: float = setting(30.0, "TROLYAO_NOTIFY_EVERY",
+                                    "Seconds between two looks of the gateway's notifier at the index.", FOLLOW, gt=0)
+
     data: Path | None = setting(None, "TROLYAO_DATA",
                                 "The data directory: index, conversations, feedback (each overridable below).",
                                 DATA, "~/.local/share/trolyao")
@@ -209,6 +227,12 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("remind_days")
+    @classmethod
+    def _day_counts(cls, value: str) -> str:
+        parse_days(value)
+        return value
+
     @field_validator("new_conversations_per_hour")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
@@ -247,6 +271,15 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return (self.feedback or self.data_dir / "feedback.sqlite3").expanduser()
+
+    @property
+    def follows_path(self) -> Path:
+        """Who follows what, and the notifications sent (SQLite; PostgreSQL in the scale-out mode)."""
+        return self.data_dir / "follows.sqlite3"
+
+    @property
+    def reminder_days(self) -> list[int]:
+        return parse_days(self.remind_days)
 
     @property
     def gateway_state_path(self) -> Path:

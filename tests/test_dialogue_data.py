@@ -12,7 +12,7 @@ RASA = REPO / ".venv-rasa" / "bin" / "rasa"
 INTENTS_WITH_ONE_ANSWER = {"greet", "goodbye", "thanks", "help", "ask_directive", "ask_responsible",
                            "agency_tasks", "ask_deadline", "ask_document", "latest_directives",
                            "feedback_positive", "feedback_negative", "out_of_scope", "chitchat",
-                           "choose_option", "forget_me", "task_report"}
+                           "choose_option", "forget_me", "task_report", "follow", "unfollow", "list_following"}
 
 
 def rasa(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:

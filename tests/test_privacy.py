@@ -37,6 +37,7 @@ from bot.secret_key import secret_key
 from bot.state import GatewayState
 from limits import parse_many
 from retrieval.feedback import FeedbackRecord, FeedbackStore
+from retrieval.follow.store import FollowStore
 from retrieval.settings import Settings
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.timezone.utc)
@@ -99,6 +100,9 @@ def settings(tmp_path) -> Settings:
     hit_at(state, alice, OLD)
     hit_at(state, bob, EARLIER)
     state.close()
+    follows = FollowStore.sqlite(settings.follows_path, clock=lambda: RECENT.timestamp())
+    follows.follow(ALICE, "Sở Tư pháp")   # Alice follows an agency (retrieval/follow/store.py)
+    follows.close()
     return settings
 
 
@@ -116,7 +120,8 @@ def held(settings: Settings) -> dict[str, set[str]]:
     return {"conversations": {s for (s,) in rows(settings.conversations_path, "SELECT sender_id FROM events")},
             "feedback": {s for (s,) in rows(settings.feedback_path, "SELECT conversation_id FROM feedback")},
             "gateway": {named[k] for (k,) in rows(settings.gateway_state_path, "SELECT key FROM hits")
-                        for named in [{pseudonym(settings, s): s for s in (ALICE, BOB)}]}}
+                        for named in [{pseudonym(settings, s): s for s in (ALICE, BOB)}]},
+            "follows": {s for (s,) in rows(settings.follows_path, "SELECT sender FROM follows")}}
 
 
 # -- the command ---------------------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def test_list_shows_each_sender_with_their_last_activity_and_where_they_are_held
     assert [line[0] for line in lines] == [ALICE, BOB]     # newest first
     alice = dict(zip(("sender", "last", "stores"), lines[0]))
     assert dt.datetime.fromisoformat(alice["last"]) == RECENT + dt.timedelta(seconds=1)   # her last event
-    assert alice["stores"] == "conversations, feedback"   # the gateway holds pseudonyms: it names nobody
+    assert alice["stores"] == "conversations, feedback, follows"   # the gateway holds pseudonyms: it names nobody
 
 
 def test_export_prints_everything_about_one_user_as_json_and_deletes_nothing(settings):
@@ -151,10 +156,11 @@ def test_forget_deletes_every_row_of_that_user_and_no_one_elses(settings):
     assert result.output.splitlines() == ["conversations: 4 events",
                                           "feedback: 2 records (ratings, abstained questions)",
                                           "gateway: 2 rate-limit hits",
-                                          "officials: 0 sign-in records"]   # official status is kept
-    assert held(settings) == {"conversations": {BOB}, "feedback": {BOB}, "gateway": {BOB}}
+                                          "officials: 0 sign-in records",   # official status is kept
+                                          "follows: 1 records (subscriptions, notifications sent and waiting)"]
+    assert held(settings) == {"conversations": {BOB}, "feedback": {BOB}, "gateway": {BOB}, "follows": set()}
     assert json.loads(run(settings, "export", "--sender", ALICE).output)["stores"] == \
-        {"conversations": [], "feedback": [], "gateway": [], "officials": []}
+        {"conversations": [], "feedback": [], "gateway": [], "officials": [], "follows": []}
     assert run(settings, "forget", "--sender", ALICE).output.startswith("conversations: 0 events")
 
 
@@ -166,7 +172,8 @@ def test_purge_deletes_only_what_is_older_than_the_retention(settings):
     export = json.loads(run(settings, "export", "--sender", ALICE).output)["stores"]
     assert [e["text"] for e in export["conversations"]] == ["Ai chủ trì?", "Trả lời: Ai chủ trì?"]
     assert [r["rating"] for r in export["feedback"]] == ["abstained"]
-    assert held(settings) == {store: {ALICE, BOB} for store in ("conversations", "feedback", "gateway")}
+    assert held(settings) == {**{store: {ALICE, BOB} for store in ("conversations", "feedback", "gateway")},
+                              "follows": {ALICE}}   # a subscription lasts until the user ends it
     # a shorter retention, given on the command line, reaches the recent data too
     assert "conversations: 4 events" in run(settings, "purge", "--days", "1").output
     assert held(settings)["conversations"] == set()
@@ -203,7 +210,7 @@ def test_the_retention_task_purges_with_its_clock(settings):
     retention = Retention(privacy_stores(settings), days=90, clock=lambda: NOW)
     removed = asyncio.run(retention.purge_once())
     assert [(r.store, r.count) for r in removed] == [("conversations", 2), ("feedback", 1), ("gateway", 1),
-                                                     ("officials", 0)]
+                                                     ("officials", 0), ("follows", 0)]   # subscriptions last until ended
     assert asyncio.run(retention.purge_once())[0].count == 0
 
 

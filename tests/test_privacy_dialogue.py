@@ -58,13 +58,15 @@ def held(settings: Settings, sender: str) -> dict[str, int]:
     return {"conversations": count(settings.conversations_path, "SELECT COUNT(*) FROM events WHERE sender_id = ?"),
             "feedback": count(settings.feedback_path, "SELECT COUNT(*) FROM feedback WHERE conversation_id = ?"),
             "gateway": count(settings.gateway_state_path, "SELECT COUNT(*) FROM hits WHERE key = ?",
-                             Pseudonyms(secret_key(settings)).of(sender))}
+                             Pseudonyms(secret_key(settings)).of(sender)),
+            "follows": count(settings.follows_path, "SELECT COUNT(*) FROM follows WHERE sender = ?")}
 
 
 def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_context(stack, caplog):
     settings, url = stack
     caplog.set_level(logging.INFO, logger="trolyao.gateway")
     for user in ("alice", "bob"):
+        assert "Đã đăng ký theo dõi Sở Y tế" in say(url, user, "theo dõi Sở Y tế")[0]["text"]   # a subscription
         answer = say(url, user, "Công văn 704/UBND-KGVX nói gì?")
         assert answer[0]["citations"][0]["doc_number"] == "704/UBND-KGVX"
         say(url, user, "/feedback_negative")              # the web chat's 👎
@@ -80,7 +82,7 @@ def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_con
     asked = say(url, "alice", "Xóa dữ liệu của tôi")
     done = say(url, "alice", asked[0]["buttons"][0]["payload"])
     assert [m["text"] for m in done] == [DONE]
-    assert held(settings, alice) == {"conversations": 0, "feedback": 0, "gateway": 0}
+    assert held(settings, alice) == {"conversations": 0, "feedback": 0, "gateway": 0, "follows": 0}
     forgotten = [r.getMessage() for r in caplog.records if "forgotten:" in r.getMessage()]
     print(f"\ngateway, after Alice's confirmation: {forgotten}")
     assert len(forgotten) == 1 and "conversations: 0 events" not in forgotten[0]
@@ -101,4 +103,4 @@ def test_after_confirming_nothing_of_the_user_remains_and_a_follow_up_has_no_con
     assert result.exit_code == 0, result.output
     removed = {store: int(text.split()[0]) for store, text in (line.split(": ", 1) for line in result.output.splitlines())}
     assert removed == bob_now
-    assert held(settings, bob) == {"conversations": 0, "feedback": 0, "gateway": 0}
+    assert held(settings, bob) == {"conversations": 0, "feedback": 0, "gateway": 0, "follows": 0}

@@ -70,12 +70,16 @@ HELP = ("<b>Hướng dẫn sử dụng</b>\n"
         "• Hỏi tiếp về câu trả lời trước: “Ai chủ trì?”, “Hạn chót khi nào?”\n\n"
         "Khi có nhiều lựa chọn, bạn bấm vào nút bên dưới tin nhắn. "
         "Mỗi câu trả lời đều ghi rõ văn bản nguồn để bạn đối chiếu.\n\n"
+        "Gõ /theodoi Sở Y tế (hoặc /theodoi tin mới) để nhận nhiệm vụ mới và nhắc hạn.\n"
         "Gõ /xoadulieu để xóa toàn bộ dữ liệu của bạn mà trợ lý đang lưu.")
 CHOOSE = "Mời bạn chọn:"
 COMMANDS = [BotCommand("start", "Bắt đầu trò chuyện"), BotCommand("help", "Hướng dẫn sử dụng"),
-            BotCommand("xoadulieu", "Xóa dữ liệu của tôi")]
+            BotCommand("xoadulieu", "Xóa dữ liệu của tôi"),
+            BotCommand("theodoi", "Theo dõi một cơ quan hoặc tin mới")]
 REPORT_MISSING = "Xin lỗi, tệp báo cáo không còn trên máy chủ. Bạn vui lòng yêu cầu lập lại báo cáo."
 FORGET_REQUEST = "xóa dữ liệu của tôi"   # /xoadulieu: the dialogue asks to confirm, as when typed
+FOLLOW_REQUEST = "theo dõi"              # /theodoi Sở Y tế: read as "theo dõi Sở Y tế" typed
+FOLLOWING_REQUEST = "tôi đang theo dõi gì?"   # /theodoi alone
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -205,6 +209,7 @@ class TelegramChannel:
         self.application.add_handler(CommandHandler("start", self._on_start))
         self.application.add_handler(CommandHandler("help", self._on_help))
         self.application.add_handler(CommandHandler("xoadulieu", self._on_forget))
+        self.application.add_handler(CommandHandler("theodoi", self._on_follow))
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self._on_help))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_text))
@@ -273,6 +278,12 @@ class TelegramChannel:
     async def _on_forget(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.effective_chat:
             await self._ask(update.effective_chat.id, FORGET_REQUEST, str(update.update_id))
+
+    async def _on_follow(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_chat:
+            what = " ".join(context.args or [])
+            text = f"{FOLLOW_REQUEST} {what}" if what else FOLLOWING_REQUEST
+            await self._ask(update.effective_chat.id, text, str(update.update_id))
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._ask(update.effective_chat.id, update.effective_message.text or "", str(update.update_id))
