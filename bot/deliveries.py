@@ -1,6 +1,8 @@
 """How a notification reaches a user of each channel, outside a conversation turn.
 
-``deliver(user_id, text)`` returns None when sent, else why not (logged by the notifier). Zalo's
+``deliver(user_id, text)`` returns None when sent, else an Undelivered saying why and whether trying
+again later may succeed (a network error, the API failing) or not (outside a window, no channel); the
+notifier retries the former with backoff and logs the latter. Zalo's
 CS messages and Messenger's standard messages are only allowed within a window after the user's
 last message (Zalo: 7 days; Messenger: 24 hours); the gateway records when each user last wrote
 (FollowStore.wrote), and outside the window nothing is sent. Web chat users have no address to send
@@ -9,6 +11,7 @@ to: their notifications wait in the store and are shown by /api/chat at their ne
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Awaitable, Callable, Protocol
 
 from retrieval.follow.store import FollowStore
@@ -16,8 +19,17 @@ from retrieval.follow.store import FollowStore
 WINDOWS_S = {"zalo": 7 * 24 * 3600.0, "messenger": 24 * 3600.0}
 
 
+@dataclass(frozen=True)
+class Undelivered:
+    reason: str
+    retry: bool = False     # a passing failure: the same message may go through later
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 class Delivery(Protocol):
-    async def deliver(self, user_id: str, text: str) -> str | None: ...
+    async def deliver(self, user_id: str, text: str) -> Undelivered | None: ...
 
 
 class TelegramDelivery:
@@ -26,14 +38,18 @@ class TelegramDelivery:
     def __init__(self, bot, limit: int = 4096):
         self.bot, self.limit = bot, limit
 
-    async def deliver(self, user_id: str, text: str) -> str | None:
+    async def deliver(self, user_id: str, text: str) -> Undelivered | None:
+        from telegram.error import BadRequest, Forbidden
+
         from bot.channels.splitting import split_text
 
         try:
             for piece in split_text(text, self.limit):
                 await self.bot.send_message(int(user_id), piece)
-        except Exception as exc:   # noqa: BLE001 - whatever Telegram answers, it was not delivered
-            return f"Telegram refused it: {type(exc).__name__}"
+        except (Forbidden, BadRequest) as exc:   # blocked by the user, no such chat: trying again will not help
+            return Undelivered(f"Telegram refused it: {type(exc).__name__}")
+        except Exception as exc:   # noqa: BLE001 - network errors, timeouts, flood control: later may work
+            return Undelivered(f"Telegram did not take it: {type(exc).__name__}", retry=True)
         return None
 
 
@@ -46,17 +62,17 @@ class WindowedDelivery:
             channel, send_text, store, window_s, clock
         self.limit = limit
 
-    async def deliver(self, user_id: str, text: str) -> str | None:
+    async def deliver(self, user_id: str, text: str) -> Undelivered | None:
         last = self.store.last_wrote(f"{self.channel}:{user_id}")
         if last is None or self.clock() - last > self.window_s:
             hours = self.window_s / 3600
-            return (f"outside {self.channel}'s free-reply window (the user has not written in the last "
-                    f"{hours:.0f} h)")
+            return Undelivered(f"outside {self.channel}'s free-reply window (the user has not written in the "
+                               f"last {hours:.0f} h)")
         from bot.channels.splitting import split_text
 
         for piece in split_text(text, self.limit):
             if not await self.send_text(user_id, piece):
-                return f"{self.channel}'s API refused it"
+                return Undelivered(f"{self.channel}'s API refused it", retry=True)
         return None
 
 
@@ -64,7 +80,7 @@ class WebDelivery:
     def __init__(self, store: FollowStore):
         self.store = store
 
-    async def deliver(self, user_id: str, text: str) -> str | None:
+    async def deliver(self, user_id: str, text: str) -> Undelivered | None:
         self.store.queue(f"web:{user_id}", text)
         return None
 

@@ -5,7 +5,8 @@ Every ``every_s`` (default 30 s, so a new generation reaches followers within a 
 the index's ``current`` generation; the store tells which tasks and bulletins it has not seen
 (retrieval/follow/news.py), so a missed generation, a restart or a re-ingest of the same page
 changes nothing. Each notification is claimed in the store before it is sent: two gateway processes
-send it once. Reminders are checked on each pass against the day (``TROLYAO_TODAY`` pins it), for
+send it once; a passing failure (a network error, the channel's API failing) keeps it in the store's
+retries, sent again with backoff by whichever process takes it first. Reminders are checked on each pass against the day (``TROLYAO_TODAY`` pins it), for
 each day count in ``TROLYAO_REMIND_DAYS``. A follower sees only what their audience may read
 (a citizen never an internal document's task). The first pass over an index only records what it
 holds: followers hear of what comes after they could have followed.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from bot.deliveries import Delivery
+from bot.deliveries import Delivery, Undelivered
 from retrieval.follow import messages
 from retrieval.follow.news import Snapshot, generation_name, snapshot
 from retrieval.follow.store import NEWS, FollowStore
@@ -27,6 +28,9 @@ from retrieval.schema import Task, readable_by
 from retrieval.tasks.registry import TaskRegistry
 
 log = logging.getLogger("trolyao.gateway.notifier")
+RETRY_BACKOFF_S = 60.0     # a passing failure is tried again after 1, 2, 4, 8 minutes …
+RETRY_ATTEMPTS = 5         # … then given up on (logged)
+RETRY_LEASE_S = 120.0      # a retry taken by one process is left alone by the others meanwhile
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class PassReport:
 
     sent: list[Notification] = field(default_factory=list)
     not_sent: list[tuple[Notification, str]] = field(default_factory=list)
+    to_retry: list[tuple[Notification, str]] = field(default_factory=list)   # a passing failure: later
 
 
 @dataclass(frozen=True)
@@ -134,21 +139,40 @@ class Notifier:
     # -- sending -----------------------------------------------------------------------------
     async def run_once(self) -> PassReport:
         report = PassReport()
+        retries = [Notification(*due) for due in await asyncio.to_thread(self.store.take_due, RETRY_LEASE_S)]
+        for note in retries:
+            await self._send(note, report)
         for note in await asyncio.to_thread(self.plan):
             if not await asyncio.to_thread(self.store.claim, note.sender, note.kind, note.item):
                 continue   # another process, or an earlier pass, has it
-            channel, _, user_id = note.sender.partition(":")
-            delivery = self.deliveries.get(channel)
-            reason = "channel not configured" if delivery is None else await delivery.deliver(user_id, note.text)
-            if reason is None:
-                report.sent.append(note)
-            else:
-                report.not_sent.append((note, reason))
-                log.warning("notifier: %s notification to a %s user not sent: %s", note.kind, channel, reason)
+            await self._send(note, report)
         if report.sent:
             log.info("notifier: %d notification(s) sent", len(report.sent))
         self.passed.set()
         return report
+
+    async def _send(self, note: Notification, report: PassReport) -> None:
+        """Send a claimed notification; a passing failure is retried later with backoff (at least once
+        in the end, unless it keeps failing RETRY_ATTEMPTS times), any other is logged and dropped."""
+        channel, _, user_id = note.sender.partition(":")
+        delivery = self.deliveries.get(channel)
+        failed = Undelivered("channel not configured") if delivery is None else await delivery.deliver(user_id, note.text)
+        if failed is None:
+            report.sent.append(note)
+            await asyncio.to_thread(self.store.settled, note.sender, note.kind, note.item)
+            return
+        if failed.retry:
+            attempts = await asyncio.to_thread(self.store.retry_later, note.sender, note.kind, note.item, note.text,
+                                               RETRY_BACKOFF_S)
+            if attempts < RETRY_ATTEMPTS:
+                report.to_retry.append((note, failed.reason))
+                log.warning("notifier: %s notification to a %s user not sent yet (%s): retried later",
+                            note.kind, channel, failed)
+                return
+            await asyncio.to_thread(self.store.settled, note.sender, note.kind, note.item)
+            failed = Undelivered(f"{failed.reason}, {attempts} times: given up")
+        report.not_sent.append((note, failed.reason))
+        log.warning("notifier: %s notification to a %s user not sent: %s", note.kind, channel, failed)
 
     async def _run(self) -> None:
         while True:

@@ -32,7 +32,7 @@ from bot.channels.telegram import WEBHOOK_PATH
 from bot.channels.zalo import ZaloChannel
 from bot.deliveries import WebDelivery, deliveries_for, window_recorder
 from bot.gateway import Gateway
-from bot.notifier import Notifier, notifier_for
+from bot.notifier import RETRY_ATTEMPTS, RETRY_BACKOFF_S, Notifier, notifier_for
 from bot.processes import free_port
 from retrieval.follow.news import snapshot
 from retrieval.follow.store import NEWS, FollowStore
@@ -290,3 +290,49 @@ def test_messenger_is_sent_only_within_a_day_of_the_users_last_message(weeks, tm
     [(note, reason)] = report.not_sent
     assert note.sender == "messenger:yesterday" and "outside messenger's free-reply window" in reason
     assert fake.sent("today")[0].text.startswith("🔔 Sở Y tế có") and fake.sent("yesterday") == []
+
+
+def test_a_passing_failure_is_sent_once_later_and_a_lasting_one_given_up(weeks, tmp_path):
+    older, newer = weeks
+    now = [time.time()]
+    store = FollowStore.sqlite(tmp_path / "follows.sqlite3", clock=lambda: now[0])
+    fake = FakeZalo("app", "secret", access_token="access-1", refresh_token="refresh-1")
+    port = free_port()
+    settings = Settings(zalo_app_id="app", zalo_oa_secret_key="oa", zalo_access_token="access-1",
+                        zalo_app_secret="secret", zalo_refresh_token="refresh-1",
+                        zalo_api_base=f"http://127.0.0.1:{port}", zalo_oauth_base=f"http://127.0.0.1:{port}")
+    store.wrote("zalo:reader")                    # inside Zalo's reply window
+    follower(store, "zalo:reader", "Sở Y tế")
+    index = tmp_path / "index"
+    ingest([older], index, EMBEDDER)
+
+    async def run() -> list:
+        channel = ZaloChannel(settings, StubGateway())
+        notifier = Notifier(index, store, deliveries_for([channel], store), Officials().audience,
+                            lambda: "2024-05-29", [])
+        await notifier.run_once()                 # the first look: what the index holds is known
+        ingest([newer], index, EMBEDDER)
+        down = await notifier.run_once()          # Zalo's API unreachable: kept for later, not lost
+        nothing_due = await notifier.run_once()   # not due yet: not sent twice either
+        with serve(fake.app, port=port):
+            now[0] += RETRY_BACKOFF_S
+            later = await notifier.run_once()
+            now[0] += RETRY_BACKOFF_S * 8
+            after = await notifier.run_once()
+        await channel.http.aclose()
+        return [down, nothing_due, later, after]
+
+    down, nothing_due, later, after = asyncio.run(run())
+    assert not down.sent and [n.sender for n, _ in down.to_retry] == ["zalo:reader"]
+    assert not nothing_due.sent and not nothing_due.to_retry
+    assert [n.sender for n in later.sent] == ["zalo:reader"] and not after.sent and not after.to_retry
+    assert len(fake.sent("reader")) == 1
+    assert not any("to_retry" in record for record in store.export("zalo:reader"))
+
+    # A failure that lasts: counted at each attempt, given up after RETRY_ATTEMPTS (never sent).
+    assert store.claim("zalo:reader", "tasks", "lasting")
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        assert store.retry_later("zalo:reader", "tasks", "lasting", "…", RETRY_BACKOFF_S) == attempt
+    assert [r for r in store.export("zalo:reader") if "to_retry" in r] == [{"to_retry": "…"}]
+    store.settled("zalo:reader", "tasks", "lasting")
+    assert not [r for r in store.export("zalo:reader") if "to_retry" in r]

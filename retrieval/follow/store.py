@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS sent (sender TEXT NOT NULL, kind TEXT NOT NULL, item 
                                  at DOUBLE PRECISION NOT NULL, PRIMARY KEY (sender, kind, item));
 CREATE TABLE IF NOT EXISTS known (kind TEXT NOT NULL, item TEXT NOT NULL, PRIMARY KEY (kind, item));
 CREATE TABLE IF NOT EXISTS inbound (sender TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL);
+CREATE TABLE IF NOT EXISTS retry (sender TEXT NOT NULL, kind TEXT NOT NULL, item TEXT NOT NULL, text TEXT NOT NULL,
+                                  attempts INTEGER NOT NULL, due DOUBLE PRECISION NOT NULL,
+                                  at DOUBLE PRECISION NOT NULL, PRIMARY KEY (sender, kind, item));
 """
 _PENDING = {
     "sqlite": "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, sender TEXT NOT NULL,"
@@ -148,6 +151,36 @@ class FollowStore:
         return self._run("INSERT INTO sent VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                          (sender, kind, item, self.clock())).rowcount == 1
 
+    def retry_later(self, sender: str, kind: str, item: str, text: str, backoff_s: float) -> int:
+        """A claimed notification whose sending failed for a passing reason: sent again after
+        ``backoff_s`` (doubled with each failure) by whichever process takes it first (take_due).
+        Returns the failed attempts so far."""
+        now = self.clock()
+        self._run("INSERT INTO retry VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (sender, kind, item) DO NOTHING",
+                  (sender, kind, item, text, now, now))
+        self._run("UPDATE retry SET attempts = attempts + 1 WHERE sender = ? AND kind = ? AND item = ?",
+                  (sender, kind, item))
+        (attempts,), = self._rows("SELECT attempts FROM retry WHERE sender = ? AND kind = ? AND item = ?",
+                                  (sender, kind, item))
+        self._run("UPDATE retry SET due = ? WHERE sender = ? AND kind = ? AND item = ?",
+                  (now + backoff_s * 2 ** (attempts - 1), sender, kind, item))
+        return attempts
+
+    def take_due(self, lease_s: float) -> list[tuple[str, str, str, str]]:
+        """The retries due now, each leased to this caller for ``lease_s`` (another process skips it)."""
+        now = self.clock()
+        taken = []
+        for sender, kind, item, text, due in self._rows("SELECT sender, kind, item, text, due FROM retry"
+                                                        " WHERE due <= ?", (now,)):
+            if self._run("UPDATE retry SET due = ? WHERE sender = ? AND kind = ? AND item = ? AND due = ?",
+                         (now + lease_s, sender, kind, item, due)).rowcount == 1:
+                taken.append((sender, kind, item, text))
+        return taken
+
+    def settled(self, sender: str, kind: str, item: str) -> None:
+        """Sent at last, or given up on: no more retries."""
+        self._run("DELETE FROM retry WHERE sender = ? AND kind = ? AND item = ?", (sender, kind, item))
+
     def unknown(self, kind: str, items: Iterable[str]) -> set[str]:
         """Which of ``items`` were not seen before (and remembers them all as seen now)."""
         seen = {item for (item,) in self._rows("SELECT item FROM known WHERE kind = ?", (kind,))}
@@ -185,7 +218,8 @@ class FollowStore:
     def senders(self) -> list[SenderActivity]:
         rows = self._rows("SELECT sender, MAX(at) FROM (SELECT sender, created_at AS at FROM follows"
                           " UNION ALL SELECT sender, at FROM sent UNION ALL SELECT sender, at FROM pending"
-                          " UNION ALL SELECT sender, at FROM inbound) AS held GROUP BY sender")
+                          " UNION ALL SELECT sender, at FROM inbound UNION ALL SELECT sender, at FROM retry)"
+                          " AS held GROUP BY sender")
         return [SenderActivity(sender, _moment(at)) for sender, at in rows]
 
     def export(self, sender: str) -> list[dict]:
@@ -195,18 +229,20 @@ class FollowStore:
                                                      (sender,))]
         records += [{"waiting": text} for (text,) in self._rows("SELECT text FROM pending WHERE sender = ?"
                                                                 " ORDER BY id", (sender,))]
+        records += [{"to_retry": text} for (text,) in self._rows("SELECT text FROM retry WHERE sender = ?"
+                                                                 " ORDER BY at", (sender,))]
         return records
 
     def forget(self, sender: str) -> int:
         return sum(self._run(f"DELETE FROM {table} WHERE sender = ?", (sender,)).rowcount
-                   for table in ("follows", "sent", "pending", "inbound"))
+                   for table in ("follows", "sent", "pending", "inbound", "retry"))
 
     def purge(self, before: dt.datetime) -> int:
         """Subscriptions stay until the user ends them; what was sent and last-write times age out
         (a purged ``sent`` row is for a task long since past, and the ``known`` keys still guard it)."""
         cutoff = before.timestamp()
         return sum(self._run(f"DELETE FROM {table} WHERE at < ?", (cutoff,)).rowcount
-                   for table in ("sent", "pending", "inbound"))
+                   for table in ("sent", "pending", "inbound", "retry"))
 
     def close(self) -> None:
         with self._lock:
