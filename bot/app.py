@@ -123,6 +123,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         owner = None if caller.integration else f"web:{caller.user_id}"   # a cookie's reports: its own
         return JSONResponse({"messages": officials.web_replies(waiting + replies, owner)})
 
+    async def notifications(request: Request) -> JSONResponse:
+        """What the notifier left for this browser's conversation (new tasks, digests, reminders): the
+        page asks when it opens, so a follower sees them at their next visit. Starts nothing."""
+        conversation = identity.current(request)
+        waiting = [BotMessage(text) for text in follows.take_pending(f"web:{conversation}")] if conversation else []
+        return JSONResponse({"messages": officials.web_replies(waiting, f"web:{conversation}")})
+
     async def new_chat(request: Request) -> JSONResponse:
         """The web chat's "new conversation" button: the cookie now names a conversation of its own."""
         old = identity.current(request)
@@ -157,7 +164,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             follows.close()
 
     routes = [Route("/", index), Route("/api/chat", chat, methods=["POST"]),
-              Route("/api/chat/new", new_chat, methods=["POST"]), Route("/healthz", healthz),
+              Route("/api/chat/new", new_chat, methods=["POST"]), Route("/api/notifications", notifications),
+              Route("/healthz", healthz),
               *officials.routes(),
               *[route for channel in channels for route in channel.routes()],
               Mount("/static", StaticFiles(directory=WEBCHAT), name="static")]

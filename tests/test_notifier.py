@@ -134,6 +134,27 @@ def test_telegram_followers_get_exactly_one_message_with_their_new_tasks(weeks, 
         assert store.take_pending("web:abc") == []
 
 
+def test_a_web_follower_sees_the_notifications_when_the_page_opens(tmp_path):
+    from rasa_stand_in import FakeRasa
+
+    rasa = FakeRasa()
+    with serve(rasa.app) as rasa_url:
+        settings = Settings(data=tmp_path / "data", rasa_url=rasa_url, secret_key="page-test-secret-0123456789")
+        with serve(create_app(settings)) as url, httpx.Client(base_url=url, timeout=30) as browser:
+            assert browser.get("/api/notifications").json() == {"messages": []}     # no conversation: none
+            assert "set-cookie" not in browser.get("/api/notifications").headers   # and none started
+            browser.post("/api/chat", json={"message": "theo dõi Sở Y tế"})
+            conversation = rasa.senders[-1]
+            store = FollowStore.sqlite(settings.follows_path)
+            store.queue(conversation, "🔔 Sở Y tế có 1 nhiệm vụ mới")
+            shown = browser.get("/api/notifications").json()["messages"]
+            assert [m["text"] for m in shown] == ["🔔 Sở Y tế có 1 nhiệm vụ mới"]
+            assert browser.get("/api/notifications").json() == {"messages": []}     # shown once
+            with httpx.Client(base_url=url, timeout=30) as stranger:
+                store.queue(conversation, "riêng")
+                assert stranger.get("/api/notifications").json() == {"messages": []}   # another browser: nothing
+
+
 def test_a_citizen_never_hears_of_an_internal_documents_tasks(weeks, tmp_path):
     older, newer = weeks
     index = tmp_path / "index"

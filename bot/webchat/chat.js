@@ -408,6 +408,15 @@
     }).catch(function () { /* the greeting is a nicety */ });
   }
 
+  /** What the notifier left for this conversation while the page was closed (GET /api/notifications). */
+  function showNotifications() {
+    fetch("/api/notifications", { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.json() : { messages: [] };
+    }).then(function (data) {
+      (data.messages || []).forEach(addBotMessage);
+    }).catch(function () { /* they wait for the next message */ });
+  }
+
   /** The server starts a new conversation (a new cookie); the old one is left to its retention. */
   function newConversation() {
     return fetch("/api/chat/new", { method: "POST", credentials: "same-origin" }).then(function (response) {
@@ -432,6 +441,7 @@
     sendButton = document.getElementById("send");
     typing = document.getElementById("typing");
     welcome();
+    showNotifications();
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = input.value.trim();
