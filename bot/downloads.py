@@ -53,6 +53,19 @@ def link_line(report: ReportFile, url: str, minutes: int) -> str:
     return f"Tải tệp “{report.title}” tại: {url} (liên kết dùng được trong {minutes} phút)."
 
 
+def with_bearer_link(reply: "BotMessage", files: "ReportFiles", base_url: str, minutes: int) -> "BotMessage":
+    """A reply carrying a report, for a channel that cannot send files nor carry our cookie (Zalo,
+    Messenger): its download link, usable by whoever holds it until it expires, under the text."""
+    from bot.rasa_client import BotMessage
+
+    report = ReportFile.of(reply.document)
+    if report is None:
+        return reply
+    line = link_line(report, base_url + files.link(report, owner=None), minutes)
+    return BotMessage(f"{reply.text}\n{line}" if reply.text else line, reply.buttons, reply.citations,
+                      reply.abstained)
+
+
 class LinkRefused(Exception):
     """A download that is not served: ``reason`` is forged, expired, not_yours or gone."""
 

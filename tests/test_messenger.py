@@ -358,3 +358,24 @@ def test_a_question_through_the_real_stack_is_answered_with_its_source_and_a_qui
         messenger.tap(user, quick[1])
         chosen = messenger.fake.wait_sent(user, before + 1)[before]
     assert "vào năm 2023" in chosen.text and "146/KH-UBND" in chosen.text
+
+
+def test_a_report_is_offered_as_its_download_link(tmp_path):
+    import datetime as dt
+
+    from bot.downloads import ReportFile, ReportFiles
+
+    files = ReportFiles("messenger-test-secret", tmp_path, dt.timedelta(minutes=60))
+    report = ReportFile("a" * 32 + ".docx", "Báo cáo nhiệm vụ của Sở Y tế.docx")
+    (tmp_path / report.file).write_bytes(b"docx")
+    stub = StubGateway(reply=lambda text: [BotMessage("Tôi đã lập báo cáo.", document={"file": report.file,
+                                                                                  "title": report.title})],
+                       reports=files)
+    with served_messenger(over(stub)) as messenger:
+        user = new_user()
+        messenger.say(user, "lập báo cáo nhiệm vụ của Sở Y tế")
+        [call] = messenger.fake.wait_sent(user, 1)
+    first, link = call.text.splitlines()
+    assert first == "Tôi đã lập báo cáo." and link.startswith(f"Tải tệp “{report.title}” tại: http")
+    token = link.split("/files/")[1].split()[0]
+    assert files.open(token, caller=None)[0] == report        # a bearer link: whoever holds it, until it expires

@@ -38,6 +38,7 @@ from bot.channels.ordering import BackgroundAnswers
 from bot.channels.payloads import PayloadTable
 from bot.channels.rendering import SourceCard, button_payload, button_title, chosen_payload, plain_text, source_cards
 from bot.channels.splitting import split_text
+from bot.downloads import with_bearer_link
 from bot.gateway import APOLOGY, BUTTON_EXPIRED, REDELIVERY_TTL_S, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
@@ -250,7 +251,8 @@ class MessengerChannel:
         if replies is None:            # a redelivery, answered the first time
             await self._send(user_id, {"recipient": {"id": user_id}, "sender_action": "typing_off"}, "typing_off")
             return
-        await self.send_replies(user_id, replies)
+        await self.send_replies(user_id, [with_bearer_link(reply, self.gateway.reports, self.settings.base_url,
+                                                           self.settings.report_link_minutes) for reply in replies])
 
     async def _answer_typed(self, user_id: str, text: str, mid: str | None) -> None:
         """Typed text; a number picks from the numbered options of the reply before (read here, in

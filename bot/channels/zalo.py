@@ -33,7 +33,7 @@ from starlette.routing import Route
 from bot.channels.ordering import BackgroundAnswers
 from bot.channels.rendering import chosen_payload, plain_text
 from bot.channels.splitting import split_text
-from bot.downloads import ReportFile, link_line
+from bot.downloads import with_bearer_link
 from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
@@ -159,18 +159,8 @@ class ZaloChannel:
         replies = await self.gateway.handle(CHANNEL, user_id, text, message_id=msg_id)
         if replies is None:             # a redelivery: it was answered the first time
             return
-        await self.send_replies(user_id, [self._with_link(reply) for reply in replies])
-
-    def _with_link(self, reply: BotMessage) -> BotMessage:
-        """A report as its download link under the text: a bearer link (Zalo's in-app browser has
-        none of our cookies), which expires (bot/downloads.py)."""
-        report = ReportFile.of(reply.document)
-        if report is None:
-            return reply
-        url = self.settings.base_url + self.gateway.reports.link(report, owner=None)
-        line = link_line(report, url, self.settings.report_link_minutes)
-        return BotMessage(f"{reply.text}\n{line}" if reply.text else line, reply.buttons, reply.citations,
-                          reply.abstained)
+        await self.send_replies(user_id, [with_bearer_link(reply, self.gateway.reports, self.settings.base_url,
+                                                           self.settings.report_link_minutes) for reply in replies])
 
     async def _answer_not_text(self, user_id: str, event_name: str) -> None:
         log.info("zalo %s sent %s: asked for text", self._hash(user_id), event_name)
