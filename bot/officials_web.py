@@ -49,13 +49,24 @@ DOWNLOAD_REFUSED = {
 }
 
 
-def notice_page(status: int, title: str, text: str) -> HTMLResponse:
+def notice_page(status: int, title: str, text: str, action: str = "") -> HTMLResponse:
+    """A short Vietnamese page; ``action`` (HTML the caller built) goes under the text."""
     body = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{html.escape(title)}</title><link rel="stylesheet" href="/static/chat.css"></head>'
-            f'<body><main class="notice"><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>'
+            f'<body><main class="notice"><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{action}'
             f'<p><a href="/">Về trang trò chuyện</a></p></main></body></html>')
     return HTMLResponse(body, status_code=status)
+
+
+def confirm_page(token: str, name: str) -> HTMLResponse:
+    """What opening an invitation shows: spending it takes a press of the button (a POST), so a chat
+    app's link preview or a mail scanner fetching the link never uses it up."""
+    form = (f'<form method="post" action="/officials/join/{html.escape(token, quote=True)}">'
+            f'<button type="submit" class="send-button confirm">Xác nhận đăng nhập</button></form>')
+    return notice_page(200, "Đăng nhập với quyền cán bộ",
+                       f"Lời mời dành cho {name}. Bấm nút dưới đây để trình duyệt này được xem cả các văn bản "
+                       "nội bộ và lập báo cáo nhiệm vụ trong trò chuyện.", form)
 
 
 class OfficialsWeb:
@@ -68,14 +79,22 @@ class OfficialsWeb:
         self.pseudonyms = pseudonyms
 
     def routes(self) -> list[Route]:
-        return [Route("/officials/join/{token}", self.join), Route("/api/me", self.me),
+        return [Route("/officials/join/{token}", self.join, methods=["GET", "HEAD", "POST"]), Route("/api/me", self.me),
                 Route("/files/{token}", self.download)]
 
     async def join(self, request: Request) -> Response:
-        if request.method == "HEAD":    # link checkers and previews probe with HEAD: never spend the link on one
-            return Response(status_code=200, media_type="text/html")
+        """GET (and HEAD): the invitation checked and a confirmation page; POST: spent on this browser."""
+        token = request.path_params["token"]
+        if request.method != "POST":
+            try:
+                invitation = self.invitations.open(token)
+            except InvitationRefused as refused:
+                return notice_page(*JOIN_REFUSED[refused.reason])
+            if self.signins.is_used(invitation.invite):
+                return notice_page(*JOIN_REFUSED["used"])
+            return confirm_page(token, invitation.name)
         try:
-            invitation = self.invitations.open(request.path_params["token"])
+            invitation = self.invitations.open(token)
             sender = f"web:{self.identity.conversation(request)}"
             self.signins.redeem(invitation.invite, sender, invitation.name)
         except InvitationRefused as refused:

@@ -87,6 +87,12 @@ class SignIns:
 
     # -- writing (the gateway, `trolyao officials`) ------------------------------------------------
 
+    def is_used(self, invite: str) -> bool:
+        if not self.path.is_file():
+            return False
+        with self._connect(read_only=True) as db:
+            return db.execute("SELECT 1 FROM used_invites WHERE invite = ?", (invite,)).fetchone() is not None
+
     def redeem(self, invite: str, sender: str, name: str) -> SignIn:
         """Spend ``invite`` on ``sender``: one transaction, so two browsers opening one link at once
         cannot both sign in. Raises InviteUsed for a spent invitation."""

@@ -75,7 +75,11 @@ def test_an_invitation_signs_the_browser_in_and_the_action_server_sees_an_offici
     assert link.startswith(f"{url}/officials/join/")
     view = action_server_view(settings)      # built before the sign-in: it must not need a restart
     with httpx.Client() as browser, httpx.Client() as stranger:
-        opened = browser.get(link)
+        shown = browser.get(link)               # the link shows a page: opening it spends nothing
+        assert shown.status_code == 200 and NAME in shown.text and "Xác nhận đăng nhập" in shown.text
+        assert f'<form method="post" action="/officials/join/{link.rsplit("/", 1)[1]}">' in shown.text
+        assert browser.get(f"{url}/api/me").json()["official"] is False
+        opened = browser.post(link)             # the button
         assert opened.status_code == 303 and opened.headers["location"] == "/"
         assert browser.get(f"{url}/api/me").json() == {"official": True, "name": NAME}
         official = sender_of(browser, rasa, url)
@@ -92,7 +96,9 @@ def test_an_invitation_signs_the_browser_in_and_the_action_server_sees_an_offici
 def test_a_fresh_browser_gets_a_conversation_when_it_opens_the_link(site):
     url, settings, rasa = site
     with httpx.Client() as browser:
-        assert browser.get(invite(settings)).status_code == 303
+        link = invite(settings)
+        assert browser.get(link).status_code == 200 and not browser.cookies   # the page starts nothing
+        assert browser.post(link).status_code == 303
         assert browser.cookies                      # the conversation was issued with the sign-in
         assert action_server_view(settings).audience(sender_of(browser, rasa, url)) == "official"
 
@@ -101,10 +107,12 @@ def test_a_link_signs_in_one_browser_only(site):
     url, settings, rasa = site
     link = invite(settings)
     assert httpx.head(link).status_code == 200        # a link checker's probe does not spend it
+    assert httpx.get(link).status_code == 200         # nor a chat app's preview fetching the page
     with httpx.Client() as first, httpx.Client() as second:
-        assert first.get(link).status_code == 303
-        again = second.get(link)
+        assert first.post(link).status_code == 303
+        again = second.post(link)
         assert again.status_code == 410 and "đã được dùng một lần" in again.text
+        assert second.get(link).status_code == 410        # the page says so too
         assert "text/html" in again.headers["content-type"]
         assert second.get(f"{url}/api/me").json()["official"] is False
         view = action_server_view(settings)
@@ -118,8 +126,8 @@ def test_an_expired_link_is_refused_with_a_vietnamese_page(site):
     week_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=8)
     _, link = Invitations(SECRET, url, clock=lambda: week_ago).issue(NAME, dt.timedelta(days=7))
     with httpx.Client() as browser:
-        page = browser.get(link)
-        assert page.status_code == 410 and "đã hết hạn" in page.text
+        for page in (browser.get(link), browser.post(link)):
+            assert page.status_code == 410 and "đã hết hạn" in page.text
         assert browser.get(f"{url}/api/me").json()["official"] is False
     assert SignIns(settings.officials_path).all() == []
 
@@ -133,15 +141,15 @@ def test_a_forged_link_is_refused(site, forge):
               "other key": Invitations("another-secret-key-0123456789abcdefgh", url).issue(NAME)[1].rsplit("/", 1)[1],
               "garbage": "not-a-token"}[forge]
     with httpx.Client() as browser:
-        page = browser.get(f"{url}/officials/join/{forged}")
-        assert page.status_code == 400 and "không hợp lệ" in page.text
+        for page in (browser.get(f"{url}/officials/join/{forged}"), browser.post(f"{url}/officials/join/{forged}")):
+            assert page.status_code == 400 and "không hợp lệ" in page.text
     assert SignIns(settings.officials_path).all() == []
 
 
 def test_list_shows_configured_ids_and_sign_ins_with_names_and_revoke_ends_one(site):
     url, settings, rasa = site
     with httpx.Client() as browser:
-        browser.get(invite(settings))
+        browser.post(invite(settings))
         sender = sender_of(browser, rasa, url)
     listing = officials_cli(settings, "list")
     assert listing.exit_code == 0
@@ -184,7 +192,7 @@ def test_the_store_is_owner_only_and_a_missing_or_broken_one_makes_nobody_an_off
 def test_privacy_export_lists_the_sign_in_and_forget_keeps_it(site):
     url, settings, rasa = site
     with httpx.Client() as browser:
-        browser.get(invite(settings))
+        browser.post(invite(settings))
         sender = sender_of(browser, rasa, url)
     stores = privacy_stores(settings)
     exported = stores.export(sender)["stores"]["officials"]
