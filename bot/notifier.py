@@ -5,8 +5,10 @@ Every ``every_s`` (default 30 s, so a new generation reaches followers within a 
 the index's ``current`` generation; the store tells which tasks and bulletins it has not seen
 (retrieval/follow/news.py), so a missed generation, a restart or a re-ingest of the same page
 changes nothing. Each notification is claimed in the store before it is sent: two gateway processes
-send it once; a passing failure (a network error, the channel's API failing) keeps it in the store's
-retries, sent again with backoff by whichever process takes it first. Reminders are checked on each pass against the day (``TROLYAO_TODAY`` pins it), for
+send it once; it is held in the store's retries until it is settled, so a passing failure (a network
+error, the channel's API failing) or a process dying between the claim and the send leaves it to be
+sent again (with backoff, after a lease) by whichever process takes it first: at least once, never twice
+at once. Reminders are checked on each pass against the day (``TROLYAO_TODAY`` pins it), for
 each day count in ``TROLYAO_REMIND_DAYS``. A follower sees only what their audience may read
 (a citizen never an internal document's task). The first pass over an index only records what it
 holds: followers hear of what comes after they could have followed.
@@ -145,6 +147,8 @@ class Notifier:
         for note in await asyncio.to_thread(self.plan):
             if not await asyncio.to_thread(self.store.claim, note.sender, note.kind, note.item):
                 continue   # another process, or an earlier pass, has it
+            # Held until settled: a crash between the claim and the send leaves it to be sent later.
+            await asyncio.to_thread(self.store.hold, note.sender, note.kind, note.item, note.text, RETRY_LEASE_S)
             await self._send(note, report)
         if report.sent:
             log.info("notifier: %d notification(s) sent", len(report.sent))

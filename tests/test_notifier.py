@@ -32,7 +32,7 @@ from bot.channels.telegram import WEBHOOK_PATH
 from bot.channels.zalo import ZaloChannel
 from bot.deliveries import WebDelivery, deliveries_for, window_recorder
 from bot.gateway import Gateway
-from bot.notifier import RETRY_ATTEMPTS, RETRY_BACKOFF_S, Notifier, notifier_for
+from bot.notifier import RETRY_ATTEMPTS, RETRY_BACKOFF_S, RETRY_LEASE_S, Notifier, notifier_for
 from bot.processes import free_port
 from retrieval.follow.news import snapshot
 from retrieval.follow.store import NEWS, FollowStore
@@ -357,3 +357,31 @@ def test_a_passing_failure_is_sent_once_later_and_a_lasting_one_given_up(weeks, 
     assert [r for r in store.export("zalo:reader") if "to_retry" in r] == [{"to_retry": "…"}]
     store.settled("zalo:reader", "tasks", "lasting")
     assert not [r for r in store.export("zalo:reader") if "to_retry" in r]
+
+
+def test_a_notification_claimed_by_a_process_that_died_before_sending_is_sent_by_another(weeks, tmp_path):
+    older, newer = weeks
+    now = [time.time()]
+    store = FollowStore.sqlite(tmp_path / "follows.sqlite3", clock=lambda: now[0])
+    follower(store, "web:u", "Sở Y tế")
+    index = tmp_path / "index"
+    ingest([older], index, EMBEDDER)
+
+    class Dies:
+        async def deliver(self, user_id: str, text: str):
+            raise SystemExit("the gateway died while sending")   # nothing after the claim runs
+
+    def notifier(delivery) -> Notifier:
+        return Notifier(index, store, {"web": delivery}, Officials().audience, lambda: "2024-05-29", [])
+
+    asyncio.run(notifier(WebDelivery(store)).run_once())    # the first look
+    ingest([newer], index, EMBEDDER)
+    with pytest.raises(SystemExit):
+        asyncio.run(notifier(Dies()).run_once())
+    survivor = notifier(WebDelivery(store))
+    assert not asyncio.run(survivor.run_once()).sent           # within the lease it may yet be sending
+    now[0] += RETRY_LEASE_S + 1
+    report = asyncio.run(survivor.run_once())
+    assert [n.sender for n in report.sent] == ["web:u"] and store.take_pending("web:u")[0].startswith("🔔 Sở Y tế có")
+    now[0] += RETRY_LEASE_S + 1
+    assert not asyncio.run(survivor.run_once()).sent           # once

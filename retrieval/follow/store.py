@@ -151,6 +151,13 @@ class FollowStore:
         return self._run("INSERT INTO sent VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                          (sender, kind, item, self.clock())).rowcount == 1
 
+    def hold(self, sender: str, kind: str, item: str, text: str, lease_s: float) -> None:
+        """A claimed notification about to be sent: kept until ``settled``, so if this process dies
+        before it is sent, another (or this one restarted) sends it once the lease is over."""
+        now = self.clock()
+        self._run("INSERT INTO retry VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (sender, kind, item) DO NOTHING",
+                  (sender, kind, item, text, now + lease_s, now))
+
     def retry_later(self, sender: str, kind: str, item: str, text: str, backoff_s: float) -> int:
         """A claimed notification whose sending failed for a passing reason: sent again after
         ``backoff_s`` (doubled with each failure) by whichever process takes it first (take_due).
