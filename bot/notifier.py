@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from bot.deliveries import Delivery, Undelivered
+from bot.periodic import Periodic
 from retrieval.follow import messages
 from retrieval.follow.news import Snapshot, generation_name, snapshot
 from retrieval.follow.store import NEWS, FollowStore
@@ -83,7 +84,7 @@ class Notifier:
         self.index_dir, self.store, self.deliveries = index_dir, store, deliveries
         self.audience, self.today, self.remind_days, self.every_s = audience, today, remind_days, every_s
         self._snapshot: Snapshot | None = None
-        self._task: asyncio.Task | None = None
+        self._periodic: Periodic | None = None
         self.passed = threading.Event()   # set after each pass: for whoever must know one has run
 
     # -- what to send ------------------------------------------------------------------------
@@ -178,22 +179,13 @@ class Notifier:
         report.not_sent.append((note, failed.reason))
         log.warning("notifier: %s notification to a %s user not sent: %s", note.kind, channel, failed)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.run_once()
-            except Exception:   # noqa: BLE001 - a bad pass must not stop the next one
-                log.exception("notifier: pass failed, next in %.0f s", self.every_s)
-            await asyncio.sleep(self.every_s)
-
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._periodic = Periodic(self.run_once, self.every_s, log, "notifier: pass")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        if self._periodic is not None:
+            await self._periodic.stop()
 
 
 def notifier_for(settings, store: FollowStore, channels: list) -> Notifier:

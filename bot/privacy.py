@@ -14,6 +14,7 @@ import threading
 from typing import Callable
 
 from bot.addresses import PostgresAddress, RedisAddress
+from bot.periodic import Periodic
 from bot.conversations import PostgresConversations, SQLiteConversations
 from bot.state import GatewaySenderData, GatewayState
 from retrieval.feedback import FeedbackStore
@@ -96,7 +97,7 @@ class Retention:
         self.days = days
         self.interval_s = interval_s
         self.clock = clock
-        self._task: asyncio.Task | None = None
+        self._periodic = Periodic(self.purge_once, interval_s, log, "retention: purge")
         self.purged = threading.Event()   # set after each purge: for whoever must know one has run
 
     async def purge_once(self) -> list[Removed]:
@@ -107,19 +108,8 @@ class Retention:
         self.purged.set()
         return removed
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.purge_once()
-            except Exception:   # noqa: BLE001 - a store down today is purged tomorrow
-                log.exception("retention: purge failed, next try in %.0f s", self.interval_s)
-            await asyncio.sleep(self.interval_s)
-
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._periodic.stop()

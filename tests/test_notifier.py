@@ -181,7 +181,7 @@ def shared_database(request, tmp_path):
         return lambda: FollowStore.sqlite(tmp_path / "follows.sqlite3")
     url = request.getfixturevalue("scale_out_servers").postgres.address.url
     with contextlib.closing(FollowStore.postgres(url)) as store:   # the module's server: start from empty
-        for table in ("follows", "sent", "known", "inbound", "pending"):
+        for table in ("follows", "sent", "known", "inbound", "pending", "retry"):
             store._run(f"DROP TABLE IF EXISTS {table}")
     return lambda: FollowStore.postgres(url)
 
