@@ -328,7 +328,7 @@ def test_a_signed_in_web_official_downloads_the_report_and_a_citizen_is_declined
 
     url, settings = stack_site
     with httpx.Client(timeout=60) as official, httpx.Client(timeout=60) as citizen:
-        assert official.get(Invitations(SECRET, url).issue("Nguyễn Văn A")[1]).status_code == 303
+        assert official.post(Invitations(SECRET, url).issue("Nguyễn Văn A")[1]).status_code == 303   # the button
         messages = official.post(f"{url}/api/chat", json={"message": "lap bao cao nhiem vu cua so y te"}).json()["messages"]
         [delivered] = [m for m in messages if "document" in m]
         assert delivered["text"].startswith("Tôi đã lập báo cáo nhiệm vụ của Sở Y tế")
@@ -370,8 +370,11 @@ def test_in_the_browser_an_official_is_greeted_by_name_and_downloads_the_report(
 
     url, settings = stack_site
     name = "Nguyễn Văn A <img src=x onerror=window.injected=1>"      # shown as text, never as markup
-    page = open_chat(Invitations(SECRET, url).issue(name)[1], PHONE)
-    assert page.url == f"{url}/"
+    page = open_chat(url, PHONE)
+    page.goto(Invitations(SECRET, url).issue(name)[1])           # the invitation's page: a button to confirm
+    page.get_by_role("button", name="Xác nhận đăng nhập").click()
+    page.wait_for_url(f"{url}/")
+    expect(page.locator(".row.bot.welcome")).to_be_visible()
     expect(page.locator(".bubble.official")).to_contain_text(f"Xin chào {name}!")
     answer = ask(page, "lập báo cáo nhiệm vụ của Sở Y tế")
     link = answer.locator("a.document-link")
