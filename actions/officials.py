@@ -21,6 +21,12 @@ from retrieval.officials import SignIns
 log = logging.getLogger("trolyao.actions")
 
 
+def officials_for(settings) -> "Officials":
+    """The deployment's officials: TROLYAO_OFFICIALS and the web sign-ins (the action server and the
+    gateway's notifier must agree on who may read internal documents)."""
+    return Officials(settings.officials, SignIns(settings.officials_path))
+
+
 class Officials:
     def __init__(self, setting: str | None = None, signins: SignIns | None = None):
         self.signins = signins

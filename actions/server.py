@@ -23,7 +23,7 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 
 from actions.assistant import Assistant, LiveRetrieval, pinned_or_real_today
-from actions.officials import Officials
+from actions.officials import officials_for
 from actions.conversation_actions import ActionFallbackRetrieval, ActionRecordFeedback, ActionResolveChoice
 from actions.directive_actions import ActionAnswerDirective, ActionLatestDirectives
 from actions.document_actions import ActionDescribeDocument
@@ -33,7 +33,6 @@ from actions.report_actions import ActionTaskReport
 from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, ActionAnswerResponsible
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
-from retrieval.officials import SignIns
 from retrieval.follow.store import follow_store
 from retrieval.settings import Settings
 
@@ -60,7 +59,7 @@ def assistant_for(settings: Settings) -> Assistant:
     """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
     return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
                      pinned_or_real_today(settings.today),
-                     Officials(settings.officials, SignIns(settings.officials_path)), settings.reports_dir,
+                     officials_for(settings), settings.reports_dir,
                      follow_store(settings))
 
 

@@ -14,7 +14,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot import health
-from bot.addresses import RedisAddress
 from bot.deliveries import window_recorder
 from bot.notifier import notifier_for
 from bot.gateway import Gateway
@@ -24,8 +23,9 @@ from bot.privacy import Retention, privacy_stores
 from bot.inbound import BadBody, parse_json, read_body
 from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import BotMessage
-from bot.secret_key import secret_key
-from bot.state import GatewayState, GatewayStore
+from bot.buttons import ButtonSeal
+from bot.secret_key import derived_key, secret_key
+from bot.state import gateway_store
 from bot.web_identity import Refused, WebIdentity
 from bot.web_security import middleware
 from retrieval.follow.store import FollowsUnavailable, follow_store
@@ -69,15 +69,6 @@ def summary(settings: Settings) -> list[str]:
     return lines
 
 
-def gateway_store(settings: Settings) -> GatewayStore:
-    """Redis when several processes share the work (scale-out mode), else the data directory's SQLite."""
-    if settings.scaled:
-        from bot.redis_state import RedisGatewayState
-
-        return RedisGatewayState(RedisAddress.parse(settings.redis_url))
-    return GatewayState(settings.gateway_state_path)
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.load()
     ours = logging.getLogger("trolyao")   # every channel's logger (trolyao.gateway, trolyao.zalo) below it
@@ -89,7 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     key = secret_key(settings)
     follows = follow_store(settings)   # who follows what; notifications sent and waiting (web chat)
     gateway = Gateway(settings, state=gateway_store(settings), stores=health.store_probes(settings),
-                      pseudonyms=Pseudonyms(key), inbound=window_recorder(follows))
+                      pseudonyms=Pseudonyms(key), buttons=ButtonSeal(derived_key(key, "buttons")),
+                      inbound=window_recorder(follows))
     identity = WebIdentity(gateway.state, gateway.pseudonyms,
                            settings.api_key.get_secret_value() if settings.api_key else None,
                            settings.address_rate_limit, settings.new_conversations_per_hour)

@@ -192,9 +192,9 @@ def notifier_for(settings, store: FollowStore, channels: list) -> Notifier:
     """The deployment's notifier: its index, audience (TROLYAO_OFFICIALS), day and reminder days."""
     import datetime as dt
 
-    from actions.officials import Officials
+    from actions.officials import officials_for
     from bot.deliveries import deliveries_for
 
     pinned = settings.today
-    return Notifier(settings.index_dir, store, deliveries_for(channels, store), Officials(settings.officials).audience,
+    return Notifier(settings.index_dir, store, deliveries_for(channels, store), officials_for(settings).audience,
                     lambda: (pinned or dt.date.today()).isoformat(), settings.reminder_days, settings.notify_every_s)

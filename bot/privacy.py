@@ -13,10 +13,10 @@ import logging
 import threading
 from typing import Callable
 
-from bot.addresses import PostgresAddress, RedisAddress
+from bot.addresses import PostgresAddress
 from bot.periodic import Periodic
 from bot.conversations import PostgresConversations, SQLiteConversations
-from bot.state import GatewaySenderData, GatewayState
+from bot.state import GatewaySenderData, gateway_store
 from retrieval.feedback import FeedbackStore
 from retrieval.officials import SignIns
 from bot.pseudonyms import Pseudonyms
@@ -59,13 +59,7 @@ class Pseudonymous:
 
 
 def gateway_state(settings: Settings, scaled: bool | None = None) -> Pseudonymous:
-    if settings.scaled if scaled is None else scaled:
-        from bot.redis_state import RedisGatewayState
-
-        store: GatewaySenderData = RedisGatewayState(RedisAddress.parse(settings.redis_url))
-    else:
-        store = GatewayState(settings.gateway_state_path)
-    return Pseudonymous(store, Pseudonyms(secret_key(settings)))
+    return Pseudonymous(gateway_store(settings, scaled), Pseudonyms(secret_key(settings)))
 
 
 def privacy_stores(settings: Settings, scaled: bool | None = None,

@@ -66,6 +66,16 @@ def private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def gateway_store(settings, scaled: bool | None = None) -> GatewayStore:
+    """Redis when several processes share the work (scale-out mode), else the data directory's SQLite."""
+    if settings.scaled if scaled is None else scaled:
+        from bot.addresses import RedisAddress
+        from bot.redis_state import RedisGatewayState
+
+        return RedisGatewayState(RedisAddress.parse(settings.redis_url))
+    return GatewayState(settings.gateway_state_path)
+
+
 def digest(value: str) -> str:
     """What a configured refresh token is remembered by (never the token itself)."""
     return hashlib.sha256(value.encode()).hexdigest()
