@@ -26,6 +26,11 @@ def document_label(document: CitesDocument) -> str:
     return text
 
 
+def marked_internal(text: str, access: str) -> str:
+    """"[Nội bộ] …" for what an internal input says (only officials ever see one: it must stay inside)."""
+    return f"[Nội bộ] {text}" if access == INTERNAL else text
+
+
 def citation_line(c: Citation) -> str:
     if c.doc_number:
         text = document_label(c)
@@ -33,6 +38,4 @@ def citation_line(c: Citation) -> str:
         text = c.title or c.source
     if c.bulletin and c.bulletin != c.title:
         text += f" (trong: {c.bulletin})"
-    if c.access == INTERNAL:    # only officials ever see one: say it must stay inside
-        text = f"[Nội bộ] {text}"
-    return text
+    return marked_internal(text, c.access)

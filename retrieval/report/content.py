@@ -10,10 +10,10 @@ import difflib
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Literal
 
-from retrieval.answer.citations import document_label, vn_date
+from retrieval.answer.citations import document_label, marked_internal, vn_date
 from retrieval.errors import InputError
 from retrieval.ingest.references import doc_number_key
-from retrieval.schema import Task
+from retrieval.schema import INTERNAL, Task
 from retrieval.tasks.registry import TaskMatch, TaskRegistry
 from retrieval.text import fold
 
@@ -48,13 +48,14 @@ class ReportTask:
 @dataclass(frozen=True)
 class ReportDocument:
     number: int            # the group's running number
-    label: str             # "Công văn số 704/UBND-KGVX ngày 23/6/2022 của UBND tỉnh"
+    label: str             # "Công văn số 704/UBND-KGVX ngày 23/6/2022 của UBND tỉnh"; "[Nội bộ] …" when internal
     doc_type: str
     doc_number: str
     issued_date: str       # d/m/yyyy or ""
     issuer: str
     bulletin: str          # where the document was read (bulletin or page title)
     source: str            # input file name
+    internal: bool         # read from an internal input (only an official's report has one)
     tasks: list[ReportTask]
 
 
@@ -72,6 +73,7 @@ class Report:
     overdue: int
     due_soon: int
     open: int
+    internal: int          # tasks read from internal documents (0 in a citizen's report)
     groups: list[ReportDocument]
 
     def context(self) -> dict[str, Any]:
@@ -100,7 +102,8 @@ def build_report(registry: TaskRegistry, agency: str, today: str, date_from: str
         date_from=vn_date(date_from) or "", date_to=vn_date(date_to) or "", period=_period(date_from, date_to),
         total=len(rows), overdue=sum(t.status_key == "overdue" for t in rows),
         due_soon=sum(t.status_key == "due_soon" for t in rows),
-        open=sum(t.status_key in ("open", "no_deadline") for t in rows), groups=groups)
+        open=sum(t.status_key in ("open", "no_deadline") for t in rows),
+        internal=sum(len(g.tasks) for g in groups if g.internal), groups=groups)
 
 
 def resolve_agency(registry: TaskRegistry, agency: str) -> str:
@@ -176,9 +179,10 @@ def _document(number: int, t: Task, rows: list[ReportTask]) -> ReportDocument:
         label = document_label(t)
     else:     # a directive the text names without a number: the page it was read from stands for it
         label = t.bulletin or t.source
-    return ReportDocument(number=number, label=label, doc_type=t.doc_type or "", doc_number=t.doc_number or "",
-                          issued_date=vn_date(t.issued_date) or "", issuer=t.issuer or "", bulletin=t.bulletin,
-                          source=t.source, tasks=rows)
+    return ReportDocument(number=number, label=marked_internal(label, t.access), doc_type=t.doc_type or "",
+                          doc_number=t.doc_number or "", issued_date=vn_date(t.issued_date) or "",
+                          issuer=t.issuer or "", bulletin=t.bulletin, source=t.source,
+                          internal=t.access == INTERNAL, tasks=rows)
 
 
 def _document_key(t: Task) -> str:

@@ -142,7 +142,9 @@ def _body(doc) -> None:
     summary.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     summary.paragraph_format.first_line_indent = Mm(10)
     _run(summary, "Tổng số {{ total }} nhiệm vụ, trong đó: {{ overdue }} nhiệm vụ quá hạn, "
-                  "{{ due_soon }} nhiệm vụ sắp đến hạn (trong 7 ngày tới), {{ open }} nhiệm vụ đang thực hiện.")
+                  "{{ due_soon }} nhiệm vụ sắp đến hạn (trong 7 ngày tới), {{ open }} nhiệm vụ đang thực hiện."
+                  "{% if internal %} Có {{ internal }} nhiệm vụ theo văn bản nội bộ (đánh dấu [Nội bộ]): "
+                  "không công bố ra ngoài.{% endif %}")
     empty = doc.add_paragraph()
     empty.paragraph_format.first_line_indent = Mm(10)
     _run(empty, "{%p if not groups %}")
