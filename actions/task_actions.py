@@ -219,21 +219,39 @@ def respond_agency_tasks(core: Core, turn: Turn) -> tuple[render.Reply, list[Any
     topic = turn.first("topic")
     matches = registry.find(agency=agency, query=topic, today=core.today) if topic else \
         registry.tasks_of(agency, today=core.today)
-    if not matches:
-        about = f" về {topic}" if topic else ""
+    shared = registry.shared_tasks_of(agency, query=topic, today=core.today)
+    about = f" về {topic}" if topic else ""
+    if not matches and not shared:
         return render.Reply(f"Tôi chưa thấy nhiệm vụ nào{about} giao cho {name} trong các văn bản đã có."), \
             remember(turn.text, agency=name)
     shown = matches[:render.MAX_LISTED_TASKS]
-    successor = next((m.task.successors[n] for m in shown if m.via_successor
-                      for n in [m.task.lead, *m.task.partners, *m.task.assignees] if n in m.task.successors), None)
-    text = f"{name} có {len(matches)} nhiệm vụ trong các văn bản đã có"
-    text += f" (gồm việc giao cho cơ quan tiền nhiệm mà {successor} tiếp nhận)" if successor else ""
-    text += ":\n" + render.numbered([render.task_line(m.task, m.role) for m in shown])
-    if len(matches) > len(shown):
-        text += f"\n… và {len(matches) - len(shown)} việc khác. Bạn có thể hỏi thêm theo văn bản hoặc chủ đề."
-    focus = shown[0].task if len(shown) == 1 else None
+    # Tasks given to a collective the agency belongs to fill what the list has left, after its own.
+    shown_shared = shared[:render.MAX_LISTED_TASKS - len(shown)]
+    if matches:
+        successor = next((m.task.successors[n] for m in shown if m.via_successor
+                          for n in [m.task.lead, *m.task.partners, *m.task.assignees] if n in m.task.successors),
+                         None)
+        text = f"{name} có {len(matches)} nhiệm vụ trong các văn bản đã có"
+        text += f" (gồm việc giao cho cơ quan tiền nhiệm mà {successor} tiếp nhận)" if successor else ""
+        text += ":\n" + render.numbered([render.task_line(m.task, m.role) for m in shown])
+        if len(matches) > len(shown):
+            text += f"\n… và {len(matches) - len(shown)} việc khác. Bạn có thể hỏi thêm theo văn bản hoặc chủ đề."
+    else:
+        text = f"Tôi chưa thấy nhiệm vụ nào{about} giao riêng cho {name} trong các văn bản đã có."
+    if shared:
+        groups = ", ".join(dict.fromkeys(m.via_collective for m in shared))
+        text += f"\n\n{'Ngoài ra có' if matches else 'Có'} {len(shared)} nhiệm vụ giao chung cho {groups} " \
+                f"({name} là một trong số đó)"
+        if shown_shared:
+            text += ":\n" + render.numbered([render.task_line(m.task, m.role) for m in shown_shared])
+            if len(shared) > len(shown_shared):
+                text += f"\n… và {len(shared) - len(shown_shared)} việc giao chung khác."
+        else:
+            text += "."
+    listed = shown + shown_shared
+    focus = listed[0].task if len(listed) == 1 else None
     events = remember(turn.text, task=focus, agency=name)
-    return render.Reply(text, [Citation.from_task(m.task) for m in shown]), events
+    return render.Reply(text, [Citation.from_task(m.task) for m in listed]), events
 
 
 class ActionAnswerResponsible(ReplyAction):

@@ -84,9 +84,27 @@ def test_an_agencys_tasks_are_listed_with_their_documents(talk):
 
 def test_an_agency_without_tasks_is_told_so_and_stays_in_focus(talk):
     conversation = talk()
+    reply = conversation.say("Tỉnh đoàn được giao những việc gì?", *AGENCY)
+    assert reply.text == "Tôi chưa thấy nhiệm vụ nào giao cho Tỉnh đoàn trong các văn bản đã có."
+    assert conversation.slots["focus_agency"] == "Tỉnh đoàn"
+
+
+def test_tasks_given_to_every_department_are_listed_apart_as_shared(talk, hashing_retrieval):
+    """A department named in no task still has the work given to "các sở, ban, ngành"; one with tasks
+    of its own gets them first, and the shared ones counted after."""
+    shared = hashing_retrieval.tasks.shared_tasks_of("Văn phòng UBND tỉnh")
+    assert len(shared) > 5
+    conversation = talk()
     reply = conversation.say("Văn phòng UBND tỉnh được giao những việc gì?", *AGENCY)
-    assert reply.text == "Tôi chưa thấy nhiệm vụ nào giao cho Văn phòng UBND tỉnh trong các văn bản đã có."
+    assert reply.text.startswith("Tôi chưa thấy nhiệm vụ nào giao riêng cho Văn phòng UBND tỉnh")
+    assert f"Có {len(shared)} nhiệm vụ giao chung cho Các sở, ban, ngành (Văn phòng UBND tỉnh là một trong số đó):" \
+        in reply.text
+    assert shared[0].task.action in reply.text and "\n5. " in reply.text and "\n6. " not in reply.text
+    assert set(reply.cited) == {m.task.doc_number for m in shared[:5]}
     assert conversation.slots["focus_agency"] == "Văn phòng UBND tỉnh"
+    health = talk().say("Sở Y tế được giao những việc gì?", *AGENCY)
+    assert health.text.startswith("Sở Y tế có ") and "Ngoài ra có " in health.text
+    assert health.text.index("Ngoài ra có ") > health.text.index("\n1. ")
 
 
 def test_a_bare_follow_up_on_a_document_without_tasks_never_answers_from_another(talk, hashing_retrieval):

@@ -253,3 +253,13 @@ def test_successor_must_exist(tmp_path):
                     encoding="utf-8")
     with pytest.raises(InputError, match="Sở B"):
         Gazetteer.load(path)
+
+
+def test_a_collective_names_its_members_by_known_kinds_only():
+    from retrieval.errors import InputError
+
+    gazetteer = Gazetteer.from_entries([{"name": "Sở A", "kind": "department"},
+                                        {"name": "Các sở", "kind": "group", "members": ["department"]}])
+    assert gazetteer.collectives_of("Sở A") == ("Các sở",) and gazetteer.collectives_of("Các sở") == ()
+    with pytest.raises(InputError, match="unknown member kind 'sở'"):
+        Gazetteer.from_entries([{"name": "Các sở", "kind": "group", "members": ["sở"]}])

@@ -118,6 +118,20 @@ def test_a_successor_reports_the_work_it_took_over(hashing_index, tmp_path):
     assert "SỞ KHOA HỌC VÀ CÔNG NGHỆ" in all_text(doc)
 
 
+def test_with_shared_the_tasks_given_to_every_department_are_rows_that_say_so(hashing_index, tmp_path):
+    registry = load_registry(hashing_index)
+    own = {m.task.action for m in registry.tasks_of("Sở Y tế")}
+    shared = {m.task.action for m in registry.shared_tasks_of("Sở Y tế")}
+    assert own and shared and not own & shared
+    plain = grouped_rows(report(hashing_index, tmp_path / "a.docx", "--agency", "Sở Y tế", "--today", "2024-05-29"))
+    wide = grouped_rows(report(hashing_index, tmp_path / "b.docx", "--agency", "Sở Y tế", "--today", "2024-05-29",
+                               "--with-shared"))
+    assert {r["action"] for rows in plain.values() for r in rows} == own
+    rows = [r for rows in wide.values() for r in rows]
+    assert {r["action"] for r in rows} == own | shared
+    assert all(("(giao chung: Các sở, ban, ngành)" in r["role"]) == (r["action"] in shared) for r in rows)
+
+
 def test_default_template_follows_decree_30(hashing_index, tmp_path):
     doc = report(hashing_index, tmp_path / "r.docx", "--agency", "Sở Y tế", "--today", "2024-05-29")
     text = all_text(doc)

@@ -69,3 +69,21 @@ def test_unknown_agency_stays_as_written():
 def test_service_exposes_the_same_registry(hashing_retrieval, registry):
     assert len(hashing_retrieval.tasks.tasks) == len(registry.tasks) > 0
     assert hashing_retrieval.tasks.who_leads("tiêm vắc xin liều nhắc lại cho trẻ em")[0].task.lead == "Sở Y tế"
+
+
+def test_tasks_given_to_every_department_are_shared_by_each_and_kept_apart(registry):
+    """"Các sở, ban, ngành" includes each department and board by its kind; districts have their own
+    collective; a body gone before a document was issued was not among those it addressed."""
+    to_all = {id(m.task) for m in registry.tasks_of("Các sở, ban, ngành")}
+    assert to_all
+    health = registry.shared_tasks_of("so y te")
+    assert health and {m.via_collective for m in health} == {"Các sở, ban, ngành"}
+    # Listed apart: never one the agency also has by name.
+    assert not {id(m.task) for m in health} & {id(m.task) for m in registry.tasks_of("Sở Y tế")}
+    assert {id(m.task) for m in health} <= to_all
+    assert registry.shared_tasks_of("Công an tỉnh") == []          # armed forces: no collective names them
+    assert registry.shared_tasks_of("an agency nobody knows") == []
+    gone = registry.gazetteer.entry("Sở Bưu chính, Viễn thông")   # merged long before the sample weeks
+    assert gone.kind == "department" and gone.successor_from < "2022" and registry.shared_tasks_of(gone.name) == []
+    topical = registry.shared_tasks_of("Sở Y tế", query="thi đua")
+    assert topical and all("thi đua" in m.task.action.lower() or "thi đua" in m.task.quote.lower() for m in topical)

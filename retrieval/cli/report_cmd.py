@@ -17,10 +17,12 @@ from retrieval.cli.common import audience_option, index_option, iso_date, resolv
 @click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Your own .docx template using the fields README documents (default: the built-in one).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The .docx to write.")
+@click.option("--with-shared", is_flag=True,
+              help="Also the tasks given to a collective that includes the agency (\"các sở, ban, ngành\").")
 @index_option
 @audience_option
 @user_errors
-def report(agency, audience, date_from, date_to, today, template, out, index_dir) -> None:
+def report(agency, audience, date_from, date_to, today, template, out, with_shared, index_dir) -> None:
     """Write a Word report of an agency's tasks, grouped by the document that assigns them."""
     from retrieval.report.content import build_report, today_iso
     from retrieval.report.default_template import build_default_template
@@ -33,7 +35,8 @@ def report(agency, audience, date_from, date_to, today, template, out, index_dir
     setup_logging(quiet=True)
     day = today or today_iso(Settings.load().today)
     registry = load_registry(resolve_index_dir(index_dir), audience)   # a citizen's report: public tasks only
-    content = build_report(registry, agency, today=day, date_from=date_from, date_to=date_to, audience=audience)
+    content = build_report(registry, agency, today=day, date_from=date_from, date_to=date_to, audience=audience,
+                           include_shared=with_shared)
     layout = read_template(template) if template else build_default_template()
     write_atomically(out, render_report(content, layout))
     click.echo(f"{out}: {content.total} tasks of {content.agency} in {len(content.groups)} documents", err=True)

@@ -36,6 +36,7 @@ class ReportTask:
     action: str
     role: str              # Chủ trì / Phối hợp / Được giao
     successor_of: str      # "" or the former body whose role the agency took over
+    shared_as: str         # "" or the collective name the task was given to ("Các sở, ban, ngành")
     deadline: str          # as the document writes it, with the date it resolves to; "" when none
     deadline_date: str     # d/m/yyyy or ""
     status: str            # Quá hạn / Sắp đến hạn / Đang thực hiện
@@ -82,16 +83,18 @@ class Report:
 
 
 def build_report(registry: TaskRegistry, agency: str, today: str, date_from: str | None = None,
-                 date_to: str | None = None, audience: Audience = "public") -> Report:
+                 date_to: str | None = None, audience: Audience = "public", include_shared: bool = False) -> Report:
     """The report of ``agency``'s tasks (dates ISO). ``date_from``/``date_to`` keep tasks whose
     document was issued in that period (a task of an undated document is then left out).
 
-    ``audience`` names whose report it is; ``registry`` must be that audience's (load_registry(root,
+    ``include_shared`` adds the tasks given to a collective name that includes the agency ("Các sở,
+    ban, ngành"), each row saying so. ``audience`` names whose report it is; ``registry`` must be that audience's (load_registry(root,
     audience) keeps internal documents' tasks out of a citizen's)."""
     if date_from and date_to and date_from > date_to:
         raise InputError(f"the period is empty: --from {date_from} is after --to {date_to}")
     name = resolve_agency(registry, agency)
-    matches = [m for m in registry.tasks_of(name, today=today) if _in_period(m.task, date_from, date_to)]
+    shared = registry.shared_tasks_of(name, today=today) if include_shared else []
+    matches = [m for m in [*registry.tasks_of(name, today=today), *shared] if _in_period(m.task, date_from, date_to)]
     groups = _groups(matches)
     rows = [t for g in groups for t in g.tasks]
     entry = registry.gazetteer.entry(name)
@@ -169,6 +172,7 @@ def _row(number: int, m: TaskMatch) -> ReportTask:
         former = next((h for h in holders if h in t.successors), "")
     return ReportTask(
         number=number, action=t.action, role=ROLE_VI[m.role or "assignee"], successor_of=former,
+        shared_as=m.via_collective or "",
         deadline=deadline_text(t.deadline, t.deadline_date), deadline_date=vn_date(t.deadline_date) or "",
         status=STATUS_VI[m.status or "open"], status_key=m.status or "open", lead=t.lead or "",
         partners=", ".join(t.partners), quote=t.quote)

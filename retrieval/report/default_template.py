@@ -173,7 +173,8 @@ def _tasks_table(doc) -> None:
     number.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
     _run(number.paragraphs[0], "{{ task.number }}")
     _run(action.paragraphs[0], "{{ task.action }}")
-    _run(role.paragraphs[0], "{{ task.role }}{% if task.successor_of %} (thay {{ task.successor_of }}){% endif %}")
+    _run(role.paragraphs[0], "{{ task.role }}{% if task.successor_of %} (thay {{ task.successor_of }}){% endif %}"
+                             "{% if task.shared_as %} (giao chung: {{ task.shared_as }}){% endif %}")
     _run(deadline.paragraphs[0], "{% if task.deadline %}{{ task.deadline }}{% else %}Không nêu thời hạn{% endif %}")
     _run(status.paragraphs[0], "{{ task.status }}")
     # docxtpl replaces a whole {%tr %} row by its one tag: each loop closes in a row of its own.

@@ -59,6 +59,7 @@ class Agency:
     source_note: str | None = None
     functions_to: dict[str, str] = field(default_factory=dict)
     note: str | None = None
+    members: tuple[str, ...] = ()   # a collective name's member kinds: "Các sở, ban, ngành" → department, board
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,9 @@ class Gazetteer:
                 raise InputError(f"agency listed twice in the gazetteer: {agency.name}")
             if agency.kind not in KINDS:
                 raise InputError(f"unknown kind {agency.kind!r} for {agency.name}")
+            for member in agency.members:
+                if member not in KINDS:
+                    raise InputError(f"{agency.name}: unknown member kind {member!r}")
             self._by_name[agency.name] = agency
         for agency in self._by_name.values():
             for other in (agency.successor, agency.parent):
@@ -330,6 +334,7 @@ class Gazetteer:
                 source_note=entry.get("source_note"),
                 functions_to=dict(entry.get("functions_to") or {}),
                 note=entry.get("note"),
+                members=tuple(str(kind) for kind in entry.get("members") or ()),
             ))
         return cls(agencies)
 
@@ -348,6 +353,14 @@ class Gazetteer:
     def kind(self, name: str) -> str | None:
         agency = self.entry(name)
         return agency.kind if agency else None
+
+    def collectives_of(self, name: str) -> tuple[str, ...]:
+        """The collective names that include ``name`` by its kind: a task "giao các sở, ban, ngành" is
+        Sở Y tế's too (so an official asking for Sở Y tế's work sees it)."""
+        agency = self.entry(name)
+        if agency is None:
+            return ()
+        return tuple(group.name for group in self._by_name.values() if agency.kind in group.members)
 
     def canonical(self, name: str) -> str | None:
         """Canonical name for any spelling ("sở tt&tt", "UBND TP Lạng Sơn"), or None."""

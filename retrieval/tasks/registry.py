@@ -7,7 +7,7 @@ stored with the index; this object holds them in memory, read-only.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable
 
 from retrieval.schema import Task
@@ -27,10 +27,12 @@ class TaskMatch:
     via_successor: bool = False    # matched because the asked agency took over the named one's work
     status: str | None = None      # overdue / due_soon / open / no_deadline (with a reference day)
     score: float = 1.0             # text relevance when a query was given
+    via_collective: str | None = None  # the collective name ("Các sở, ban, ngành") that includes the agency
 
     def to_dict(self) -> dict:
         data = self.task.to_dict()
-        data.update(role=self.role, via_successor=self.via_successor, status=self.status)
+        data.update(role=self.role, via_successor=self.via_successor, via_collective=self.via_collective,
+                    status=self.status)
         return data
 
 
@@ -85,6 +87,23 @@ class TaskRegistry:
     def tasks_of(self, agency: str, today: str | None = None) -> list[TaskMatch]:
         """"Sở Y tế được giao những việc gì?": every task where the agency has a role."""
         return self.find(agency=agency, today=today)
+
+    def shared_tasks_of(self, agency: str, query: str | None = None, today: str | None = None) -> list[TaskMatch]:
+        """Tasks given to a collective name that includes the agency ("Các sở, ban, ngành" for a sở) and
+        not to the agency by name: its work too, listed apart because no one of them answers for it alone."""
+        entry = self.gazetteer.entry(agency)
+        if entry is None:
+            return []
+        seen = {id(m.task) for m in self.find(agency=agency, today=today)}
+        shared = []
+        for group in self.gazetteer.collectives_of(entry.name):
+            for m in self.find(agency=group, query=query, today=today):
+                # A body gone by the document's date was not among those it addressed.
+                gone = entry.successor_from and m.task.issued_date and m.task.issued_date >= entry.successor_from
+                if id(m.task) not in seen and not gone:
+                    seen.add(id(m.task))
+                    shared.append(replace(m, via_collective=group))
+        return sorted(shared, key=lambda m: (-m.score, m.task.deadline_date or "9999", m.task.issued_date or ""))
 
     def due_soon(self, today: str, days: int = DUE_SOON_DAYS) -> list[TaskMatch]:
         """"Việc nào sắp đến hạn?": tasks whose deadline falls within ``days`` after ``today``."""
