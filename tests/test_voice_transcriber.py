@@ -256,3 +256,30 @@ def test_a_missing_part_is_named(tmp_path):
     with pytest.raises(ModelBuildError, match="model parts"):
         join_parts(wheels[1:], tmp_path / "cache" / "whisper", expected_sha256=JOINED_SHA)
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+# ---------------------------------------------------------------- the benchmark's questions and measure
+
+
+def test_voice_questions_name_documents_of_the_sample_corpus():
+    import re
+
+    from bot.voice.bench import load_questions
+    from conftest import CORPUS
+
+    questions = load_questions()
+    corpus = re.sub(r"\s+/", "/", " ".join(p.read_text(encoding="utf-8") for p in CORPUS.glob("*.txt")))
+    assert len(questions) >= 30
+    assert {q.split for q in questions} == {"dev", "heldout"}
+    assert abs(sum(q.split == "dev" for q in questions) - len(questions) / 2) <= 1
+    assert [d for q in questions for d in q.expected_docs if d not in corpus] == []
+
+
+def test_word_error_rate_counts_word_edits_over_the_reference():
+    from bot.voice.bench import wer
+
+    assert wer([("Kế hoạch số 143", "kế hoạch số 143.")]) == 0.0            # case and punctuation aside
+    assert wer([("kế hoạch phòng chống", "kế quạch phòng")]) == 0.5         # one substitution, one deletion
+    assert wer([("kế hoạch phòng chống", "kế quạch phòng")], folded=True) == 0.5
+    assert wer([("Tỉnh Lạng Sơn", "tình làng sơn")], folded=True) == 0.0    # right letters, wrong marks
+    assert wer([("a b", "a b"), ("c d", "x y z w")]) == 1.0                 # corpus-level: 4 edits / 4 words
