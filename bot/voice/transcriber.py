@@ -93,11 +93,12 @@ def extra_installed() -> bool:
 
 def voice_available(settings) -> bool:
     """TROLYAO_VOICE on, the extra installed and the model folder built by set-up."""
-    return bool(settings.voice) and extra_installed() and model_files.is_current(model_files.default_model_dir(settings))
+    folder = model_files.default_model_dir(settings)
+    return bool(settings.voice) and extra_installed() and model_files.is_current(folder)
 
 
 def load_whisper(folder: Path) -> SpeechModel:
-    """faster-whisper on the CPU, int8, two threads (a loaded base model holds ~250 MB)."""
+    """faster-whisper on the CPU, int8, two threads (loaded and running: ~260 MB, `make bench` measures it)."""
     try:
         from faster_whisper import WhisperModel
     except ImportError as exc:
