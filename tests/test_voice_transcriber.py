@@ -121,8 +121,7 @@ def test_beyond_the_running_one_and_the_queue_the_next_is_busy(queue, spoken, tm
     async def scenario():
         running = asyncio.create_task(voice.transcribe(spoken))
         assert await asyncio.to_thread(held.started.wait, 30)
-        waiting = [asyncio.create_task(voice.transcribe(spoken)) for _ in range(queue)]
-        await asyncio.sleep(0)      # one turn of the loop: each runs to its admission (synchronous), no timing
+        waiting = [voice.submit(spoken) for _ in range(queue)]     # admitted on the spot
         with pytest.raises(VoiceBusy):
             await voice.transcribe(spoken)
         held.release.set()

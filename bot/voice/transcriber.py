@@ -169,6 +169,11 @@ class Transcriber:
         return self._model is not None
 
     async def transcribe(self, audio: bytes) -> Transcript:
+        return await self.submit(audio)
+
+    def submit(self, audio: bytes) -> asyncio.Future[Transcript]:
+        """Admit ``audio`` now (or raise VoiceTooLarge / VoiceUnreadable / VoiceBusy) and return the
+        future of its transcript, on the running event loop."""
         if len(audio) > self.max_bytes:
             raise VoiceTooLarge(len(audio), self.max_bytes)
         if not audio:
@@ -178,7 +183,7 @@ class Transcriber:
         # The slot is freed when the job ends (or is cancelled before it starts), not when the caller
         # stops waiting: a caller that gives up must not let more jobs pile up than the queue allows.
         job.add_done_callback(lambda _: self._release())
-        return await asyncio.wrap_future(job)
+        return asyncio.wrap_future(job)
 
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
