@@ -94,6 +94,10 @@ class PendingChoice:
         return cls(**common, tasks=tuple(TaskRef.from_slot(o) for o in options))
 
 
+# What the gateway puts in a message's metadata ("input") when the words come from a voice note.
+VOICE_INPUT = "voice"
+
+
 @dataclass
 class Turn:
     """What the actions need from the tracker for the current user message."""
@@ -106,6 +110,7 @@ class Turn:
     focus_task: TaskRef | None = None
     focus_agency: str | None = None
     pending: PendingChoice | None = None
+    via_voice: bool = False     # the words were heard in a voice note (the gateway's message metadata)
 
     @classmethod
     def of(cls, tracker: Tracker) -> "Turn":
@@ -118,7 +123,8 @@ class Turn:
                    focus_source=tracker.get_slot("focus_source"),
                    focus_task=TaskRef.from_slot(tracker.get_slot("focus_task")),
                    focus_agency=tracker.get_slot("focus_agency"),
-                   pending=PendingChoice.from_slot(tracker.get_slot("pending")))
+                   pending=PendingChoice.from_slot(tracker.get_slot("pending")),
+                   via_voice=(message.get("metadata") or {}).get("input") == VOICE_INPUT)
 
     def first(self, entity: str) -> str | None:
         values = self.entities.get(entity)

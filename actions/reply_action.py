@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.assistant import Assistant, Core
 from actions.focus import Turn
 from actions.render import Reply
+from actions.voice_rescue import offer_documents
 
 
 class AssistantAction(Action, metaclass=ABCMeta):
@@ -32,6 +33,9 @@ class ReplyAction(AssistantAction):
         ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        reply, events = self.respond(self.assistant.core(tracker.sender_id), Turn.of(tracker), tracker)
+        core, turn = self.assistant.core(tracker.sender_id), Turn.of(tracker)
+        reply, events = self.respond(core, turn, tracker)
+        if reply.abstained and turn.via_voice:    # misheard words, not an unanswerable question: offer choices
+            reply, events = offer_documents(core, turn) or (reply, events)
         reply.send(dispatcher)
         return events

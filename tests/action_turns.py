@@ -42,10 +42,11 @@ class ActionConversation:
     last_events: list[dict[str, Any]] = field(default_factory=list)
 
     def say(self, text: str, intent: str, action: str, intent_ranking: list[dict] | None = None,
-            entities: list[dict[str, Any]] | None = None) -> BotReply:
+            entities: list[dict[str, Any]] | None = None, metadata: dict[str, Any] | None = None) -> BotReply:
         message = {"text": text, "intent": {"name": intent, "confidence": 1.0},
                    "entities": entities_of(text) if entities is None else entities,
-                   "intent_ranking": intent_ranking or [{"name": intent, "confidence": 1.0}]}
+                   "intent_ranking": intent_ranking or [{"name": intent, "confidence": 1.0}],
+                   "metadata": metadata or {}}
         self.events.append({"event": "user", "text": text, "parse_data": message})
         tracker = Tracker(self.sender, dict(self.slots), message, list(self.events), False, None, {}, "action_listen")
         dispatcher = CollectingDispatcher()
