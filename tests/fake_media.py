@@ -3,6 +3,7 @@ download recorded. A file added without content is an endless stream with no Con
 hostile or broken server might send: a client that does not cap what it reads never finishes it."""
 from __future__ import annotations
 
+import asyncio
 import threading
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ class HostedFiles:
             async def endless():
                 while True:
                     yield b"\0" * CHUNK
+                    await asyncio.sleep(0)     # the server's other requests, and the client hanging up
 
             return StreamingResponse(endless(), media_type=content_type)
         return Response(content, media_type=content_type)
