@@ -9,7 +9,9 @@ user (bot/buttons.py), anything else typed with a leading "/" is read as words. 
 workers, each user has a worker of their own (a stable hash); when it is gone, the next worker
 continues the conversation (they share its tracker). Logs and the rate-limit store carry the sender's
 pseudonym (an HMAC under the secret key: bot/pseudonyms.py), never the id itself, names, phone
-numbers or tokens.
+numbers or tokens. A voice note is admitted (`admit`: redelivery, rate limit) before it is downloaded
+and transcribed (bot/voice/hook.py), then its words answered as typed words (`answer_words`); the
+"Tôi nói chưa đúng" button it offers (`/voice_misheard`, sealed) is answered here, not by Rasa.
 """
 from __future__ import annotations
 
