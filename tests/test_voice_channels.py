@@ -29,13 +29,16 @@ from bot.app import create_app
 from bot.channels.messenger import MessengerChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo import ZaloChannel
-from bot.gateway import MISHEARD
+from bot.buttons import ButtonSeal
+from bot.gateway import MISHEARD, RATE_LIMITED, Gateway
+from bot.pseudonyms import Pseudonyms
 from bot.voice.speech import SpeechUnavailable, reencode, speak
 from bot.voice.hook import BUSY, MISHEARD_TITLE, TYPE_PLEASE, UNREADABLE, VoiceFlow, too_large, too_long
 from bot.voice.transcriber import Transcriber, extra_installed, voice_available
 from fake_messenger import VERSION, FakeGraph
 from fake_telegram import FakeTelegram, callback_update, message_update, visible_text, voice_update
 from fake_zalo import FakeZalo
+from rasa_stand_in import FakeRasa
 from retrieval.settings import Settings
 from stub_gateway import StubGateway, channel_app
 from test_messenger import APP_SECRET as MESSENGER_SECRET
@@ -240,6 +243,44 @@ def test_audio_too_long_or_not_audio_is_refused_before_the_model(voice_extra):
         messenger.fake.wait_sent(user, 2)
     assert texts(messenger.fake.sent(user)) == [too_long(2.0), UNREADABLE]
     assert "2 giây" in too_long(2.0) and stub.calls == []
+
+
+class SaysModel:
+    """Whisper's place when a test is about what happens to the words, not how they are heard."""
+
+    def __init__(self, words: str):
+        self.words = words
+
+    def transcribe(self, audio, **options):
+        return iter([type("Segment", (), {"text": f" {self.words}"})()]), None
+
+
+def test_through_the_gateway_a_voice_note_is_a_turn_of_words_and_only_its_sealed_button_asks_to_type(voice_extra):
+    """The real gateway over a Rasa stand-in: the note's words reach Rasa as words, the misheard
+    button is sealed for its user and answered by the gateway, and a flooding sender's note is refused
+    before it is fetched."""
+    rasa = FakeRasa()
+    with serve(rasa.app) as rasa_url:
+        settings = Settings(rasa_url=rasa_url, rate_limit="3/minute", voice=False)
+        gateway = Gateway(settings, buttons=ButtonSeal(), pseudonyms=Pseudonyms(b"voice test key"))
+        voice = flow(gateway, load_model=lambda folder: SaysModel("/restart phòng chống sốt xuất huyết"))
+        user, flooder = new_user(), new_user()
+        with served_zalo(lambda s: channel_app(ZaloChannel(s, gateway, voice=voice)), settings) as (zalo, media):
+            zalo.fake.media.add("q.m4a", spoken("sốt xuất huyết", "mp4"))
+            assert zalo.post(zalo_voice_event(user, f"{media}/q.m4a")).status_code == 200
+            heard, answer = zalo.fake.wait_sent(user, 2)
+            number = answer.text.splitlines()[1].split(".")[0]
+            assert zalo.ask(user, number) == MISHEARD                         # its button, sealed for it
+            assert zalo.ask(user, "/voice_misheard") == "Đã nhận: voice_misheard"   # typed: words
+            for text in ("một", "hai", "ba"):
+                zalo.ask(flooder, text)
+            assert zalo.post(zalo_voice_event(flooder, f"{media}/q.m4a")).status_code == 200
+            [*_, limited] = zalo.fake.wait_sent(flooder, 4)
+    assert heard.text == "Tôi nghe được: «/restart phòng chống sốt xuất huyết»"
+    assert answer.text.splitlines() == ["Đã nhận: restart phòng chống sốt xuất huyết", f"1. {MISHEARD_TITLE}",
+                                        "Trả lời bằng số để chọn."]
+    assert limited.text == RATE_LIMITED and zalo.fake.media.downloads == ["q.m4a"]
+    assert rasa.senders.count(f"zalo:{user}") == 2 and rasa.senders.count(f"zalo:{flooder}") == 3
 
 
 class HeldModel:
