@@ -25,6 +25,7 @@ bench: setup
 	@$(VENV)/bin/python -m retrieval.bench --shared $(SHARED)
 	@$(VENV)/bin/python -m retrieval.goldset.archive --shared $(SHARED) --json bench-results/archive.json
 	@$(VENV)/bin/python -m bot.bench
+	@$(VENV)/bin/python -m bot.voice.bench --json bench-results/voice.json
 
 # Both modes under load, one after the other, each started on its own free ports (a running
 # `make run` is left alone); a Rasa worker and an action server are killed halfway through the scaled

@@ -33,7 +33,7 @@ SAMPLE_RATE = 16_000    # what Whisper's feature extractor expects
 class Transcript:
     text: str
     duration_s: float     # of the audio, as decoded
-    compute_s: float      # worker time: decoding and the model
+    compute_s: float      # worker time: decoding and the model (not the model's one-time loading)
 
 
 class VoiceError(Exception):
@@ -66,12 +66,14 @@ class VoiceUnavailable(VoiceError):
 
 @dataclass(frozen=True)
 class WhisperOptions:
-    """How the model decodes. Chosen on the dev half of eval/voice_questions.yaml (bot/voice/bench.py)."""
-    beam_size: int = 1
+    """How the model decodes. Chosen on the dev half of eval/voice_questions.yaml (`python -m
+    bot.voice.bench --tune`): beam 5 over greedy (greedy falls into repetition loops: WER 0.96 vs 0.76,
+    search hit@3 0.58 vs 0.71); VAD changed nothing on these clips; a domain prompt made it worse."""
+    beam_size: int = 5
     vad_filter: bool = False
     initial_prompt: str | None = None
-    # One temperature: the fallback ladder (0.2 … 1.0) re-decodes up to 5 more times on espeak-ng's
-    # speech for no measured gain, and a phone user waits for it.
+    # One temperature: faster-whisper's fallback ladder (0.2 … 1.0) re-decodes up to 5 more times when
+    # the output looks like a loop; on a 5.7 s espeak-ng question that took 14 s instead of 3 s.
     temperature: float = 0.0
 
     def kwargs(self) -> dict[str, Any]:
@@ -193,14 +195,16 @@ class Transcriber:
     def _run(self, audio: bytes) -> Transcript:
         started = time.perf_counter()
         samples = decode(audio, self.max_s)
-        model = self._loaded()
+        decoding = time.perf_counter() - started
+        model = self._loaded()      # the first run's loading is not counted as this note's compute
+        started = time.perf_counter()
         segments, _info = model.transcribe(samples, language="vi", condition_on_previous_text=False,
                                            without_timestamps=True, **self.options.kwargs())
         text = " ".join(s.text.strip() for s in segments).strip()    # the generator decodes as it is read
-        duration = samples.size / SAMPLE_RATE
+        compute = decoding + time.perf_counter() - started
         if not text:
             raise VoiceUnreadable("no speech was recognised")
-        return Transcript(text=text, duration_s=round(duration, 3), compute_s=time.perf_counter() - started)
+        return Transcript(text=text, duration_s=round(samples.size / SAMPLE_RATE, 3), compute_s=compute)
 
     def _loaded(self) -> SpeechModel:
         # Only the worker thread gets here, so loading needs no lock.
