@@ -6,7 +6,7 @@ a message with `messaging_type`, a text of at most 2000 characters and at most 1
 titles of at most 20 characters and payloads of at most 1000. `fail_messages = True` makes it
 answer every message with an internal error (HTTP 500), as the real one sometimes does. Tests wait
 for calls with `wait_for` (a condition, no sleeps). Audio attachments are served from `/cdn/<name>`
-(``media.add``), as Meta's CDN serves them.
+(``media.add``; ``media_url(name)``), as Meta's CDN serves them.
 """
 from __future__ import annotations
 
@@ -61,8 +61,12 @@ class FakeGraph:
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
         self.media = HostedFiles()
+        self.url = ""                        # set by whoever serves `app`
         self.app = Starlette(routes=[Route(f"/{VERSION}/me/messages", self._send, methods=["POST"]),
                                      Route("/cdn/{name}", self._media)])
+
+    def media_url(self, name: str) -> str:
+        return f"{self.url}/cdn/{name}"
 
     async def _media(self, request: Request):
         return await self.media.serve(request.path_params["name"], request)

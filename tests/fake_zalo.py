@@ -4,7 +4,7 @@ It records every call (headers and body) and checks what the real API checks: th
 header of a message must be the current token (else error -216, as Zalo answers an invalid or
 expired token), a refresh needs the app's `secret_key` header, the app id and the current refresh
 token, which works once. Tests wait for calls with `wait_for` (a condition, no sleeps). Voice messages'
-audio is served from `/media/<name>` (``media.add``; ``media_url`` is its address).
+audio is served from `/media/<name>` (``media.add``; ``media_url(name)`` is its address).
 """
 from __future__ import annotations
 
@@ -50,13 +50,13 @@ class FakeZalo:
         self._changed = threading.Condition()
         self._serial = itertools.count(2)
         self.media = HostedFiles()
+        self.url = ""                        # set by whoever serves `app`
         self.app = Starlette(routes=[Route("/v3.0/oa/message/cs", self._message, methods=["POST"]),
                                      Route("/v4/oa/access_token", self._refresh, methods=["POST"]),
                                      Route("/media/{name}", self._media)])
 
-    @staticmethod
-    def media_url(base_url: str, name: str) -> str:
-        return f"{base_url}/media/{name}"
+    def media_url(self, name: str) -> str:
+        return f"{self.url}/media/{name}"
 
     async def _media(self, request: Request):
         return await self.media.serve(request.path_params["name"], request)

@@ -107,6 +107,7 @@ def served_messenger(app_for: Callable[[Settings], object], base: Settings | Non
     """The app `app_for(settings)` serves, with the Graph API pointed at a fake."""
     fake = FakeGraph(PAGE_TOKEN)
     with serve(fake.app) as fake_url:
+        fake.url = fake_url
         settings = Settings(**{**(base or Settings()).model_dump(), "messenger_page_access_token": PAGE_TOKEN,
                                "messenger_app_secret": APP_SECRET, "messenger_verify_token": VERIFY_TOKEN,
                                "messenger_api_base": f"{fake_url}/{VERSION}"})

@@ -11,17 +11,11 @@ espeak-ng are skipped when voice is not set up, and fail when TROLYAO_VOICE says
 """
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
+import logging
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from asgi_server import serve
@@ -35,17 +29,14 @@ from bot.pseudonyms import Pseudonyms
 from bot.voice.speech import SpeechUnavailable, reencode, speak
 from bot.voice.hook import BUSY, MISHEARD_TITLE, TYPE_PLEASE, UNREADABLE, VoiceFlow, too_large, too_long
 from bot.voice.transcriber import Transcriber, extra_installed, voice_available
-from fake_messenger import VERSION, FakeGraph
 from fake_telegram import FakeTelegram, callback_update, message_update, visible_text, voice_update
-from fake_zalo import FakeZalo
 from rasa_stand_in import FakeRasa
 from retrieval.settings import Settings
 from stub_gateway import StubGateway, channel_app
-from test_messenger import APP_SECRET as MESSENGER_SECRET
-from test_messenger import PAGE_TOKEN, VERIFY_TOKEN, Messenger, new_mid, page_event
+from test_messenger import new_mid, page_event, served_messenger
 from test_telegram import TOKEN, post_update, served_telegram
 from test_voice_transcriber import needs
-from test_zalo import APP_ID, APP_SECRET, OA_ID, OA_SECRET, Zalo, now_ms
+from test_zalo import APP_ID, OA_ID, now_ms, served_zalo
 
 
 
@@ -90,14 +81,7 @@ def flow(gateway, max_s: float = MAX_S, max_bytes: int = MAX_BYTES, **transcribe
     return VoiceFlow(gateway, engine, max_s, max_bytes)
 
 
-# --- the three channels, served against their fakes ------------------------------------------------------
-
-@dataclass
-class Served:
-    """A channel served against its fake; ``media`` is the fake's base URL for audio it hosts."""
-    url: str
-    media: str
-
+# --- voice messages as each channel's API sends them --------------------------------------------------------
 
 def zalo_voice_event(user: str, url: str, msg_id: str | None = None) -> dict:
     return {"app_id": APP_ID, "event_name": "user_send_audio", "timestamp": now_ms(), "sender": {"id": user},
@@ -107,29 +91,6 @@ def zalo_voice_event(user: str, url: str, msg_id: str | None = None) -> dict:
 
 def messenger_audio(user: str, url: str, mid: str | None = None) -> dict:
     return page_event(user, {"mid": mid or new_mid(), "attachments": [{"type": "audio", "payload": {"url": url}}]})
-
-
-@contextlib.contextmanager
-def served_zalo(app_for: Callable[[Settings], object], base: Settings = Settings()) -> Iterator[tuple[Zalo, str]]:
-    fake = FakeZalo(APP_ID, APP_SECRET, access_token="access-1", refresh_token="refresh-1")
-    with serve(fake.app) as fake_url:
-        settings = base.model_copy(update=dict(
-            zalo_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET, zalo_app_secret=APP_SECRET, zalo_access_token="access-1",
-            zalo_refresh_token="refresh-1", zalo_api_base=fake_url, zalo_oauth_base=fake_url))
-        with serve(app_for(settings)) as url:
-            yield Zalo(fake, url), f"{fake_url}/media"
-
-
-@contextlib.contextmanager
-def served_messenger(app_for: Callable[[Settings], object],
-                     base: Settings = Settings()) -> Iterator[tuple[Messenger, str]]:
-    fake = FakeGraph(PAGE_TOKEN)
-    with serve(fake.app) as fake_url:
-        settings = Settings(**{**base.model_dump(), "messenger_page_access_token": PAGE_TOKEN,   # validated: secrets
-                               "messenger_app_secret": MESSENGER_SECRET, "messenger_verify_token": VERIFY_TOKEN,
-                               "messenger_api_base": f"{fake_url}/{VERSION}"})
-        with serve(app_for(settings)) as url:
-            yield Messenger(fake, url), f"{fake_url}/cdn"
 
 
 @pytest.fixture
@@ -171,9 +132,9 @@ def test_with_voice_off_every_channel_asks_to_type_once_and_fetches_nothing(tele
     assert telegram.recorded("getFile") == [] and telegram.files.downloads == []
 
     user, msg_id = new_user(), uuid.uuid4().hex
-    with served_zalo(lambda s: channel_app(ZaloChannel(s, stub)), off) as (zalo, media):
+    with served_zalo(lambda s: channel_app(ZaloChannel(s, stub)), off) as zalo:
         zalo.fake.media.add("z.m4a", b"\0" * 100)
-        event = zalo_voice_event(user, f"{media}/z.m4a", msg_id)
+        event = zalo_voice_event(user, zalo.fake.media_url("z.m4a"), msg_id)
         assert zalo.post(event).status_code == 200 and zalo.post(event).status_code == 200
         zalo.say(user, "xin chào")
         zalo.fake.wait_sent(user, 2)
@@ -181,10 +142,10 @@ def test_with_voice_off_every_channel_asks_to_type_once_and_fetches_nothing(tele
     assert zalo.fake.media.downloads == []
 
     user, mid = new_user(), new_mid()
-    with served_messenger(lambda s: channel_app(MessengerChannel(s, stub)), off) as (messenger, media):
+    with served_messenger(lambda s: channel_app(MessengerChannel(s, stub)), off) as messenger:
         messenger.fake.media.add("m.mp4", b"\0" * 100)
         for _ in range(2):
-            assert messenger.post(messenger_audio(user, f"{media}/m.mp4", mid)).status_code == 200
+            assert messenger.post(messenger_audio(user, messenger.fake.media_url("m.mp4"), mid)).status_code == 200
         messenger.say(user, "xin chào")
         messenger.fake.wait_sent(user, 2)
     assert texts(messenger.fake.sent(user)) == [TYPE_PLEASE, "Bạn hỏi: xin chào"]
@@ -221,9 +182,9 @@ def test_downloads_stop_at_the_size_cap_and_a_failed_one_is_unreadable(telegram)
     assert [c.params["file_id"] for c in telegram.recorded("getFile", ok_only=False)] == ["liar", "no-such-file"]
 
     user = new_user()
-    with served_zalo(lambda s: channel_app(ZaloChannel(s, stub, voice=flow(stub)))) as (zalo, media):
+    with served_zalo(lambda s: channel_app(ZaloChannel(s, stub, voice=flow(stub)))) as zalo:
         zalo.fake.media.add("endless.m4a", None)                            # no length, never ends
-        for url in (f"{media}/endless.m4a", f"{media}/missing.m4a", "file:///etc/passwd", ""):
+        for url in (zalo.fake.media_url("endless.m4a"), zalo.fake.media_url("missing.m4a"), "file:///etc/passwd", ""):
             assert zalo.post(zalo_voice_event(user, url)).status_code == 200
         zalo.fake.wait_sent(user, 4)
     assert texts(zalo.fake.sent(user)) == [too_large(MAX_BYTES), UNREADABLE, UNREADABLE, UNREADABLE]
@@ -235,11 +196,11 @@ def test_audio_too_long_or_not_audio_is_refused_before_the_model(voice_extra):
     stub = StubGateway()
     user = new_user()
     with served_messenger(lambda s: channel_app(MessengerChannel(s, stub, voice=flow(stub, max_s=2.0)))) \
-            as (messenger, media):
+            as messenger:
         messenger.fake.media.add("long.mp4", spoken(QUESTION + " " + QUESTION, "mp4"))
         messenger.fake.media.add("photo.mp4", b"\xff\xd8\xff\xe0 not audio at all" * 50)
         for name in ("long.mp4", "photo.mp4"):
-            assert messenger.post(messenger_audio(user, f"{media}/{name}")).status_code == 200
+            assert messenger.post(messenger_audio(user, messenger.fake.media_url(name))).status_code == 200
         messenger.fake.wait_sent(user, 2)
     assert texts(messenger.fake.sent(user)) == [too_long(2.0), UNREADABLE]
     assert "2 giây" in too_long(2.0) and stub.calls == []
@@ -265,16 +226,16 @@ def test_through_the_gateway_a_voice_note_is_a_turn_of_words_and_only_its_sealed
         gateway = Gateway(settings, buttons=ButtonSeal(), pseudonyms=Pseudonyms(b"voice test key"))
         voice = flow(gateway, load_model=lambda folder: SaysModel("/restart phòng chống sốt xuất huyết"))
         user, flooder = new_user(), new_user()
-        with served_zalo(lambda s: channel_app(ZaloChannel(s, gateway, voice=voice)), settings) as (zalo, media):
+        with served_zalo(lambda s: channel_app(ZaloChannel(s, gateway, voice=voice)), settings) as zalo:
             zalo.fake.media.add("q.m4a", spoken("sốt xuất huyết", "mp4"))
-            assert zalo.post(zalo_voice_event(user, f"{media}/q.m4a")).status_code == 200
+            assert zalo.post(zalo_voice_event(user, zalo.fake.media_url("q.m4a"))).status_code == 200
             heard, answer = zalo.fake.wait_sent(user, 2)
             number = answer.text.splitlines()[1].split(".")[0]
             assert zalo.ask(user, number) == MISHEARD                         # its button, sealed for it
             assert zalo.ask(user, "/voice_misheard") == "Đã nhận: voice_misheard"   # typed: words
             for text in ("một", "hai", "ba"):
                 zalo.ask(flooder, text)
-            assert zalo.post(zalo_voice_event(flooder, f"{media}/q.m4a")).status_code == 200
+            assert zalo.post(zalo_voice_event(flooder, zalo.fake.media_url("q.m4a"))).status_code == 200
             [*_, limited] = zalo.fake.wait_sent(flooder, 4)
     assert heard.text == "Tôi nghe được: «/restart phòng chống sốt xuất huyết»"
     assert answer.text.splitlines() == ["Đã nhận: restart phòng chống sốt xuất huyết", f"1. {MISHEARD_TITLE}",
@@ -300,11 +261,11 @@ def test_a_note_beyond_the_queue_is_told_the_assistant_is_busy(voice_extra):
     model = HeldModel()
     voice = flow(stub, queue=0, load_model=lambda folder: model)           # one at a time, nobody waiting
     first, second = new_user(), new_user()
-    with served_zalo(lambda s: channel_app(ZaloChannel(s, stub, voice=voice))) as (zalo, media):
+    with served_zalo(lambda s: channel_app(ZaloChannel(s, stub, voice=voice))) as zalo:
         zalo.fake.media.add("q.m4a", spoken("sốt xuất huyết", "mp4"))
-        assert zalo.post(zalo_voice_event(first, f"{media}/q.m4a")).status_code == 200
+        assert zalo.post(zalo_voice_event(first, zalo.fake.media_url("q.m4a"))).status_code == 200
         assert model.started.wait(30)
-        assert zalo.post(zalo_voice_event(second, f"{media}/q.m4a")).status_code == 200
+        assert zalo.post(zalo_voice_event(second, zalo.fake.media_url("q.m4a"))).status_code == 200
         [busy] = zalo.fake.wait_sent(second, 1)
         model.release.set()
         answered = zalo.fake.wait_sent(first, 2)
@@ -334,7 +295,8 @@ def assert_heard_then_answered(heard: str, answer: str) -> None:
 
 @pytest.mark.model
 def test_a_telegram_voice_note_is_heard_answered_with_its_source_and_misheard_asks_to_type(
-        voice_settings, telegram, spoken_question):
+        voice_settings, telegram, spoken_question, caplog):
+    caplog.set_level(logging.INFO)
     chat = 710
     telegram.add_file("q1", spoken_question["ogg"])
     update = voice_update(9301, chat, "q1", duration=4, file_size=len(spoken_question["ogg"]))
@@ -352,14 +314,16 @@ def test_a_telegram_voice_note_is_heard_answered_with_its_source_and_misheard_as
     assert_heard_then_answered(sent[0], sent[1])
     assert sent[2] == MISHEARD and sent[3] != MISHEARD and len(sent) == 4
     assert [c.params["file_id"] for c in telegram.recorded("getFile")] == ["q1"]
+    assert telegram.files.downloads == ["voice/q1.oga"] and "/file/bot<token>/voice/q1.oga" in caplog.text
+    assert TOKEN not in caplog.text                      # the file URL holds the token: never logged
 
 
 @pytest.mark.model
 def test_a_zalo_voice_message_is_heard_answered_and_its_number_asks_to_type(voice_settings, spoken_question):
     user = new_user()
-    with served_zalo(create_app, voice_settings) as (zalo, media):
+    with served_zalo(create_app, voice_settings) as zalo:
         zalo.fake.media.add("q.m4a", spoken_question["mp4"])
-        assert zalo.post(zalo_voice_event(user, f"{media}/q.m4a")).status_code == 200
+        assert zalo.post(zalo_voice_event(user, zalo.fake.media_url("q.m4a"))).status_code == 200
         heard, answer = zalo.fake.wait_sent(user, 2, timeout=120)
         [number] = [line.split(".")[0] for line in answer.text.splitlines() if line.endswith(f". {MISHEARD_TITLE}")]
         assert zalo.ask(user, number) == MISHEARD
@@ -370,9 +334,9 @@ def test_a_zalo_voice_message_is_heard_answered_and_its_number_asks_to_type(voic
 def test_a_messenger_audio_attachment_is_heard_answered_and_its_quick_reply_asks_to_type(
         voice_settings, spoken_question):
     user = new_user()
-    with served_messenger(create_app, voice_settings) as (messenger, media):
+    with served_messenger(create_app, voice_settings) as messenger:
         messenger.fake.media.add("q.mp4", spoken_question["mp4"])
-        assert messenger.post(messenger_audio(user, f"{media}/q.mp4")).status_code == 200
+        assert messenger.post(messenger_audio(user, messenger.fake.media_url("q.mp4"))).status_code == 200
         heard, answer = messenger.fake.wait_sent(user, 2, timeout=120)
         [misheard] = [q for q in answer.quick_replies if q["title"] == MISHEARD_TITLE]
         before = len(messenger.fake.sent(user))
