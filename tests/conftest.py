@@ -1,6 +1,8 @@
 """Shared fixtures: paths to ../shared, an isolated user directory, no network beyond localhost."""
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -177,3 +179,48 @@ def talk(assistant):
 
     actions = {action.name(): action for action in actions_for(assistant)}
     return lambda: ActionConversation(actions)
+
+
+# Voice notes (bot/voice): without their set-up these fixtures skip the test, but when TROLYAO_VOICE
+# is on (CI's .ci/run sets it) a missing extra, model or espeak-ng fails it instead.
+VOICE_REQUIRED = os.environ.get("TROLYAO_VOICE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def voice_needs(condition: bool, what: str) -> None:
+    if condition:
+        return
+    if VOICE_REQUIRED:
+        pytest.fail(f"TROLYAO_VOICE is on but {what}")
+    pytest.skip(f"{what} (set TROLYAO_VOICE=1 and run `make setup`)")
+
+
+@pytest.fixture(scope="session")
+def whisper_dir() -> Path:
+    """The Whisper model folder set-up built (not loaded: see `whisper`)."""
+    from bot.voice import model as model_files
+    from bot.voice.transcriber import extra_installed
+    from retrieval.settings import Settings
+
+    folder = model_files.default_model_dir(Settings.load())
+    voice_needs(extra_installed(), "the voice extra (faster-whisper, PyAV) is not installed")
+    voice_needs(model_files.is_current(folder), f"the Whisper model is not built at {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def whisper(whisper_dir):
+    """The real Whisper base, loaded once: `Transcriber(whisper_dir, load_model=lambda _: whisper)`."""
+    from bot.voice.transcriber import load_whisper
+
+    return load_whisper(whisper_dir)
+
+
+@pytest.fixture(scope="session")
+def speech():
+    """espeak-ng as a function: speech(text, speed=150) → WAV bytes (bot/voice/speech.py)."""
+    from bot.voice.speech import speak
+    from bot.voice.transcriber import extra_installed
+
+    voice_needs(extra_installed(), "the voice extra (PyAV) is not installed")
+    voice_needs(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (scripts/test-deps.sh)")
+    return speak

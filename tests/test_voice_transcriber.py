@@ -2,9 +2,9 @@
 refused before the model runs when too large, too long or not audio, transcribed one at a time with
 a bounded queue, and the model folder set-up joins is verified before it is put in place.
 
-Speech is espeak-ng's, generated into temporary files at test time. The tests that load Whisper
-use the `whisper` fixture (conftest marks them `model`). When TROLYAO_VOICE is on (CI: .ci/run sets
-it) a missing extra, model or espeak-ng fails them; otherwise they are skipped with the reason.
+Speech is espeak-ng's, generated at test time (conftest's `speech`). The tests that load Whisper use
+the `whisper` fixture (conftest marks them `model`). When TROLYAO_VOICE is on (CI: .ci/run sets it)
+a missing extra, model or espeak-ng fails them; otherwise they are skipped with the reason.
 """
 from __future__ import annotations
 
@@ -22,20 +22,9 @@ from bot.voice import model as model_files
 from bot.voice.model import ModelBuildError, join_parts
 from bot.voice.transcriber import (Transcriber, VoiceBusy, VoiceTooLarge, VoiceTooLong, VoiceUnreadable,
                                    extra_installed, load_whisper, voice_available)
+from conftest import voice_needs
 from retrieval.settings import Settings
 from retrieval.text import fold
-
-VOICE_REQUIRED = os.environ.get("TROLYAO_VOICE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def needs(condition: bool, what: str) -> None:
-    """Skip without the voice set-up, but fail when TROLYAO_VOICE says it should be there."""
-    if condition:
-        return
-    if VOICE_REQUIRED:
-        pytest.fail(f"TROLYAO_VOICE is on but {what}")
-    pytest.skip(f"{what} (set TROLYAO_VOICE=1 and run `make setup`)")
-
 
 QUESTION = "Tôi muốn biết kế hoạch năm nay của tỉnh."
 # What Whisper base hears of espeak-ng's reading in every container (it writes "kế hoạch" as "kế quạch").
@@ -43,29 +32,9 @@ KEY_WORDS = ["tôi muốn biết", "kế", "tỉnh"]
 
 
 @pytest.fixture(scope="session")
-def model_dir() -> Path:
-    folder = model_files.default_model_dir(Settings.load())
-    needs(extra_installed(), "the voice extra (faster-whisper, PyAV) is not installed")
-    needs(model_files.is_current(folder), f"the Whisper model is not built at {folder}")
-    return folder
-
-
-@pytest.fixture(scope="session")
-def whisper(model_dir):
-    """The real Whisper base, loaded once for the session's transcribers."""
-    return load_whisper(model_dir)
-
-
-@pytest.fixture(scope="session")
-def spoken() -> bytes:
+def spoken(speech) -> bytes:
     """QUESTION as espeak-ng's WAV (2.5 s)."""
-    from bot.voice.speech import SpeechUnavailable, speak
-
-    needs(extra_installed(), "the voice extra (PyAV) is not installed")
-    try:
-        return speak(QUESTION, speed=150)
-    except SpeechUnavailable as exc:
-        needs(False, str(exc))
+    return speech(QUESTION, speed=150)
 
 
 @pytest.fixture
@@ -85,11 +54,11 @@ def folded_words(text: str) -> str:
 
 
 @pytest.mark.parametrize("container", ["wav", "ogg", "mp4"])   # as sent, Telegram's OGG/Opus, Zalo's m4a
-def test_a_spoken_question_is_heard_with_its_key_words(container, spoken, model_dir, whisper):
+def test_a_spoken_question_is_heard_with_its_key_words(container, spoken, whisper_dir, whisper):
     from bot.voice.speech import reencode
 
     audio = spoken if container == "wav" else reencode(spoken, container)
-    result = asyncio.run(transcriber(model_dir, whisper).transcribe(audio))
+    result = asyncio.run(transcriber(whisper_dir, whisper).transcribe(audio))
 
     heard = folded_words(result.text)
     missing = [w for w in KEY_WORDS if folded_words(w) not in heard]
@@ -120,7 +89,7 @@ def test_too_large_is_refused_before_decoding(spoken, no_model):
 @pytest.mark.parametrize("garbage", [b"", b"hello world " * 200, bytes(range(256)) * 40, b"RIFF\x00\x00WAVEfmt "],
                          ids=["empty", "text", "noise", "truncated-wav"])
 def test_what_is_not_audio_is_unreadable(garbage, no_model):
-    needs(extra_installed(), "the voice extra (PyAV) is not installed")
+    voice_needs(extra_installed(), "the voice extra (PyAV) is not installed")
     voice = transcriber(no_model)
     with pytest.raises(VoiceUnreadable):
         asyncio.run(voice.transcribe(garbage))
@@ -152,8 +121,7 @@ def test_beyond_the_running_one_and_the_queue_the_next_is_busy(queue, spoken, tm
     async def scenario():
         running = asyncio.create_task(voice.transcribe(spoken))
         assert await asyncio.to_thread(held.started.wait, 30)
-        waiting = [asyncio.create_task(voice.transcribe(spoken)) for _ in range(queue)]
-        await asyncio.sleep(0)      # one turn of the loop: each runs to its admission (synchronous), no timing
+        waiting = [voice.submit(spoken) for _ in range(queue)]     # admitted on the spot
         with pytest.raises(VoiceBusy):
             await voice.transcribe(spoken)
         held.release.set()
@@ -184,8 +152,8 @@ def test_a_caller_giving_up_does_not_free_the_slot_of_a_running_transcription(sp
     asyncio.run(scenario())
 
 
-def test_availability_needs_the_setting_the_extra_and_the_model(tmp_path, model_dir):
-    cache = model_dir.parent.parent      # $TROLYAO_CACHE of the built model
+def test_availability_needs_the_setting_the_extra_and_the_model(tmp_path, whisper_dir):
+    cache = whisper_dir.parent.parent      # $TROLYAO_CACHE of the built model
     assert voice_available(Settings(voice=True, cache=cache))
     assert not voice_available(Settings(voice=False, cache=cache))
     assert not voice_available(Settings(voice=True, cache=tmp_path))

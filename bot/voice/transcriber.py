@@ -93,11 +93,12 @@ def extra_installed() -> bool:
 
 def voice_available(settings) -> bool:
     """TROLYAO_VOICE on, the extra installed and the model folder built by set-up."""
-    return bool(settings.voice) and extra_installed() and model_files.is_current(model_files.default_model_dir(settings))
+    folder = model_files.default_model_dir(settings)
+    return bool(settings.voice) and extra_installed() and model_files.is_current(folder)
 
 
 def load_whisper(folder: Path) -> SpeechModel:
-    """faster-whisper on the CPU, int8, two threads (a loaded base model holds ~250 MB)."""
+    """faster-whisper on the CPU, int8, two threads (loaded and running: ~260 MB, `make bench` measures it)."""
     try:
         from faster_whisper import WhisperModel
     except ImportError as exc:
@@ -168,6 +169,11 @@ class Transcriber:
         return self._model is not None
 
     async def transcribe(self, audio: bytes) -> Transcript:
+        return await self.submit(audio)
+
+    def submit(self, audio: bytes) -> asyncio.Future[Transcript]:
+        """Admit ``audio`` now (or raise VoiceTooLarge / VoiceUnreadable / VoiceBusy) and return the
+        future of its transcript, on the running event loop."""
         if len(audio) > self.max_bytes:
             raise VoiceTooLarge(len(audio), self.max_bytes)
         if not audio:
@@ -177,7 +183,7 @@ class Transcriber:
         # The slot is freed when the job ends (or is cancelled before it starts), not when the caller
         # stops waiting: a caller that gives up must not let more jobs pile up than the queue allows.
         job.add_done_callback(lambda _: self._release())
-        return await asyncio.wrap_future(job)
+        return asyncio.wrap_future(job)
 
     def close(self) -> None:
         self._worker.shutdown(wait=False, cancel_futures=True)
