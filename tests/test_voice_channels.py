@@ -7,7 +7,8 @@ not audio refused before the model, a full queue (busy), redeliveries. Then spok
 (espeak-ng, encoded as each channel delivers them) go through the real gateway, Rasa, action server and
 Whisper model: "Tôi nghe được: «…»", the answer with its source, and the "Tôi nói chưa đúng" button,
 which the gateway answers with a request to type. Tests needing the voice extra, the model or
-espeak-ng are skipped when voice is not set up, and fail when TROLYAO_VOICE says it is (CI).
+espeak-ng take conftest's voice fixtures (`speech`, `whisper_dir`): skipped when voice is not set up,
+failed when TROLYAO_VOICE says it is (CI).
 """
 from __future__ import annotations
 
@@ -26,28 +27,24 @@ from bot.channels.zalo import ZaloChannel
 from bot.buttons import ButtonSeal
 from bot.gateway import MISHEARD, RATE_LIMITED, Gateway
 from bot.pseudonyms import Pseudonyms
-from bot.voice.speech import SpeechUnavailable, reencode, speak
+from bot.voice.speech import reencode
 from bot.voice.hook import BUSY, MISHEARD_TITLE, TYPE_PLEASE, UNREADABLE, VoiceFlow, too_large, too_long
-from bot.voice.transcriber import Transcriber, extra_installed, voice_available
+from bot.voice.transcriber import Transcriber, voice_available
 from fake_telegram import FakeTelegram, callback_update, message_update, visible_text, voice_update
 from rasa_stand_in import FakeRasa
 from retrieval.settings import Settings
 from stub_gateway import StubGateway, channel_app
 from test_messenger import new_mid, page_event, served_messenger
 from test_telegram import TOKEN, post_update, served_telegram
-from test_voice_transcriber import needs
 from test_zalo import APP_ID, OA_ID, now_ms, served_zalo
 
 
 
-@pytest.fixture
-def voice_extra() -> None:
-    needs(extra_installed(), "the voice extra (faster-whisper, PyAV) is not installed")
-
-
-@pytest.fixture
-def whisper_model(voice_extra) -> None:
-    needs(voice_available(Settings(voice=True)), "the Whisper model is not built")
+@pytest.fixture(scope="session")
+def spoken(speech):
+    """``spoken(text, container, words_per_minute=150)``: espeak-ng's speech (the `speech` fixture)
+    encoded as a channel delivers it (bot/voice/speech.py)."""
+    return lambda text, container, words_per_minute=150: reencode(speech(text, words_per_minute), container)
 
 MAX_S = 10.0
 MAX_BYTES = 200_000
@@ -60,14 +57,6 @@ QUESTION = "Chỉ đạo về tăng cường phòng chống dịch sốt xuất 
 # Telegram's voice notes are OGG/Opus; Zalo's (m4a) and Messenger's audio are AAC in MP4.
 CONTAINERS = ("ogg", "mp4")
 WORDS_PER_MINUTE = 120
-
-
-def spoken(text: str, container: str, words_per_minute: int = 150) -> bytes:
-    """``text`` said by espeak-ng, encoded as a channel delivers it (bot/voice/speech.py)."""
-    try:
-        return reencode(speak(text, words_per_minute), container)
-    except SpeechUnavailable as exc:
-        needs(False, str(exc))
 
 
 def no_model(folder: Path):
@@ -192,7 +181,7 @@ def test_downloads_stop_at_the_size_cap_and_a_failed_one_is_unreadable(telegram)
     assert stub.calls == []                                                 # nothing reached the dialogue
 
 
-def test_audio_too_long_or_not_audio_is_refused_before_the_model(voice_extra):
+def test_audio_too_long_or_not_audio_is_refused_before_the_model(spoken):
     stub = StubGateway()
     user = new_user()
     with served_messenger(lambda s: channel_app(MessengerChannel(s, stub, voice=flow(stub, max_s=2.0)))) \
@@ -216,7 +205,7 @@ class SaysModel:
         return iter([type("Segment", (), {"text": f" {self.words}"})()]), None
 
 
-def test_through_the_gateway_a_voice_note_is_a_turn_of_words_and_only_its_sealed_button_asks_to_type(voice_extra):
+def test_through_the_gateway_a_voice_note_is_a_turn_of_words_and_only_its_sealed_button_asks_to_type(spoken):
     """The real gateway over a Rasa stand-in: the note's words reach Rasa as words, the misheard
     button is sealed for its user and answered by the gateway, and a flooding sender's note is refused
     before it is fetched."""
@@ -256,7 +245,7 @@ class HeldModel:
         return iter([type("Segment", (), {"text": " phòng chống sốt xuất huyết"})()]), None
 
 
-def test_a_note_beyond_the_queue_is_told_the_assistant_is_busy(voice_extra):
+def test_a_note_beyond_the_queue_is_told_the_assistant_is_busy(spoken):
     stub = StubGateway()
     model = HeldModel()
     voice = flow(stub, queue=0, load_model=lambda folder: model)           # one at a time, nobody waiting
@@ -279,7 +268,7 @@ def test_a_note_beyond_the_queue_is_told_the_assistant_is_busy(voice_extra):
 # --- spoken questions through the real gateway, Rasa and the Whisper model ----------------------------------
 
 @pytest.fixture
-def spoken_question(whisper_model) -> dict[str, bytes]:
+def spoken_question(whisper_dir, spoken) -> dict[str, bytes]:
     return {container: spoken(QUESTION, container, WORDS_PER_MINUTE) for container in CONTAINERS}
 
 
