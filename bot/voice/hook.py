@@ -104,10 +104,6 @@ class VoiceFlow:
         return cls(gateway, transcriber_for(settings), settings.voice_max_s, settings.voice_max_bytes,
                    own_transcriber=True)
 
-    @property
-    def enabled(self) -> bool:
-        return self.transcriber is not None
-
     async def answer(self, note: VoiceNote) -> list[BotMessage] | None:
         """The replies to send, or None for a redelivery (answered the first time)."""
         admission = self.gateway.admit(note.channel, note.user_id, note.message_id)
