@@ -1,6 +1,7 @@
 """The gateway's ASGI app: web chat at `/`, `POST /api/chat` (and `/api/chat/new`), `GET /healthz`,
 officials' sign-in and report downloads (bot/officials_web.py), and the channels' webhooks
-(`/telegram/webhook`, `/zalo/webhook`, `/messenger/webhook`) when their credentials are set."""
+(`/telegram/webhook`, `/zalo/webhook`, `/messenger/webhook`) when their credentials are set; one voice
+flow (bot/voice/hook.py) for every channel's voice notes, so the process has one transcriber."""
 from __future__ import annotations
 
 import contextlib
@@ -26,6 +27,8 @@ from bot.rasa_client import BotMessage
 from bot.buttons import ButtonSeal
 from bot.secret_key import derived_key, secret_key
 from bot.state import gateway_store
+from bot.voice.hook import VoiceFlow
+from bot.voice.transcriber import voice_available
 from bot.web_identity import Refused, WebIdentity
 from bot.web_security import middleware
 from retrieval.follow.store import FollowsUnavailable, follow_store
@@ -36,21 +39,22 @@ log = logging.getLogger("trolyao.gateway")
 WEBCHAT = Path(__file__).resolve().parent / "webchat"
 
 
-def channels_for(settings: Settings, gateway: Gateway) -> list:
-    """The channels with credentials; each has `routes()`, `start()`, `stop()`."""
+def channels_for(settings: Settings, gateway: Gateway, voice: VoiceFlow | None = None) -> list:
+    """The channels with credentials; each has `routes()`, `start()`, `stop()`. ``voice``: the voice
+    flow they share (default: each its own)."""
     enabled = []
     if settings.telegram_enabled:
         from bot.channels.telegram import TelegramChannel
 
-        enabled.append(TelegramChannel(settings, gateway))
+        enabled.append(TelegramChannel(settings, gateway, voice=voice))
     if settings.zalo_enabled:
         from bot.channels.zalo import ZaloChannel
 
-        enabled.append(ZaloChannel(settings, gateway, state=gateway.state))
+        enabled.append(ZaloChannel(settings, gateway, state=gateway.state, voice=voice))
     if settings.messenger_enabled:
         from bot.channels.messenger import MessengerChannel
 
-        enabled.append(MessengerChannel(settings, gateway, state=gateway.state))
+        enabled.append(MessengerChannel(settings, gateway, state=gateway.state, voice=voice))
     return enabled
 
 
@@ -66,7 +70,16 @@ def summary(settings: Settings) -> list[str]:
                  "zalo: off (set ZALO_APP_ID, ZALO_OA_SECRET_KEY and ZALO_ACCESS_TOKEN to turn it on)")
     lines.append("messenger: on (webhook /messenger/webhook)" if settings.messenger_enabled else
                  f"messenger: off (set {' and '.join(settings.messenger_missing)} to turn it on)")
+    lines.append(f"voice notes: {voice_summary(settings)}")
     return lines
+
+
+def voice_summary(settings: Settings) -> str:
+    if not settings.voice:
+        return "asked to be typed (set TROLYAO_VOICE=1 and run set-up to transcribe them)"
+    if not voice_available(settings):
+        return "asked to be typed (TROLYAO_VOICE is set but the voice extra or its model is missing: run set-up)"
+    return f"transcribed (up to {settings.voice_max_s:g} s, {settings.voice_max_bytes / 1_000_000:g} MB)"
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -87,7 +100,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                            settings.address_rate_limit, settings.new_conversations_per_hour)
     officials = OfficialsWeb(identity, SignIns(settings.officials_path), Invitations(key, settings.base_url),
                              gateway.reports, gateway.pseudonyms)
-    channels = channels_for(settings, gateway)
+    voice = VoiceFlow.from_settings(settings, gateway)
+    channels = channels_for(settings, gateway, voice)
     notifier = notifier_for(settings, follows, channels)
     retention = Retention(privacy_stores(settings), settings.retention_days,   # own connections (purges in a thread)
                           sweeps=[gateway.reports.sweep])
@@ -160,6 +174,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await retention.stop()
             for channel in reversed(channels):
                 await channel.stop()
+            await voice.aclose()
             await gateway.aclose()
             gateway.state.close()
             follows.close()

@@ -9,7 +9,9 @@ user (bot/buttons.py), anything else typed with a leading "/" is read as words. 
 workers, each user has a worker of their own (a stable hash); when it is gone, the next worker
 continues the conversation (they share its tracker). Logs and the rate-limit store carry the sender's
 pseudonym (an HMAC under the secret key: bot/pseudonyms.py), never the id itself, names, phone
-numbers or tokens.
+numbers or tokens. A voice note is admitted (`admit`: redelivery, rate limit) before it is downloaded
+and transcribed (bot/voice/hook.py), then its words answered as typed words (`answer_words`); the
+"Tôi nói chưa đúng" button it offers (`/voice_misheard`, sealed) is answered here, not by Rasa.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import httpx
@@ -48,6 +51,26 @@ REDELIVERY_TTL_S = 24 * 3600
 # The web page's own buttons (👍/👎 under an answer): fixed payloads anyone may send, since their
 # intents are reachable in words too ("👍", "sai rồi").
 PAGE_PAYLOADS = {"web": frozenset({"/feedback_positive", "/feedback_negative"})}
+# A voice note's answer offers this button (bot/voice/hook.py). Pressed (sealed, as every "/" payload),
+# the gateway answers it itself: it concerns how the question reached us, not the dialogue, so Rasa
+# needs no intent, training data or rule for it, and a user cannot type their way to it.
+VOICE_MISHEARD = "/voice_misheard"
+MISHEARD = ("Xin lỗi vì tôi nghe chưa đúng. Bạn vui lòng gõ câu hỏi bằng chữ (có dấu càng tốt) "
+            "để tôi trả lời chính xác nhé.")
+GATEWAY_REPLIES = {VOICE_MISHEARD: MISHEARD}
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What `Gateway.admit` decided for a message before reading it: a redelivery (answered the
+    first time), refused (the replies say why), or admitted."""
+    sender: str
+    redelivered: bool = False
+    refusal: list[BotMessage] | None = None
+
+    @property
+    def admitted(self) -> bool:
+        return not self.redelivered and self.refusal is None
 
 
 def too_long(length: int, limit: int) -> str:
@@ -107,16 +130,17 @@ class Gateway:
                                         dt.timedelta(minutes=self.settings.report_link_minutes))
         return self._reports
 
+    def sender(self, channel: str, user_id: str) -> str:
+        """The namespaced sender Rasa, the stores and the seals know a user by (`tg:…`, `zalo:…`)."""
+        return f"{channel}:{clean_text(user_id)}"
+
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:
         """The replies to send, or None when this message was already handled (a redelivery)."""
-        sender = f"{channel}:{clean_text(user_id)}"
+        sender = self.sender(channel, user_id)
         try:
-            if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
-                log.info("%s %s redelivered message ignored", channel, self.pseudonyms.of(sender))
+            if not self._first_time(channel, sender, message_id):
                 return None
-            if self.inbound is not None:
-                self._note_inbound(sender)
             text = clean_text(text or "").strip()
             if text.startswith("/"):
                 payload = self.buttons.open(sender, text)
@@ -126,16 +150,74 @@ class Gateway:
                     log.info("%s %s button with an invalid seal", channel, self.pseudonyms.of(sender))
                     return [BotMessage(BUTTON_EXPIRED)]
                 text = payload if payload is not None else as_words(text)
-            if not text:
-                return [BotMessage(EMPTY)]
-            if len(text) > self.settings.max_message_chars:
-                return [BotMessage(too_long(len(text), self.settings.max_message_chars))]
-            if not self.state.hit(self._limits, self.pseudonyms.of(sender)):
-                log.info("%s %s rate limited", channel, self.pseudonyms.of(sender))
+            refusal = self._unreadable(text)
+            if refusal is not None:
+                return [refusal]
+            if not self._within_limit(channel, sender):
                 return [BotMessage(RATE_LIMITED)]
         except StateUnavailable as exc:
             log.warning("%s %s gateway store unavailable: %s", channel, self.pseudonyms.of(sender), exc)
             return [BotMessage(APOLOGY)]
+        return await self._converse(sender, text)
+
+    def admit(self, channel: str, user_id: str, message_id: str | None = None) -> Admission:
+        """A message that must be read before it is text (a voice note), checked as a typed one is
+        (redelivery, the sender's rate limit) before the costly reading, so that neither a redelivery
+        nor a flood is transcribed. Its words then go to `answer_words`."""
+        sender = self.sender(channel, user_id)
+        try:
+            if not self._first_time(channel, sender, message_id):
+                return Admission(sender, redelivered=True)
+            if not self._within_limit(channel, sender):
+                return Admission(sender, refusal=[BotMessage(RATE_LIMITED)])
+        except StateUnavailable as exc:
+            log.warning("%s %s gateway store unavailable: %s", channel, self.pseudonyms.of(sender), exc)
+            return Admission(sender, refusal=[BotMessage(APOLOGY)])
+        return Admission(sender)
+
+    async def answer_words(self, admission: Admission, text: str, offer: list[dict] | None = None) -> list[BotMessage]:
+        """The answer to words read from an admitted message (a transcript): words only, never a
+        payload, within the size limit; ``offer``: buttons added to the last reply, sealed for the
+        sender like the dialogue's."""
+        if not admission.admitted:
+            raise ValueError("answer_words needs a message `admit` let through")
+        text = as_words(clean_text(text or "").strip())
+        refusal = self._unreadable(text)
+        replies = [refusal] if refusal is not None else await self._converse(admission.sender, text)
+        if offer:
+            replies[-1].buttons = [*replies[-1].buttons, *self.buttons.seal_buttons(admission.sender, offer)]
+        return replies
+
+    def _first_time(self, channel: str, sender: str, message_id: str | None) -> bool:
+        """False for a redelivery (the message id seen within a day); otherwise the sender's last-message
+        time is recorded (the notifier's reply windows)."""
+        if message_id is not None and not self.state.first_time(f"{channel}:{message_id}", REDELIVERY_TTL_S):
+            log.info("%s %s redelivered message ignored", channel, self.pseudonyms.of(sender))
+            return False
+        if self.inbound is not None:
+            self._note_inbound(sender)
+        return True
+
+    def _unreadable(self, text: str) -> BotMessage | None:
+        """The reply to a text Rasa must not get: empty, or longer than the limit."""
+        if not text:
+            return BotMessage(EMPTY)
+        if len(text) > self.settings.max_message_chars:
+            return BotMessage(too_long(len(text), self.settings.max_message_chars))
+        return None
+
+    def _within_limit(self, channel: str, sender: str) -> bool:
+        if self.state.hit(self._limits, self.pseudonyms.of(sender)):
+            return True
+        log.info("%s %s rate limited", channel, self.pseudonyms.of(sender))
+        return False
+
+    async def _converse(self, sender: str, text: str) -> list[BotMessage]:
+        """One turn: a payload the gateway answers itself, else Rasa's replies with their buttons
+        sealed for the sender and any document that is not a report file dropped."""
+        if text in GATEWAY_REPLIES:
+            log.info("%s pressed %s", self.pseudonyms.of(sender), text)
+            return [BotMessage(GATEWAY_REPLIES[text])]
         replies = await self.ask_rasa(sender, text)
         for reply in replies:
             reply.buttons = self.buttons.seal_buttons(sender, reply.buttons)

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         "The secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token (required in webhook mode).", TELEGRAM)
     telegram_api_base: str = setting("https://api.telegram.org", "TELEGRAM_API_BASE",
                                      "Another Bot API server (tests, or a local Bot API server).", TELEGRAM)
+    telegram_file_api_base: str | None = setting(
+        None, "TELEGRAM_FILE_API_BASE",
+        "Where voice notes are downloaded from, in python-telegram-bot's base_file_url form (the bot token is "
+        "appended); unset: TELEGRAM_API_BASE + /file/bot, i.e. https://api.telegram.org/file/bot.", TELEGRAM,
+        "https://api.telegram.org/file/bot")
 
     zalo_app_id: str | None = setting(None, "ZALO_APP_ID", "The app id (with the two below, turns Zalo on).", ZALO)
     zalo_oa_secret_key: str | None = setting(None, "ZALO_OA_SECRET_KEY",
@@ -349,6 +354,11 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
+    @property
+    def telegram_file_base(self) -> str:
+        """The file API's base URL (python-telegram-bot's base_file_url: the token follows it)."""
+        return self.telegram_file_api_base or f"{self.telegram_api_base.rstrip('/')}/file/bot"
 
     @property
     def zalo_enabled(self) -> bool:

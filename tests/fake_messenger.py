@@ -5,7 +5,8 @@ Authorization header; otherwise error 190, HTTP 400), a recipient, and then eith
 a message with `messaging_type`, a text of at most 2000 characters and at most 13 quick replies with
 titles of at most 20 characters and payloads of at most 1000. `fail_messages = True` makes it
 answer every message with an internal error (HTTP 500), as the real one sometimes does. Tests wait
-for calls with `wait_for` (a condition, no sleeps).
+for calls with `wait_for` (a condition, no sleeps). Audio attachments are served from `/cdn/<name>`
+(``media.add``; ``media_url(name)``), as Meta's CDN serves them.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from fake_media import HostedFiles
 
 VERSION = "v21.0"
 SENDER_ACTIONS = {"typing_on", "typing_off", "mark_seen"}
@@ -57,7 +60,16 @@ class FakeGraph:
         self.calls: list[Call] = []
         self._changed = threading.Condition()
         self._ids = itertools.count(1)
-        self.app = Starlette(routes=[Route(f"/{VERSION}/me/messages", self._send, methods=["POST"])])
+        self.media = HostedFiles()
+        self.url = ""                        # set by whoever serves `app`
+        self.app = Starlette(routes=[Route(f"/{VERSION}/me/messages", self._send, methods=["POST"]),
+                                     Route("/cdn/{name}", self._media)])
+
+    def media_url(self, name: str) -> str:
+        return f"{self.url}/cdn/{name}"
+
+    async def _media(self, request: Request):
+        return await self.media.serve(request.path_params["name"], request)
 
     def sent(self, user: str) -> list[Call]:
         """Text messages the API accepted for `user`, in order."""

@@ -6,7 +6,9 @@ deadline, and can make the next sendMessage answer a 429. sendMessage checks wha
 HTML that Telegram can parse (known tags, balanced, `<` and `&` escaped) and at most 4096 characters
 after entity parsing; a bad message gets Telegram's 400, so a rendering bug cannot pass unnoticed.
 sendDocument takes a multipart upload, as PTB sends it; the file is recorded as an ``Upload`` in the
-call's ``params["document"]``.
+call's ``params["document"]``. Voice notes: `add_file` makes a file getFile finds (by file_id) and the
+file API serves at `/file/bot<token>/<file_path>` (downloads recorded in ``files.downloads``);
+`voice_update` is a message carrying one, with the duration and size Telegram would declare.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from fake_media import HostedFiles
 
 BOT_USER = {"id": 123, "is_bot": True, "first_name": "Trợ lý ảo", "username": "trolyao_test_bot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -87,6 +91,19 @@ def message_update(update_id: int, chat_id: int, text: str, message_id: int | No
     return {"update_id": update_id, "message": message}
 
 
+def voice_update(update_id: int, chat_id: int, file_id: str, duration: int, file_size: int | None,
+                 kind: str = "voice", mime_type: str = "audio/ogg") -> dict:
+    """A voice note (``kind="voice"``) or an audio file (``kind="audio"``) in a private chat."""
+    media = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": duration, "mime_type": mime_type}
+    if file_size is not None:
+        media["file_size"] = file_size
+    message = {"message_id": update_id, "date": int(time.time()),
+               "chat": {"id": chat_id, "type": "private", "first_name": "Người dùng"},
+               "from": {"id": chat_id, "is_bot": False, "first_name": "Người dùng", "language_code": "vi"},
+               kind: media}
+    return {"update_id": update_id, "message": message}
+
+
 def callback_update(update_id: int, chat_id: int, data: str, callback_id: str, message: dict | None = None) -> dict:
     """A press on an inline button of `message` (a sent message as the fake returned it)."""
     message = message or {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
@@ -105,12 +122,22 @@ class FakeTelegram:
     _fail_next_send: list[int] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
     _message_ids: itertools.count = field(default_factory=lambda: itertools.count(1000))
+    files: HostedFiles = field(default_factory=HostedFiles)
+    _file_paths: dict[str, str] = field(default_factory=dict)     # file_id → file_path
 
     # what tests use
 
     def push(self, *updates: dict) -> None:
         with self._changed:
             self.updates.extend(updates)
+
+    def add_file(self, file_id: str, content: bytes | None, file_path: str | None = None) -> str:
+        """A file users sent (None: an endless stream); its file_path on the file API."""
+        path = file_path or f"voice/{file_id}.oga"
+        with self._changed:
+            self._file_paths[file_id] = path
+        self.files.add(path, content, "audio/ogg")
+        return path
 
     def fail_next_send_message(self, retry_after: int = 1) -> None:
         """The next sendMessage gets Telegram's 429 with parameters.retry_after."""
@@ -150,7 +177,11 @@ class FakeTelegram:
 
     @property
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])])
+        return Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                                 Route("/file/bot{token}/{path:path}", self._file)])
+
+    async def _file(self, request: Request):
+        return await self.files.serve(request.path_params["path"], request)
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
@@ -184,6 +215,18 @@ class FakeTelegram:
 
     async def _m_answerCallbackQuery(self, params: dict):
         return 200, {"ok": True, "result": True}
+
+    async def _m_getFile(self, params: dict):
+        file_id = str(params.get("file_id") or "")
+        with self._changed:
+            path = self._file_paths.get(file_id)
+        if path is None:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+        content = self.files.files[path][0]
+        result = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_path": path}
+        if content is not None:
+            result["file_size"] = len(content)
+        return 200, {"ok": True, "result": result}
 
     async def _m_getUpdates(self, params: dict):
         offset = int(params.get("offset") or 0)

@@ -3,7 +3,8 @@
 It records every call (headers and body) and checks what the real API checks: the `access_token`
 header of a message must be the current token (else error -216, as Zalo answers an invalid or
 expired token), a refresh needs the app's `secret_key` header, the app id and the current refresh
-token, which works once. Tests wait for calls with `wait_for` (a condition, no sleeps).
+token, which works once. Tests wait for calls with `wait_for` (a condition, no sleeps). Voice messages'
+audio is served from `/media/<name>` (``media.add``; ``media_url(name)`` is its address).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from fake_media import HostedFiles
 
 EXPIRED = {"error": -216, "message": "Access token is invalid"}
 
@@ -46,8 +49,17 @@ class FakeZalo:
         self.refreshes: list[Call] = []      # every POST /v4/oa/access_token
         self._changed = threading.Condition()
         self._serial = itertools.count(2)
+        self.media = HostedFiles()
+        self.url = ""                        # set by whoever serves `app`
         self.app = Starlette(routes=[Route("/v3.0/oa/message/cs", self._message, methods=["POST"]),
-                                     Route("/v4/oa/access_token", self._refresh, methods=["POST"])])
+                                     Route("/v4/oa/access_token", self._refresh, methods=["POST"]),
+                                     Route("/media/{name}", self._media)])
+
+    def media_url(self, name: str) -> str:
+        return f"{self.url}/media/{name}"
+
+    async def _media(self, request: Request):
+        return await self.media.serve(request.path_params["name"], request)
 
     def expire_access_token(self) -> None:
         """The current access token stops working: the next message sent with it gets -216."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from starlette.applications import Starlette
 
 from bot.downloads import ReportFiles
+from bot.gateway import Admission
 from bot.pseudonyms import Pseudonyms
 from bot.rasa_client import BotMessage
 
@@ -35,11 +36,31 @@ class StubGateway:
     pseudonyms: Pseudonyms = field(default_factory=lambda: Pseudonyms(b"stub gateway key"))
     reports: ReportFiles | None = None    # the reports folder, for replies that carry a document
 
+    admitted: list[Handled] = field(default_factory=list)   # admit() calls (voice notes), text ""
+    _seen: set[str] = field(default_factory=set)
+
     async def handle(self, channel: str, user_id: str, text: str,
                      message_id: str | None = None) -> list[BotMessage] | None:
-        seen = message_id is not None and any(c.message_id == message_id for c in self.calls)
         self.calls.append(Handled(channel, user_id, text, message_id))
-        return None if seen else self.reply(text)
+        return None if self._redelivered(message_id) else self.reply(text)
+
+    def admit(self, channel: str, user_id: str, message_id: str | None = None) -> Admission:
+        self.admitted.append(Handled(channel, user_id, "", message_id))
+        return Admission(f"{channel}:{user_id}", redelivered=self._redelivered(message_id))
+
+    async def answer_words(self, admission: Admission, text: str, offer: list[dict] | None = None) -> list[BotMessage]:
+        channel, user_id = admission.sender.split(":", 1)
+        self.calls.append(Handled(channel, user_id, text, None))
+        replies = self.reply(text)
+        replies[-1].buttons = [*replies[-1].buttons, *(offer or [])]
+        return replies
+
+    def _redelivered(self, message_id: str | None) -> bool:
+        if message_id is None:
+            return False
+        seen = message_id in self._seen
+        self._seen.add(message_id)
+        return seen
 
     async def aclose(self) -> None:
         pass

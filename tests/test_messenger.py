@@ -107,6 +107,7 @@ def served_messenger(app_for: Callable[[Settings], object], base: Settings | Non
     """The app `app_for(settings)` serves, with the Graph API pointed at a fake."""
     fake = FakeGraph(PAGE_TOKEN)
     with serve(fake.app) as fake_url:
+        fake.url = fake_url
         settings = Settings(**{**(base or Settings()).model_dump(), "messenger_page_access_token": PAGE_TOKEN,
                                "messenger_app_secret": APP_SECRET, "messenger_verify_token": VERIFY_TOKEN,
                                "messenger_api_base": f"{fake_url}/{VERSION}"})
@@ -304,11 +305,13 @@ def test_attachments_get_a_polite_text_audio_goes_to_the_voice_hook_and_other_ev
     assert "hãy gõ câu hỏi" in TYPE_PLEASE
 
 
-def test_the_default_voice_hook_asks_the_user_to_type(messenger, stub):
+def test_with_voice_off_the_default_voice_hook_asks_the_user_to_type(stub):
+    """Voice on: tests/test_voice_channels.py."""
     user = new_user()
     audio = {"mid": new_mid(), "attachments": [{"type": "audio", "payload": {"url": "https://cdn.example/a.mp4"}}]}
-    assert messenger.post(page_event(user, audio)).status_code == 200
-    [reply] = messenger.fake.wait_sent(user, 1)
+    with served_messenger(over(stub), Settings(voice=False)) as messenger:
+        assert messenger.post(page_event(user, audio)).status_code == 200
+        [reply] = messenger.fake.wait_sent(user, 1)
     assert reply.text == TYPE_PLEASE and stub.calls == []
 
 

@@ -94,6 +94,7 @@ def served_zalo(app_for: Callable[[Settings], object], base: Settings = Settings
     """The app `app_for(settings)` serves, with Zalo's API and OAuth pointed at a fake."""
     fake = FakeZalo(APP_ID, APP_SECRET, access_token="access-1", refresh_token="refresh-1")
     with serve(fake.app) as fake_url:
+        fake.url = fake_url
         settings = base.model_copy(update=dict(
             zalo_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET, zalo_app_secret=APP_SECRET, zalo_access_token="access-1",
             zalo_refresh_token="refresh-1", zalo_api_base=fake_url, zalo_oauth_base=fake_url))

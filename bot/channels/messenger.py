@@ -16,8 +16,9 @@ first; text is cut under Messenger's 2000-character limit at sentence boundaries
 written out as text; buttons become quick replies (at most 13, titles at most 20 characters;
 payloads longer than Messenger carries kept in a table). When titles had to be shortened, or there
 are more than 13 buttons, the options are also numbered in the text and a typed number picks one.
-Audio attachments go to the voice hook (`VoiceHook`), which for now asks the user to type; other
-attachments get a polite "text only". An answer that fails is logged with its traceback and the
+Audio attachments (a voice message: MP4/AAC on Meta's CDN) go to the voice hook (`VoiceHook`): by
+default the voice flow (bot/voice/hook.py), which transcribes them when voice is on and otherwise
+asks the user to type; other attachments get a polite "text only". An answer that fails is logged with its traceback and the
 user gets the gateway's apology. Logs carry the sender's pseudonym, never tokens, names or texts.
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ from bot.gateway import APOLOGY, BUTTON_EXPIRED, REDELIVERY_TTL_S, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
 from bot.state import GatewayState, GatewayStore, StateUnavailable
+from bot.voice.hook import TYPE_PLEASE, VoiceFlow, VoiceNote
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.messenger")
@@ -58,8 +60,6 @@ MAX_CHALLENGE_CHARS = 256          # Meta's hub.challenge is a number; anything 
 BUTTONS_TTL_S = 24 * 3600
 TEXT_ONLY = ("Xin lỗi, trợ lý hiện chỉ đọc được câu hỏi gõ bằng chữ, chưa xem được hình ảnh, nhãn dán, "
              "tệp hay vị trí. Bạn vui lòng gõ câu hỏi về chỉ đạo, điều hành của UBND tỉnh nhé.")
-TYPE_PLEASE = ("Xin lỗi, trợ lý chưa nghe được tin nhắn thoại. Bạn hãy gõ câu hỏi bằng chữ "
-               "về chỉ đạo, điều hành của UBND tỉnh nhé.")
 
 
 def signature(body: bytes, app_secret: str) -> str:
@@ -77,12 +77,20 @@ class AudioMessage:
     message_id: str | None
 
 
-VoiceHook = Callable[[AudioMessage], Awaitable[list[BotMessage]]]
+# The replies to an audio attachment, or None when it was answered already (a redelivery).
+VoiceHook = Callable[[AudioMessage], Awaitable[list[BotMessage] | None]]
 
 
 async def ask_to_type(audio: AudioMessage) -> list[BotMessage]:
-    """The voice hook until transcription exists: ask for the question in writing."""
+    """A voice hook that asks for the question in writing (what the voice flow answers with voice off)."""
     return [BotMessage(TYPE_PLEASE)]
+
+
+def flow_hook(flow: VoiceFlow) -> VoiceHook:
+    """The voice flow as Messenger's hook (redeliveries by ``mid``, through the gateway)."""
+    def answer(audio: AudioMessage) -> Awaitable[list[BotMessage] | None]:
+        return flow.answer(VoiceNote(CHANNEL, audio.user_id, audio.message_id, audio.url))
+    return answer
 
 
 # --- rendering ---------------------------------------------------------------------------------------
@@ -134,15 +142,19 @@ def render(message: BotMessage, payloads: PayloadTable) -> Outgoing:
 
 class MessengerChannel:
     def __init__(self, settings: Settings, gateway: Gateway, http: httpx.AsyncClient | None = None,
-                 state: GatewayStore | None = None, voice: VoiceHook = ask_to_type):
+                 state: GatewayStore | None = None, voice: VoiceFlow | VoiceHook | None = None):
         """``state`` remembers the ids of attachments answered (redeliveries; default: in memory);
-        ``voice`` answers audio attachments."""
+        ``voice`` answers audio attachments: the process's voice flow, or any hook (default: a voice
+        flow of this channel's own, from the settings)."""
         if not settings.messenger_enabled:
             raise ValueError(f"{', '.join(settings.messenger_missing)} not set: the Messenger channel cannot start")
         self.settings = settings
         self.gateway = gateway
         self.state = state or GatewayState()
-        self.voice = voice
+        self._own_voice = voice is None
+        flow = VoiceFlow.from_settings(settings, gateway) if voice is None else voice
+        self._voice_flow = flow if isinstance(flow, VoiceFlow) else None
+        self.voice: VoiceHook = flow_hook(flow) if isinstance(flow, VoiceFlow) else flow
         self._token = settings.messenger_page_access_token.get_secret_value()
         self._app_secret = settings.messenger_app_secret.get_secret_value()
         self._verify_token = settings.messenger_verify_token.get_secret_value().encode()
@@ -168,6 +180,8 @@ class MessengerChannel:
         await self._answers.drain(self.settings.rasa_timeout_s + 5)
         if self._own_http:
             await self.http.aclose()
+        if self._own_voice and self._voice_flow is not None:
+            await self._voice_flow.aclose()
 
     # -- webhook -----------------------------------------------------------------------------------
 
@@ -225,15 +239,15 @@ class MessengerChannel:
         text = message.get("text")
         if isinstance(text, str) and text:
             return self._answer_typed(user_id, text, mid)
-        if mid is not None and not self._first_time(f"{CHANNEL}-other:{mid}"):
-            log.info("messenger %s redelivered attachment ignored", self._who(user_id))
-            return None
         attachments = message.get("attachments") if isinstance(message.get("attachments"), list) else []
         audio = next((a for a in attachments if isinstance(a, dict) and a.get("type") == "audio"), None)
-        if audio is not None:
+        if audio is not None:          # redeliveries: the voice flow asks the gateway, as for text
             payload = audio.get("payload") if isinstance(audio.get("payload"), dict) else {}
             url = payload.get("url") if isinstance(payload.get("url"), str) else ""
             return self._answer_audio(AudioMessage(user_id, url, mid))
+        if mid is not None and not self._first_time(f"{CHANNEL}-other:{mid}"):
+            log.info("messenger %s redelivered attachment ignored", self._who(user_id))
+            return None
         return self.send_replies(user_id, [BotMessage(TEXT_ONLY)])
 
     def _first_time(self, key: str) -> bool:
@@ -247,8 +261,11 @@ class MessengerChannel:
 
     async def _answer_text(self, user_id: str, text: str, mid: str | None) -> None:
         await self.typing(user_id)
-        replies = await self.gateway.handle(CHANNEL, user_id, text, message_id=mid)
-        if replies is None:            # a redelivery, answered the first time
+        await self._send_answer(user_id, await self.gateway.handle(CHANNEL, user_id, text, message_id=mid))
+
+    async def _send_answer(self, user_id: str, replies: list[BotMessage] | None) -> None:
+        """The gateway's replies (a report as its download link); None: a redelivery, answered already."""
+        if replies is None:
             await self._send(user_id, {"recipient": {"id": user_id}, "sender_action": "typing_off"}, "typing_off")
             return
         await self.send_replies(user_id, [with_bearer_link(reply, self.gateway.reports, self.settings.base_url,
@@ -273,7 +290,7 @@ class MessengerChannel:
 
     async def _answer_audio(self, audio: AudioMessage) -> None:
         await self.typing(audio.user_id)
-        await self.send_replies(audio.user_id, await self.voice(audio))
+        await self._send_answer(audio.user_id, await self.voice(audio))
 
     # -- the Send API ------------------------------------------------------------------------------
 

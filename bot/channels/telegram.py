@@ -3,7 +3,10 @@
 Polling when TELEGRAM_BOT_TOKEN is set and TELEGRAM_WEBHOOK_URL is not; webhook mode otherwise, where
 every request must carry TELEGRAM_WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-Token` (403 and
 nothing processed without it). Text messages and inline-button presses become one
-`Gateway.handle("tg", chat_id, …)` call each; the replies are rendered as HTML (escaped), buttons as
+`Gateway.handle("tg", chat_id, …)` call each; voice notes and audio files go to the voice flow
+(bot/voice/hook.py), which finds the file with `getFile` and downloads it from the file API
+(TELEGRAM_FILE_API_BASE) only when the duration and size Telegram declares are within the limits.
+The replies are rendered as HTML (escaped), buttons as
 an inline keyboard, citations as source cards, and split under Telegram's 4096-character limit at
 sentence boundaries. 429s are retried after `retry_after` by PTB's AIORateLimiter. An update whose
 handling fails is logged with its traceback and answered with the gateway's apology.
@@ -17,12 +20,15 @@ import hmac
 import html
 import logging
 import re
+import warnings
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.constants import ChatAction, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -33,6 +39,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.ordering import KeyedLock
 from bot.channels.rendering import SourceCard, button_payload, button_title, source_cards
@@ -43,6 +50,8 @@ from bot.gateway import APOLOGY, BUTTON_EXPIRED, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.downloads import ReportFile
 from bot.rasa_client import BotMessage
+from bot.voice.fetch import DownloadFailed
+from bot.voice.hook import VoiceFlow, VoiceNote
 
 log = logging.getLogger("trolyao.gateway")
 
@@ -177,11 +186,14 @@ def _token_loggers() -> list[logging.Logger]:
 # --- the channel -----------------------------------------------------------------------------------------
 
 class TelegramChannel:
-    def __init__(self, settings: Settings, gateway: Gateway):
+    def __init__(self, settings: Settings, gateway: Gateway, voice: VoiceFlow | None = None):
+        """``voice``: the process's voice flow (default: one of this channel's own, from the settings)."""
         if not settings.telegram_bot_token:
             raise ValueError("TELEGRAM_BOT_TOKEN is not set: the Telegram channel cannot start")
         self.settings = settings
         self.gateway = gateway
+        self._own_voice = voice is None
+        self.voice = voice or VoiceFlow.from_settings(settings, gateway)
         self.webhook = bool(settings.telegram_webhook_url)
         secret = settings.telegram_webhook_secret
         if self.webhook and not secret:
@@ -200,7 +212,7 @@ class TelegramChannel:
             logger.addFilter(self._redact)
         api = settings.telegram_api_base.rstrip("/")
         builder = (ApplicationBuilder().token(settings.telegram_bot_token)
-                   .base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
+                   .base_url(f"{api}/bot").base_file_url(settings.telegram_file_base)
                    .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
                    .concurrent_updates(True))
         if self.webhook:
@@ -213,6 +225,8 @@ class TelegramChannel:
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self._on_help))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_text))
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & (filters.VOICE | filters.AUDIO),
+                                                    self._on_voice))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_other))
         self.application.add_error_handler(self._on_error)
 
@@ -243,6 +257,8 @@ class TelegramChannel:
             if self.application.running:
                 await self.application.stop()
             await self.application.shutdown()
+            if self._own_voice:
+                await self.voice.aclose()
         finally:
             for logger in self._redacted:
                 logger.removeFilter(self._redact)
@@ -288,8 +304,26 @@ class TelegramChannel:
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._ask(update.effective_chat.id, update.effective_message.text or "", str(update.update_id))
 
+    async def _on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A voice note or an audio file: the voice flow, in turn with the chat's other messages."""
+        chat, message = update.effective_chat, update.effective_message
+        media = message.voice or message.audio
+        note = VoiceNote(CHANNEL, str(chat.id), str(update.update_id), url=lambda: self._file_url(media.file_id),
+                         duration_s=_seconds(media), size_bytes=media.file_size)
+        await self._answer(chat.id, lambda: self.voice.answer(note))
+
+    async def _file_url(self, file_id: str) -> str:
+        """Where the file API serves it (getFile; the URL holds the token: never logged)."""
+        try:
+            found = await self.application.bot.get_file(file_id)
+        except TelegramError as exc:
+            raise DownloadFailed(f"getFile failed: {type(exc).__name__}") from None
+        if not found.file_path:
+            raise DownloadFailed("getFile gave no file_path")
+        return found.file_path
+
     async def _on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Stickers, photos, voice…: the gateway answers an empty message with a polite hint."""
+        """Stickers, photos, videos…: the gateway answers an empty message with a polite hint."""
         if update.effective_chat:
             await self._ask(update.effective_chat.id, "", str(update.update_id))
 
@@ -327,11 +361,15 @@ class TelegramChannel:
 
     async def _ask(self, chat_id: int, text: str, message_id: str) -> None:
         """One message through the gateway, in order per chat, with "typing…" shown meanwhile."""
+        await self._answer(chat_id, lambda: self.gateway.handle(CHANNEL, str(chat_id), text, message_id=message_id))
+
+    async def _answer(self, chat_id: int, replies_to: Callable[[], Awaitable[list[BotMessage] | None]]) -> None:
+        """The replies ``replies_to()`` makes, sent in order per chat, with "typing…" shown meanwhile."""
         async with self._chats.hold(chat_id):
             await self._typing(chat_id)   # shown before the gateway is asked, then kept alive
             typing = asyncio.create_task(self._keep_typing(chat_id))
             try:
-                replies = await self.gateway.handle(CHANNEL, str(chat_id), text, message_id=message_id)
+                replies = await replies_to()
             finally:
                 typing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -376,6 +414,16 @@ class TelegramChannel:
                 chat_id, chunk, parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
                 reply_markup=markup if i == len(chunks) - 1 else None)
+
+
+def _seconds(media) -> float | None:
+    """A voice or audio file's declared duration in seconds (PTB is moving it from int to timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        duration = media.duration
+    if duration is None:
+        return None
+    return duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration)
 
 
 def _button_title(query) -> str | None:

@@ -6,7 +6,8 @@ key)`` and ``timestamp`` is the event's own ``timestamp`` field (milliseconds, a
 body). A missing or wrong signature is answered 401, a timestamp more than five minutes away from
 now 403, and nothing of such a request is processed. Accepted events are answered 200 at once and
 processed in a background task (Zalo wants its 200 within seconds, or it redelivers), one sender's
-messages in the order they came.
+messages in the order they came. Voice messages (``user_send_audio``: an audio attachment's URL, AAC in
+an .m4a) go to the voice flow (bot/voice/hook.py), which downloads them within its limits.
 
 Replies go through ``POST {ZALO_API_BASE}/v3.0/oa/message/cs`` with the ``access_token`` header, as
 plain text (Zalo text messages have no markup), cut under Zalo's 2000-character limit at sentence
@@ -38,6 +39,7 @@ from bot.gateway import APOLOGY, REDELIVERY_TTL_S, Gateway
 from bot.inbound import BadBody, parse_json, read_body
 from bot.rasa_client import BotMessage
 from bot.state import GatewayState, GatewayStore, StateUnavailable
+from bot.voice.hook import VoiceFlow, VoiceNote
 from retrieval.settings import Settings
 
 log = logging.getLogger("trolyao.zalo")
@@ -47,8 +49,9 @@ SIGNATURE_HEADER = "X-ZEvent-Signature"
 MAX_TEXT_CHARS = 2000                  # Zalo's limit for one text message
 MAX_CLOCK_SKEW_S = 5 * 60              # older or further in the future: a replay, refused (403)
 TOKEN_ERRORS = {-216, -124}            # "Access token is invalid" / "… has expired": refresh, then retry once
-TEXT_ONLY = ("Xin lỗi, trợ lý hiện chỉ đọc được câu hỏi gõ bằng chữ, chưa xem được hình ảnh, nhãn dán, "
-             "tệp, ghi âm hay vị trí. Bạn vui lòng gõ câu hỏi về chỉ đạo, điều hành của UBND tỉnh nhé.")
+TEXT_ONLY = ("Xin lỗi, trợ lý hiện chỉ đọc được câu hỏi gõ bằng chữ hoặc tin nhắn thoại, chưa xem được hình "
+             "ảnh, nhãn dán, tệp hay vị trí. Bạn vui lòng gõ câu hỏi về chỉ đạo, điều hành của UBND tỉnh nhé.")
+AUDIO_EVENT = "user_send_audio"
 BUTTONS_TTL_S = 24 * 3600
 
 
@@ -71,13 +74,27 @@ def event_time_s(timestamp: object) -> float | None:
     return value / 1000 if value > 1e11 else value    # seconds, should Zalo ever send them
 
 
+def audio_url(message: dict) -> str:
+    """The URL of a voice message's attachment (``attachments[].payload.url``; the event names it audio,
+    so the attachment's own type is not asked); "" when there is none: read as unreadable."""
+    attachments = message.get("attachments") if isinstance(message.get("attachments"), list) else []
+    for attachment in attachments:
+        payload = attachment.get("payload") if isinstance(attachment, dict) else None
+        if isinstance(payload, dict) and isinstance(payload.get("url"), str) and payload["url"]:
+            return payload["url"]
+    return ""
+
+
 class ZaloChannel:
     def __init__(self, settings: Settings, gateway: Gateway, http: httpx.AsyncClient | None = None,
-                 state: GatewayStore | None = None):
+                 state: GatewayStore | None = None, voice: VoiceFlow | None = None):
         """``state`` keeps the tokens Zalo issues on refresh (a refresh token is single-use: after a
-        restart only the newest one works); default: in memory."""
+        restart only the newest one works); default: in memory. ``voice``: the process's voice flow
+        (default: one of this channel's own, from the settings)."""
         self.settings = settings
         self.gateway = gateway
+        self._own_voice = voice is None
+        self.voice = voice or VoiceFlow.from_settings(settings, gateway)
         self.state = state or GatewayState()
         self._own_http = http is None
         self.http = http or httpx.AsyncClient(timeout=10.0)
@@ -104,6 +121,8 @@ class ZaloChannel:
         await self._answers.drain(self.settings.rasa_timeout_s + 5)
         if self._own_http:
             await self.http.aclose()
+        if self._own_voice:
+            await self.voice.aclose()
 
     # -- webhook -----------------------------------------------------------------------------------
 
@@ -145,6 +164,8 @@ class ZaloChannel:
         msg_id = None if msg_id is None else str(msg_id)
         if name == "user_send_text":
             job = self._answer_text(user_id, str(message.get("text") or ""), msg_id)
+        elif name == AUDIO_EVENT:      # redeliveries: the voice flow asks the gateway, as for text
+            job = self._answer_voice(VoiceNote(CHANNEL, user_id, msg_id, audio_url(message)))
         else:
             if msg_id is not None and not self.state.first_time(f"{CHANNEL}-other:{msg_id}", REDELIVERY_TTL_S):
                 log.info("zalo %s redelivered %s ignored", self._hash(user_id), name)
@@ -161,6 +182,14 @@ class ZaloChannel:
             return
         await self.send_replies(user_id, [with_bearer_link(reply, self.gateway.reports, self.settings.base_url,
                                                            self.settings.report_link_minutes) for reply in replies])
+
+    async def _answer_voice(self, note: VoiceNote) -> None:
+        replies = await self.voice.answer(note)
+        if replies is None:             # a redelivery: it was answered the first time
+            return
+        await self.send_replies(note.user_id, [with_bearer_link(reply, self.gateway.reports, self.settings.base_url,
+                                                                self.settings.report_link_minutes)
+                                               for reply in replies])
 
     async def _answer_not_text(self, user_id: str, event_name: str) -> None:
         log.info("zalo %s sent %s: asked for text", self._hash(user_id), event_name)
