@@ -26,6 +26,7 @@ from typing import Callable
 import httpx
 from limits import parse_many
 
+from actions.focus import VOICE_INPUT
 from bot import health
 from bot.buttons import ButtonSeal, looks_sealed
 from bot.downloads import ReportFile, ReportFiles
@@ -183,7 +184,10 @@ class Gateway:
             raise ValueError("answer_words needs a message `admit` let through")
         text = as_words(clean_text(text or "").strip())
         refusal = self._unreadable(text)
-        replies = [refusal] if refusal is not None else await self._converse(admission.sender, text)
+        # Rasa hears that the words were heard, not typed: a question the documents decline then offers
+        # the nearest documents (actions/voice_rescue.py) instead of a bare "cannot answer".
+        replies = [refusal] if refusal is not None else \
+            await self._converse(admission.sender, text, metadata={"input": VOICE_INPUT})
         if offer:
             replies[-1].buttons = [*replies[-1].buttons, *self.buttons.seal_buttons(admission.sender, offer)]
         return replies
@@ -212,13 +216,13 @@ class Gateway:
         log.info("%s %s rate limited", channel, self.pseudonyms.of(sender))
         return False
 
-    async def _converse(self, sender: str, text: str) -> list[BotMessage]:
+    async def _converse(self, sender: str, text: str, metadata: dict | None = None) -> list[BotMessage]:
         """One turn: a payload the gateway answers itself, else Rasa's replies with their buttons
         sealed for the sender and any document that is not a report file dropped."""
         if text in GATEWAY_REPLIES:
             log.info("%s pressed %s", self.pseudonyms.of(sender), text)
             return [BotMessage(GATEWAY_REPLIES[text])]
-        replies = await self.ask_rasa(sender, text)
+        replies = await self.ask_rasa(sender, text, metadata)
         for reply in replies:
             reply.buttons = self.buttons.seal_buttons(sender, reply.buttons)
             if reply.document is not None and ReportFile.of(reply.document) is None:
@@ -232,7 +236,7 @@ class Gateway:
         except Exception as exc:   # noqa: BLE001 - a missed window record must not cost the answer
             log.warning("%s last-message time not recorded: %s", self.pseudonyms.of(sender), type(exc).__name__)
 
-    async def ask_rasa(self, sender: str, text: str) -> list[BotMessage]:
+    async def ask_rasa(self, sender: str, text: str, metadata: dict | None = None) -> list[BotMessage]:
         started = time.perf_counter()
         down = [name for name, up in (await health.check(self.stores)).items() if not up]
         if down:
@@ -241,8 +245,8 @@ class Gateway:
         messages = None
         for rasa_url in rasa_workers(sender, self.settings.rasa_urls):
             try:
-                response = await self.http.post(f"{rasa_url}/webhooks/rest/webhook",
-                                                json={"sender": sender, "message": text})
+                body = {"sender": sender, "message": text, **({"metadata": metadata} if metadata else {})}
+                response = await self.http.post(f"{rasa_url}/webhooks/rest/webhook", json=body)
                 response.raise_for_status()
                 raw = response.json()
                 messages = fold_messages(raw)

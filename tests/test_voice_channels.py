@@ -333,3 +333,23 @@ def test_a_messenger_audio_attachment_is_heard_answered_and_its_quick_reply_asks
         pressed = messenger.fake.wait_sent(user, before + 1)[before]
     assert_heard_then_answered(heard.text, answer.text)
     assert pressed.text == MISHEARD and "typing_on" in messenger.fake.actions(user)
+
+
+@pytest.mark.model
+def test_a_heard_question_the_documents_decline_offers_the_nearest_documents_to_choose(voice_settings, spoken):
+    """Misheard words are not an unanswerable question: the gateway tells Rasa the words were heard,
+    and the declined answer becomes the nearest documents as choices (actions/voice_rescue.py)."""
+    from actions.voice_rescue import NOT_SURE, OFFERED
+
+    user = new_user()
+    with served_zalo(create_app, voice_settings) as zalo:
+        zalo.fake.media.add("far.m4a", spoken("Cách nuôi cá hồi trên sao Hỏa", "mp4", WORDS_PER_MINUTE))
+        assert zalo.post(zalo_voice_event(user, zalo.fake.media_url("far.m4a"))).status_code == 200
+        heard, offer = zalo.fake.wait_sent(user, 2, timeout=120)
+        chosen = zalo.ask(user, "1")
+    assert heard.text.startswith("Tôi nghe được: «")
+    lines = offer.text.splitlines()
+    assert lines[0] == NOT_SURE and all(lines[n].startswith(f"{n}. ") for n in range(1, OFFERED + 1))
+    first = lines[1].split(" số ", 1)[1].split(":")[0]
+    assert MISHEARD_TITLE in offer.text                                    # the voice button is still there
+    assert "Nguồn:" in chosen and first in chosen.split("Nguồn:", 1)[1]    # the chosen document answers
