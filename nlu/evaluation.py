@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -38,8 +39,8 @@ AVERAGES = ("micro avg", "macro avg", "weighted avg", "accuracy")
 @dataclass
 class IntentScores:
     n: int
-    accuracy: float
-    intent_f1: float                     # weighted average over intents
+    accuracy: float | None               # None when no message was scored
+    intent_f1: float | None              # weighted average over intents
     per_intent: dict[str, dict[str, float]] = field(default_factory=dict)   # f1, precision, recall, support
 
 
@@ -50,6 +51,7 @@ class CrossValidation:
     intents: IntentScores
     entity_f1: float | None
     weakest_intents: dict[str, float]
+    folds_digest: str                     # of the folds' test texts: equal digests, equal splits
     errors: list[dict[str, Any]]          # misclassified training examples (text, intent, predicted)
     seconds: float
 
@@ -66,6 +68,8 @@ class HeldOut:
 def _scores(targets: list[str], predictions: list[str]) -> IntentScores:
     from sklearn.metrics import accuracy_score, classification_report
 
+    if not targets:
+        return IntentScores(n=0, accuracy=None, intent_f1=None)
     report = classification_report(targets, predictions, output_dict=True, zero_division=0)
     per_intent = {name: {"f1": round(r["f1-score"], 3), "precision": round(r["precision"], 3),
                          "recall": round(r["recall"], 3), "support": int(r["support"])}
@@ -109,8 +113,10 @@ def cross_validate(nlu_file: Path, config: Path, folds: int, seed: int, work: Pa
     examples = data.intent_examples
     labels = [example.get_full_intent() for example in examples]
     intent_results, entity_results = [], []
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for fold, (train_index, test_index) in enumerate(splitter.split(examples, labels)):
+    splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(examples, labels))
+    digest = hashlib.sha256(json.dumps([[examples[i].get("text") for i in test] for _, test in splits],
+                                       ensure_ascii=False).encode()).hexdigest()[:16]
+    for fold, (train_index, test_index) in enumerate(splits):
         part = lambda index: TrainingData(training_examples=[examples[i] for i in index],   # noqa: E731
                                           entity_synonyms=data.entity_synonyms, regex_features=data.regex_features,
                                           lookup_tables=data.lookup_tables)
@@ -131,7 +137,7 @@ def cross_validate(nlu_file: Path, config: Path, folds: int, seed: int, work: Pa
                "confidence": round(r.confidence or 0.0, 3)}
               for r in intent_results if r.intent_target != r.intent_prediction]
     return CrossValidation(folds=folds, seed=seed, intents=scores, entity_f1=entity_f1, weakest_intents=weakest(scores),
-                           errors=errors, seconds=round(time.perf_counter() - start, 1))
+                           folds_digest=digest, errors=errors, seconds=round(time.perf_counter() - start, 1))
 
 
 def held_out(nlu_file: Path, heldout_file: Path, config: Path, work: Path) -> HeldOut:
