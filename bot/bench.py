@@ -59,7 +59,8 @@ def print_nlu(nlu: dict) -> None:
               f"weakest: {cv['weakest_intents']}")
     held = nlu["heldout"]
     print(f"Held-out messages ({held['path']}, never trained or tuned on)")
-    for part, label in (("overall", "all"), ("chat_typed", "no diacritics / shorthand"), ("accented", "with diacritics")):
+    parts = (("overall", "all"), ("chat_typed", "no diacritics / shorthand"), ("accented", "with diacritics"))
+    for part, label in parts:
         figures = held[part]
         print(f"  {label:<26} n={figures['n']:<4} accuracy {figures['accuracy']}   intent F1 {figures['intent_f1']}")
 

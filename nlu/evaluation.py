@@ -116,10 +116,12 @@ def cross_validate(nlu_file: Path, config: Path, folds: int, seed: int, work: Pa
     splits = list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(examples, labels))
     digest = hashlib.sha256(json.dumps([[examples[i].get("text") for i in test] for _, test in splits],
                                        ensure_ascii=False).encode()).hexdigest()[:16]
+
+    def part(index: Any) -> TrainingData:
+        return TrainingData(training_examples=[examples[i] for i in index], entity_synonyms=data.entity_synonyms,
+                            regex_features=data.regex_features, lookup_tables=data.lookup_tables)
+
     for fold, (train_index, test_index) in enumerate(splits):
-        part = lambda index: TrainingData(training_examples=[examples[i] for i in index],   # noqa: E731
-                                          entity_synonyms=data.entity_synonyms, regex_features=data.regex_features,
-                                          lookup_tables=data.lookup_tables)
         train_file, test_file = work / f"fold{fold}-train.yml", work / f"fold{fold}-test.yml"
         RasaYAMLWriter().dump(train_file, part(train_index))
         RasaYAMLWriter().dump(test_file, part(test_index))
@@ -190,22 +192,24 @@ def main() -> None:
     if args.json and str(args.json) != "-":
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(text + "\n", encoding="utf-8")
+        summary(results, sys.stdout)
     else:
         print(text)
-    summary(results)
+        summary(results, sys.stderr)   # stdout stays one JSON document
 
 
-def summary(results: dict[str, Any]) -> None:
-    """Human-readable lines, on stderr-free stdout after the JSON (or alone when --json names a file)."""
+def summary(results: dict[str, Any], out: Any) -> None:
+    """The figures as a few readable lines."""
     cv = results.get("cross_validation")
     if cv:
         print(f"seeded {cv['folds']}-fold CV (seed {cv['seed']}): intent F1 {cv['intents']['intent_f1']} "
-              f"accuracy {cv['intents']['accuracy']} entity F1 {cv['entity_f1']} weakest {cv['weakest_intents']}")
+              f"accuracy {cv['intents']['accuracy']} entity F1 {cv['entity_f1']} "
+              f"weakest {cv['weakest_intents']}", file=out)
     held = results.get("heldout")
     if held:
         for part in ("overall", "chat_typed", "accented"):
             s = held[part]
-            print(f"held-out {part:<10} n={s['n']:<4} accuracy {s['accuracy']}  intent F1 {s['intent_f1']}")
+            print(f"held-out {part:<10} n={s['n']:<4} accuracy {s['accuracy']}  intent F1 {s['intent_f1']}", file=out)
 
 
 if __name__ == "__main__":

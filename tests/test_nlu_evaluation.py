@@ -43,7 +43,7 @@ def evaluate(nlu: Path, *args: str) -> dict:
                              "--folds", "3", "--json", "-", *args],
                             cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    return json.JSONDecoder().raw_decode(result.stdout.lstrip())[0]
+    return json.loads(result.stdout)
 
 
 def test_the_same_seed_gives_the_same_folds_and_figures_another_seed_other_folds(files):
