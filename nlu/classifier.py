@@ -3,7 +3,7 @@
 On our ~700 examples it generalises as well as or better than DIET (5-fold weighted F1 0.861 vs
 0.833 measured on the same data), trains in a second instead of a minute and a half, and gives
 calibrated-enough probabilities for the FallbackClassifier. The fitted model is stored as plain
-JSON arrays (no pickle).
+JSON arrays (no pickle). Today's figures (seeded CV, held-out set): README, "Intents".
 """
 from __future__ import annotations
 
