@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
+from retrieval.index.dense import DenseSearch
 from retrieval.index.layout import current_generation
 from retrieval.index.manifest import Manifest
 from retrieval.index.store import PassageStore
@@ -80,15 +82,15 @@ class HybridIndex:
     def __len__(self) -> int:
         return len(self.passages)
 
+    @cached_property
+    def _dense_search(self) -> DenseSearch:
+        # The structure the manifest says was built (flat, IVF, HNSW …), searched as it records.
+        return DenseSearch.open(self.generation / DENSE_FILE, self.dense, self.manifest.dense_spec)
+
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of one (normalised) query vector to every passage, in row order."""
-        n = len(self.passages)
-        if n == 0:
-            return np.zeros(0, dtype=np.float32)
-        scores, rows = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
-        out = np.full(n, -1.0, dtype=np.float32)
-        out[rows[0]] = scores[0]
-        return out
+        """Cosine similarity of one (normalised) query vector to every passage, in row order (an
+        approximate structure scores its candidates; the rest stand at the weakest candidate's score)."""
+        return self._dense_search.scores(query_vector)
 
     def bm25_scores(self, field: str, tokens: list[str]) -> np.ndarray:
         retriever = self.bm25[field]
