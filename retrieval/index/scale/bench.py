@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reference", type=Path, default=None,
                         help="the index whose shape to copy (default: the ViCoV19QA bench index)")
-    parser.add_argument("--shared", type=Path, default=Path(os.environ.get("SHARED", "../shared")))
+    parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--milvus", default="100000", help="sizes to run milvus-lite at ('' for none)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench-results/scale.json"))
