@@ -30,6 +30,8 @@ bench: setup
 # index; ~15 min on 2 cores): SCALE_ARGS overrides the options (e.g. SCALE_ARGS="--sizes 100000").
 SCALE_ARGS ?=
 bench-scale: setup
+	@$(VENV)/bin/python -c "import pymilvus, milvus_lite" 2>/dev/null || $(VENV)/bin/pip install --quiet \
+		--disable-pip-version-check $$($(VENV)/bin/python scripts/extra.py scale)
 	@$(VENV)/bin/python -m retrieval.index.scale --shared $(SHARED) $(SCALE_ARGS)
 
 # Both modes under load, one after the other, each started on its own free ports (a running

@@ -98,9 +98,10 @@ def fit_dense(vectors: np.ndarray, query_cosine_p50: float, seed: int = 0) -> De
     residual = centred - kmeans.centroids[assign[:, 0]]
     _, singular, axes = np.linalg.svd(residual, full_matrices=False)
     variances = singular ** 2 / len(residual)
-    rest = float(np.sqrt(variances[PCA_COMPONENTS:].mean()))
-    return DenseShape(mean=mean, centres=kmeans.centroids.copy(), components=axes[:PCA_COMPONENTS],
-                      stds=np.sqrt(variances[:PCA_COMPONENTS]), rest_std=rest,
+    kept = min(PCA_COMPONENTS, len(variances) // 2)   # the rest of the spread is taken as even
+    rest = float(np.sqrt(variances[kept:].mean()))
+    return DenseShape(mean=mean, centres=kmeans.centroids.copy(), components=axes[:kept],
+                      stds=np.sqrt(variances[:kept]), rest_std=rest,
                       nn_cosine_p50=float(np.median(nn_cosines(vectors))),
                       pair_cosine_mean=pair_cosine_mean(vectors), query_cosine_p50=query_cosine_p50)
 
