@@ -90,7 +90,15 @@ class HybridIndex:
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of one (normalised) query vector to every passage, in row order (an
         approximate structure scores its candidates; the rest stand at the weakest candidate's score)."""
-        return self._dense_search.scores(query_vector)
+        if self.manifest.dense_spec.type != "flat":
+            return self._dense_search.scores(query_vector)
+        n = len(self.passages)
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        scores, rows = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
+        out = np.full(n, -1.0, dtype=np.float32)
+        out[rows[0]] = scores[0]
+        return out
 
     def bm25_scores(self, field: str, tokens: list[str]) -> np.ndarray:
         retriever = self.bm25[field]
