@@ -27,7 +27,7 @@ bench: setup
 	@$(VENV)/bin/python -m bot.bench
 
 # The index at national scale, simulated (10^5 and 10^6 synthetic passages shaped like the ViCoV19QA
-# index; ~15 min on 2 cores): SCALE_ARGS overrides the options (e.g. SCALE_ARGS="--sizes 100000").
+# index; ~15-20 min on 2 idle cores): SCALE_ARGS overrides the options (e.g. SCALE_ARGS="--sizes 100000").
 SCALE_ARGS ?=
 bench-scale: setup
 	@$(VENV)/bin/python -c "import pymilvus, milvus_lite" 2>/dev/null || $(VENV)/bin/pip install --quiet \
