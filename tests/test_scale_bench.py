@@ -59,7 +59,7 @@ def test_quick_mode_writes_every_figure(reference, tmp_path):
                  "--out", str(out)]) == 0
     size = json.loads(out.read_text(encoding="utf-8"))["sizes"]["2000"]
     sweep = size["dense"]["ivf"]["serve"]["sweep"]
-    assert [p["nprobe"] for p in sweep] == [8, 16, 32, 64, 128, 256]
+    assert [p["nprobe"] for p in sweep] == [16, 64, 128, 256, 512]
     assert sweep[-1]["recall_at_10"] == 1.0          # every cell probed (2000 passages: 179 cells): exact
     assert size["dense"]["ivf"]["build"]["index_mb"] > 0
     assert set(size["bm25"]) == {"vi", "fold"} and size["bm25"]["vi"]["serve"]["loaded_mb"] >= 0

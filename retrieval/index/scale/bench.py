@@ -26,7 +26,7 @@ from retrieval.index.scale.probe import run_child
 from retrieval.index.scale.synth import VectorModel, calibrate, open_array, query_tokens, token_corpus
 from retrieval.settings import Settings
 
-SWEEPS = {"ivf": ("nprobe", [8, 16, 32, 64, 128, 256]), "ivfpq": ("nprobe", [16, 32, 64, 128, 256]),
+SWEEPS = {"ivf": ("nprobe", [16, 64, 128, 256, 512]), "ivfpq": ("nprobe", [16, 32, 64, 128, 256]),
           "hnsw": ("ef_search", [100, 200, 400])}
 # The targets at 10^6 passages.
 TARGET_HYBRID_P95_MS, TARGET_RECALL_LOSS, TARGET_INDEX_MB = 100.0, 0.01, 2048
