@@ -4,7 +4,7 @@ VENV := .venv
 SHARED ?= ../shared
 export SHARED
 
-.PHONY: setup run run-scaled test bench loadtest clean-index
+.PHONY: setup run run-scaled test bench bench-scale loadtest clean-index
 
 setup:
 	@scripts/setup.sh
@@ -26,6 +26,14 @@ bench: setup
 	@$(VENV)/bin/python -m retrieval.goldset.archive --shared $(SHARED) --json bench-results/archive.json
 	@$(VENV)/bin/python -m bot.bench
 	@$(VENV)/bin/python -m bot.voice.bench --json bench-results/voice.json
+
+# The index at national scale, simulated (10^5 and 10^6 synthetic passages shaped like the ViCoV19QA
+# index; ~15-20 min on 2 idle cores): SCALE_ARGS overrides the options (e.g. SCALE_ARGS="--sizes 100000").
+SCALE_ARGS ?=
+bench-scale: setup
+	@$(VENV)/bin/python -c "import pymilvus, milvus_lite" 2>/dev/null || $(VENV)/bin/pip install --quiet \
+		--disable-pip-version-check $$($(VENV)/bin/python scripts/extra.py scale)
+	@$(VENV)/bin/python -m retrieval.index.scale --shared $(SHARED) $(SCALE_ARGS)
 
 # Both modes under load, one after the other, each started on its own free ports (a running
 # `make run` is left alone); a Rasa worker and an action server are killed halfway through the scaled

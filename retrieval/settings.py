@@ -213,6 +213,16 @@ class Settings(BaseSettings):
                                     "2024-05-29")
     data_home: Path | None = setting(None, "XDG_DATA_HOME", "The base of the default data directory.",
                                      DATA, "~/.local/share")
+    index_type: str = setting(
+        "auto", "TROLYAO_INDEX_TYPE",
+        "The dense index's structure: flat (exact), ivf, ivfpq, hnsw, or auto (flat up to 100000 passages, ivf "
+        "beyond). Recorded in the manifest; a change rebuilds that structure at the next ingest, never re-embeds.",
+        DATA)
+    index_nlist: int = setting(0, "TROLYAO_INDEX_NLIST", "IVF cells (0: 4·sqrt(passages)).", DATA, ge=0)
+    index_nprobe: int = setting(512, "TROLYAO_INDEX_NPROBE", "IVF cells searched per question.", DATA, ge=1)
+    index_hnsw_m: int = setting(32, "TROLYAO_INDEX_HNSW_M", "HNSW links per passage.", DATA, ge=4)
+    index_ef_search: int = setting(400, "TROLYAO_INDEX_EF_SEARCH",
+                                   "HNSW search width (at least the 100 candidates the fusion takes).", DATA, ge=1)
     watch: str | None = setting(
         None, "TROLYAO_WATCH",
         "Comma-separated folders and portal listing URLs `make run` watches for new bulletins (unset: no watcher).",
@@ -232,6 +242,15 @@ class Settings(BaseSettings):
         from limits import parse_many    # the gateway's own parser: what it accepts, nothing else
 
         parse_many(value)                # ValueError: "couldn't parse rate limit string …"
+        return value
+
+    @field_validator("index_type")
+    @classmethod
+    def _index_type(cls, value: str) -> str:
+        from retrieval.index.dense import INDEX_TYPES
+
+        if value not in INDEX_TYPES:
+            raise ValueError(f"unknown index type {value!r}: choose one of {', '.join(INDEX_TYPES)}")
         return value
 
     @field_validator("watch_every")

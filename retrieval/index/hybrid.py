@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
+from retrieval.index.dense import DenseSearch
 from retrieval.index.layout import current_generation
 from retrieval.index.manifest import Manifest
 from retrieval.index.store import PassageStore
@@ -80,8 +82,16 @@ class HybridIndex:
     def __len__(self) -> int:
         return len(self.passages)
 
+    @cached_property
+    def _dense_search(self) -> DenseSearch:
+        # The structure the manifest says was built (flat, IVF, HNSW …), searched as it records.
+        return DenseSearch.open(self.generation / DENSE_FILE, self.dense, self.manifest.dense_spec)
+
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of one (normalised) query vector to every passage, in row order."""
+        """Cosine similarity of one (normalised) query vector to every passage, in row order (an
+        approximate structure scores its candidates; the rest stand at the weakest candidate's score)."""
+        if self.manifest.dense_spec.type != "flat":
+            return self._dense_search.scores(query_vector)
         n = len(self.passages)
         if n == 0:
             return np.zeros(0, dtype=np.float32)

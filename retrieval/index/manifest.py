@@ -5,7 +5,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from retrieval.errors import IndexCorruptError
+from retrieval.errors import ConfigError, IndexCorruptError
+from retrieval.index.dense import DenseSpec
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -31,6 +32,16 @@ class Manifest:
     build_time: str = ""
     build_seconds: float = 0.0
     format_version: int = FORMAT_VERSION
+    # The dense structure as built (retrieval/index/dense.py DenseSpec, resolved); a manifest written
+    # before the setting existed describes the flat index every generation then had.
+    dense: dict = field(default_factory=lambda: {"type": "flat"})
+
+    @property
+    def dense_spec(self) -> DenseSpec:
+        try:
+            return DenseSpec.from_dict(self.dense)
+        except ConfigError as exc:   # a manifest naming a structure this trolyao does not know
+            raise IndexCorruptError(f"index manifest: {exc}") from exc
 
     def save(self, directory: Path) -> None:
         (directory / MANIFEST).write_text(json.dumps(asdict(self), ensure_ascii=False, indent=2) + "\n",

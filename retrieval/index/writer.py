@@ -19,10 +19,12 @@ from typing import Callable
 import numpy as np
 
 from retrieval.errors import IndexCorruptError, InputError, ModelMismatchError
+from retrieval.index import dense as dense_structure
 from retrieval.index import layout
+from retrieval.index.dense import VECTORS_FILE, DenseSpec
 from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir, import_bm25s
 from retrieval.index.lexical import fold_tokens, vi_tokens
-from retrieval.index.manifest import InputEntry, Manifest
+from retrieval.index.manifest import MANIFEST, InputEntry, Manifest
 from retrieval.index.store import InputRecord, PassageStore
 from retrieval.schema import PUBLIC, Passage, Task
 
@@ -71,7 +73,13 @@ class IndexWriter:
     """Collects inputs for one ingest run. Use inside ``layout.writer_lock(root)``."""
 
     def __init__(self, root: Path, embedder_factory: Callable[[], "Embedder"], model_name: str,  # noqa: F821
-                 progress: bool = False):
+                 progress: bool = False, dense: DenseSpec | None = None):
+        """``dense``: the dense structure wanted (None: TROLYAO_INDEX_TYPE and its parameters)."""
+        if dense is None:
+            from retrieval.settings import Settings
+
+            dense = DenseSpec.from_settings(Settings.load())
+        self.dense = dense
         self.root = root
         self.embedder_factory = embedder_factory
         self.model_name = model_name
@@ -122,12 +130,17 @@ class IndexWriter:
 
     def commit(self) -> IngestReport:
         report = self.report
-        if not self._pending and not self._moves and not self._relabels:
+        nothing_new = not self._pending and not self._moves and not self._relabels
+        if nothing_new:
             report.passages_total = self.manifest.counts.get("passages", 0) if self.manifest else 0
-            return report
+            if not self._structure_changed():
+                return report
         work = layout.new_generation_dir(self.root)
         try:
-            self._build(work, report)
+            if nothing_new:
+                self._rebuild_dense(work)
+            else:
+                self._build(work, report)
             report.generation = layout.publish(self.root, work).name
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)   # the previous generation keeps serving
@@ -136,19 +149,18 @@ class IndexWriter:
 
     # -- the build --------------------------------------------------------------------------
     def _build(self, work: Path, report: IngestReport) -> None:
-        import faiss
-
         started = time.perf_counter()
         store = PassageStore(work / STORE_FILE, writable=True)
         vectors = np.zeros((0, 0), dtype=np.float32)
         if self.previous:
             try:
                 store.copy_from(self.previous / STORE_FILE)
-                old = faiss.read_index(str(self.previous / DENSE_FILE))
-            except Exception as exc:  # sqlite3/faiss raise their own types on damaged files
+                vectors = dense_structure.read_vectors(self.previous / DENSE_FILE, self.manifest.dense_spec)
+            except IndexCorruptError:
+                raise
+            except Exception as exc:  # sqlite3/faiss/numpy raise their own types on damaged files
                 raise IndexCorruptError(f"index at {self.root} is damaged ({type(exc).__name__}: {exc}); "
                                         "re-ingest into a fresh --index") from exc
-            vectors = old.reconstruct_n(0, old.ntotal) if old.ntotal else vectors
 
         for sha256, path in self._moves.items():
             store.move_input(sha256, path)
@@ -198,9 +210,8 @@ class IndexWriter:
         all_vectors = np.vstack([vectors, new_vectors]) if len(vectors) else new_vectors
         if not len(all_vectors):
             raise InputError("nothing left to index")
-        dense = faiss.IndexFlatIP(dim)
-        dense.add(np.ascontiguousarray(all_vectors, dtype=np.float32))
-        faiss.write_index(dense, str(work / DENSE_FILE))
+        spec = self.dense.resolved(len(all_vectors))
+        dense_structure.write(work / DENSE_FILE, all_vectors, spec)
 
         self._write_bm25(store, work)
         self._write_diacritics(store, work)
@@ -214,9 +225,39 @@ class IndexWriter:
                     for i in inputs],
             counts={"inputs": len(inputs), "passages": report.passages_total,
                     "documents": len(store.document_numbers()), "tasks": len(store.tasks())},
-            build_time=now, build_seconds=round(time.perf_counter() - started, 3),
+            build_time=now, build_seconds=round(time.perf_counter() - started, 3), dense=spec.to_dict(),
         ).save(work)
         store.close()
+
+    def _structure_changed(self) -> bool:
+        """The setting asks for another dense structure (or search parameters) than the current one's."""
+        if not self.manifest:
+            return False
+        wanted = self.dense.resolved(self.manifest.counts.get("passages", 0))
+        return wanted.differs(self.manifest.dense_spec)
+
+    def _rebuild_dense(self, work: Path) -> None:
+        """A generation like the current one with the dense structure the setting asks for: built from
+        the stored vectors (nothing re-embedded), every other file copied as it is."""
+        started = time.perf_counter()
+        built = self.manifest.dense_spec
+        spec = self.dense.resolved(self.manifest.counts.get("passages", 0))
+        rebuild = spec.needs_rebuild(built)   # else only its search parameters change: the manifest's
+        skip = {MANIFEST} | ({DENSE_FILE, VECTORS_FILE} if rebuild else set())
+        shutil.copytree(self.previous, work, dirs_exist_ok=True, ignore=lambda _, names: [n for n in names if n in skip])
+        if rebuild:
+            try:
+                vectors = dense_structure.read_vectors(self.previous / DENSE_FILE, built)
+            except Exception as exc:   # faiss/numpy raise their own types on damaged files
+                raise IndexCorruptError(f"index at {self.root} is damaged ({type(exc).__name__}: {exc}); "
+                                        "re-ingest into a fresh --index") from exc
+            dense_structure.write(work / DENSE_FILE, vectors, spec)
+            log.info("dense structure rebuilt as %s from %d stored vectors", spec.type, len(vectors))
+        manifest = Manifest.load(self.previous)
+        manifest.dense = spec.to_dict()
+        manifest.build_time = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        manifest.build_seconds = round(time.perf_counter() - started, 3)
+        manifest.save(work)
 
     @staticmethod
     def _write_bm25(store: PassageStore, work: Path) -> None:
