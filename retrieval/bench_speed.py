@@ -106,6 +106,25 @@ class _Precomputed:
         return np.stack([self.vectors[t] for t in texts])
 
 
+class _LexicalMemo:
+    """An index whose BM25 scores are remembered per query: the variants differ only in their dense side."""
+
+    def __init__(self, index):
+        self._index, self._memo = index, {}
+
+    def __getattr__(self, name):
+        return getattr(self._index, name)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def bm25_scores(self, field: str, tokens: list[str]) -> np.ndarray:
+        key = (field, tuple(tokens))
+        if key not in self._memo:
+            self._memo[key] = self._index.bm25_scores(field, tokens)
+        return self._memo[key]
+
+
 def _recall_at_5(searcher, queries: dict[str, str], relevant: dict[str, set[str]], key, methods) -> float:
     hits = searcher.search_many(list(queries.values()), k=20, methods=methods)
     run = {qid: list(dict.fromkeys(key(h) for h in found))[:10] for qid, found in zip(queries, hits)}
@@ -134,6 +153,7 @@ def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str])
                     for f in forms.values()})
     out: dict[str, dict] = {}
     reference = None
+    indexes = {s.name: _LexicalMemo(s.index) for s in sets}
     for variant in variants(model):
         started = time.perf_counter()
         encode = variant.make()
@@ -153,7 +173,7 @@ def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str])
                "cosine_to_fp32": {"min": round(float(cosine.min()), 4), "mean": round(float(cosine.mean()), 5)}}
         embedder = _Precomputed(variant.name, vectors)
         for s in sets:
-            searcher = Searcher(s.index, embedder)
+            searcher = Searcher(indexes[s.name], embedder)
             for form, f in forms.items():
                 queries = {q: f(t) for q, t in s.queries.items()}
                 for method, methods in (("dense", ("dense",)), ("hybrid", ALL_METHODS)):
