@@ -152,7 +152,8 @@ def ingest_rate(shared: Path, index: Path) -> dict:
     return {**ingested, "passages": passages, "passages_per_s": round(passages / max(ingested["seconds"], 1e-9), 1)}
 
 
-def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | None) -> dict:
+def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | None,
+          encoders: list[str] | None = None) -> dict:
     """Issue 19: query encoders side by side, search/ask/encode latency today (torch) vs shipped,
     peak RSS of a process and of the action server, token lengths."""
     from retrieval import bench_speed
@@ -182,13 +183,13 @@ def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | 
                                  {str(i): set(t.expected_docs) for i, t in enumerate(gold)},
                                  lambda h: h.passage.doc_number or h.passage.id)]
     print("\nQuery encoders (R@5 per query set/method/form; encode = one question, ViCoV dev)")
-    out["encoders"] = bench_speed.compare_encoders(model, sets, [q["text"] for q in lines[:100]])
+    out["encoders"] = bench_speed.compare_encoders(model, sets, [q["text"] for q in lines[:60]], encoders)
     out["encoder_chosen_by_rule"] = bench_speed.choose_encoder(out["encoders"])
     shipped = load_embedder(None)
     out["encoder_shipped"] = (f"onnx-{shipped.query_export.name.split('.onnx-')[1].rsplit('-', 1)[0]}"
                               if shipped.query_export else bench_speed.TORCH)
     # The same questions through today's torch query encoder and the shipped one, in one run.
-    questions = [q["text"] for q in lines[:200]]
+    questions = [q["text"] for q in lines[:100]]
     today = Retrieval(vicov_index_dir, embedder=SentenceTransformerEmbedder(model))
     out["latency"] = {"today": bench_speed.timed_service(today, questions),
                       "shipped": bench_speed.timed_service(vicov_service, questions)}
@@ -209,7 +210,7 @@ def print_speed(speed_result: dict) -> None:
 
     today, shipped = speed_result["latency"]["today"], speed_result["latency"]["shipped"]
     ratio = lambda a, b: round(a / b, 2) if b else None  # noqa: E731
-    print(f"\nIssue 19, ViCoV19QA dev, 200 questions (load average {speed_result['load_average_start']} → "
+    print(f"\nIssue 19, ViCoV19QA dev, first 100 questions (load average {speed_result['load_average_start']} → "
           f"{speed_result['load_average_end']}); query encoder shipped: {speed_result['encoder_shipped']}, "
           f"by the rule (fastest within 0.5 point R@5 of fp32): {speed_result['encoder_chosen_by_rule']}")
     print(f"  {'':<22}{'today (torch)':>16}{'shipped':>12}{'ratio':>8}   target")
@@ -282,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out the query encoders' comparison, latency ratios and peak RSS")
     parser.add_argument("--only-speed", action="store_true",
                         help="only the speed and memory section (issue 19), with the indexes it needs")
+    parser.add_argument("--encoders", default=None,
+                        help="only these query encoders beside torch-fp32 (comma-separated, e.g. onnx-int8,onnx-O2)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="leave out the cross-validation of the fusion weights and the abstention model")
     args = parser.parse_args(argv)
@@ -292,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     sample_index = Path(scratch.name) / "index"
     if args.only_speed:
         results["ingest"] = ingest_rate(args.shared, sample_index)
-        results["speed"] = speed(args.shared, vicov_index(args.shared)[0], sample_index, args.limit)
+        results["speed"] = speed(args.shared, vicov_index(args.shared)[0], sample_index, args.limit,
+                                 args.encoders.split(",") if args.encoders else None)
         results["peak_rss_mb"] = results["speed"]["peak_rss"]["shipped"]["peak_rss_mb"]
         print(f"\n  ingest of the sample bulletins: {results['ingest']} (target ≥ 20 passages/s)")
         print_speed(results["speed"])
@@ -312,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_cv:
         results["abstention_cv"] = abstention_cv(args.shared)
     if "vicov19qa" in results and not args.skip_speed:
-        results["speed"] = speed(args.shared, Path(results["vicov19qa"]["index"]), sample_index, args.limit)
+        results["speed"] = speed(args.shared, Path(results["vicov19qa"]["index"]), sample_index, args.limit,
+                                 args.encoders.split(",") if args.encoders else None)
         results["peak_rss_mb"] = results["speed"]["peak_rss"]["shipped"]["peak_rss_mb"]
     scratch.cleanup()
     from retrieval.index import diacritics_eval

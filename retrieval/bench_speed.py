@@ -142,7 +142,8 @@ class QuerySet:
     key: Callable
 
 
-def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str]) -> dict:
+def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str],
+                     only: list[str] | None = None) -> dict:
     """Each variant: R@5 (dense, hybrid; as written and without diacritics) on each query set, cosine to
     torch fp32, single-query encoding p50/p95 on ``latency_texts``."""
     from retrieval.search.searcher import ALL_METHODS, QueryView, Searcher
@@ -155,6 +156,8 @@ def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str])
     reference = None
     indexes = {s.name: _LexicalMemo(s.index) for s in sets}
     for variant in variants(model):
+        if only and variant.name not in only and variant.name != TORCH:   # fp32 is always the base
+            continue
         started = time.perf_counter()
         encode = variant.make()
         encode(["khởi động"])
