@@ -153,7 +153,7 @@ def ingest_rate(shared: Path, index: Path) -> dict:
 
 
 def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | None,
-          encoders: list[str] | None = None) -> dict:
+          encoders: list[str] | None = None, checkpoint=lambda partial: None) -> dict:
     """Issue 19: query encoders side by side, search/ask/encode latency today (torch) vs shipped,
     peak RSS of a process and of the action server, token lengths."""
     from retrieval import bench_speed
@@ -182,9 +182,16 @@ def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | 
             bench_speed.QuerySet("sample_gold", sample_service.index, {str(i): t.question for i, t in enumerate(gold)},
                                  {str(i): set(t.expected_docs) for i, t in enumerate(gold)},
                                  lambda h: h.passage.doc_number or h.passage.id)]
-    print("\nQuery encoders (R@5 per query set/method/form; encode = one question, ViCoV dev)")
-    out["encoders"] = bench_speed.compare_encoders(model, sets, [q["text"] for q in lines[:60]], encoders)
-    out["encoder_chosen_by_rule"] = bench_speed.choose_encoder(out["encoders"])
+    # Memory first, then latency, then the long comparison; each section is saved as it ends.
+    queries_file = shared / "benchmarks" / "vicov19qa" / "queries.jsonl"
+    out["peak_rss"] = {"shipped": bench_speed.peak_rss(vicov_index_dir, queries_file, "default")}
+    try:
+        out["peak_rss"]["action_server"] = bench_speed.action_server_rss(vicov_index_dir, queries_file)
+    except Exception as exc:   # reported, not fatal: the in-process probes still stand
+        out["peak_rss"]["action_server"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    out["peak_rss"]["today"] = bench_speed.peak_rss(vicov_index_dir, queries_file, "torch")
+    print(f"\n  peak RSS after 200 questions: {json.dumps(out['peak_rss'])}", flush=True)
+    checkpoint(out)
     shipped = load_embedder(None)
     out["encoder_shipped"] = (f"onnx-{shipped.query_export.name.split('.onnx-')[1].rsplit('-', 1)[0]}"
                               if shipped.query_export else bench_speed.TORCH)
@@ -194,13 +201,11 @@ def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | 
     out["latency"] = {"today": bench_speed.timed_service(today, questions),
                       "shipped": bench_speed.timed_service(vicov_service, questions)}
     del today
-    queries_file = shared / "benchmarks" / "vicov19qa" / "queries.jsonl"
-    out["peak_rss"] = {"today": bench_speed.peak_rss(vicov_index_dir, queries_file, "torch"),
-                       "shipped": bench_speed.peak_rss(vicov_index_dir, queries_file, "default")}
-    try:
-        out["peak_rss"]["action_server"] = bench_speed.action_server_rss(vicov_index_dir, queries_file)
-    except Exception as exc:   # reported, not fatal: the in-process probes above still stand
-        out["peak_rss"]["action_server"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    print(f"  latency: {json.dumps(out['latency'])}", flush=True)
+    checkpoint(out)
+    print("\nQuery encoders (R@5 per query set/method/form; encode = one question, ViCoV dev)")
+    out["encoders"] = bench_speed.compare_encoders(model, sets, [q["text"] for q in lines[:60]], encoders)
+    out["encoder_chosen_by_rule"] = bench_speed.choose_encoder(out["encoders"])
     out["load_average_end"] = bench_speed.load_average()
     return out
 
@@ -295,8 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     sample_index = Path(scratch.name) / "index"
     if args.only_speed:
         results["ingest"] = ingest_rate(args.shared, sample_index)
+        def checkpoint(partial: dict) -> None:   # a long run keeps what it has measured so far
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({**results, "speed": partial, "partial": True}, ensure_ascii=False,
+                                           indent=2) + "\n", encoding="utf-8")
+
         results["speed"] = speed(args.shared, vicov_index(args.shared)[0], sample_index, args.limit,
-                                 args.encoders.split(",") if args.encoders else None)
+                                 args.encoders.split(",") if args.encoders else None, checkpoint)
         results["peak_rss_mb"] = results["speed"]["peak_rss"]["shipped"]["peak_rss_mb"]
         print(f"\n  ingest of the sample bulletins: {results['ingest']} (target ≥ 20 passages/s)")
         print_speed(results["speed"])
