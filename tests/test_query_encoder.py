@@ -16,7 +16,7 @@ import pytest
 from retrieval.embedding import onnx_export
 from retrieval.embedding.build_model import ensure_model
 from retrieval.embedding.embedder import E5_PROMPTS, SentenceTransformerEmbedder, query_export_for
-from retrieval.embedding.onnx_encoder import OnnxQueryEncoder
+from retrieval.embedding.onnx_encoder import QUERY_MAX_TOKENS, OnnxQueryEncoder
 from retrieval.errors import ModelError
 from retrieval.goldset.load import load_gold
 
@@ -89,6 +89,14 @@ def test_a_query_is_encoded_the_same_alone_or_in_a_batch(export):
     encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=2)
     texts = ["Sở Y tế chủ trì việc gì?", "ke hoach 143 ve logistics la gi", "Ai ký Quyết định 924/QĐ-UBND?"]
     np.testing.assert_array_equal(encoder.encode(texts)[1], encoder.encode(texts[1:2])[0])
+
+
+def test_a_question_longer_than_the_cap_is_cut_not_refused(export):
+    encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=1)
+    question = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan " * 60
+    assert len(encoder.tokenizer.encode(E5_PROMPTS[0] + question).ids) == QUERY_MAX_TOKENS
+    vector = encoder.encode([question])
+    assert vector.shape == (1, 384) and np.isfinite(vector).all()
 
 
 def test_a_damaged_export_is_a_clear_error(export, tmp_path):
