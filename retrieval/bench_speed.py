@@ -232,7 +232,7 @@ def timed_service(service, questions: list[str]) -> dict:
 
 
 _RSS_PROBE = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from retrieval.service import Retrieval
 index, queries, count, encoder = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -245,7 +245,11 @@ service.warm_up()
 texts = [json.loads(l)["text"] for l in open(queries, encoding="utf-8")][:count]
 for q in texts:
     service.ask(q)
-print(json.dumps({"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+# VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across execve, so a child started by a
+# big parent (this bench) would report the parent's peak.
+status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
+print(json.dumps({"peak_rss_mb": round(int(status["VmHWM"].split()[0]) / 1024, 1),
+                  "rss_mb": round(int(status["VmRSS"].split()[0]) / 1024, 1),
                   "torch_imported": "torch" in sys.modules}))
 """
 
@@ -293,23 +297,28 @@ def action_server_rss(index: Path, queries: Path, count: int = 200) -> dict:
                 if time.monotonic() > deadline:
                     raise RuntimeError("action server did not become healthy in 180 s")
                 time.sleep(0.5)
-            failures = 0
-            with httpx.Client(timeout=60) as client:
+            failures, errors = 0, []
+            with httpx.Client(timeout=180) as client:
                 for i, text in enumerate(texts):
                     tracker = {"sender_id": f"bench-{i}", "slots": {}, "events": [], "paused": False,
                                "followup_action": None, "active_loop": {}, "latest_action_name": None,
                                "latest_message": {"text": text, "intent": {"name": "nlu_fallback"},
                                                   "intent_ranking": [], "entities": []}}
-                    response = client.post(f"{url}/webhook", json={
-                        "next_action": "action_fallback_retrieval", "sender_id": f"bench-{i}",
-                        "tracker": tracker, "domain": {}, "version": "3.6.0"})
-                    failures += response.status_code != 200
+                    try:
+                        response = client.post(f"{url}/webhook", json={
+                            "next_action": "action_fallback_retrieval", "sender_id": f"bench-{i}",
+                            "tracker": tracker, "domain": {}, "version": "3.6.0"})
+                        ok = response.status_code == 200
+                    except httpx.HTTPError as exc:   # counted; the process's memory is still measured
+                        ok = False
+                        errors.append(f"{type(exc).__name__} on question {i}")
+                    failures += not ok
             status = Path(f"/proc/{process.pid}/status").read_text()
             fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
             hwm = int(fields["VmHWM"].split()[0]) / 1024
             rss = int(fields["VmRSS"].split()[0]) / 1024
             return {"peak_rss_mb": round(hwm, 1), "rss_mb": round(rss, 1), "questions": len(texts),
-                    "failed": failures}
+                    "failed": failures, "errors": errors[:5]}
         finally:
             process.terminate()
             try:
@@ -335,3 +344,26 @@ def token_lengths(model: str, questions: dict[str, list[str]], passages: dict[st
 
     return {"questions": {k: stats(v, "query: ") for k, v in questions.items()},
             "passages": {k: stats(v, "passage: ") for k, v in passages.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Peak RSS alone (today's torch and the shipped query encoder, and the real action server) over
+    an index, written as JSON: ``python -m retrieval.bench_speed INDEX QUERIES.jsonl OUT.json``."""
+    import sys
+
+    index, queries, out = (Path(a) for a in (argv or sys.argv[1:]))
+    result = {"load_average_start": load_average(), "shipped": peak_rss(index, queries, "default")}
+    try:
+        result["action_server"] = action_server_rss(index, queries)
+    except Exception as exc:
+        result["action_server"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["today"] = peak_rss(index, queries, "torch")
+    result["load_average_end"] = load_average()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
