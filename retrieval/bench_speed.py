@@ -281,14 +281,17 @@ def action_server_rss(index: Path, queries: Path, count: int = 200) -> dict:
     with tempfile.TemporaryDirectory() as data:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TROLYAO_INDEX": str(index), "TROLYAO_DATA": data,
                "TROLYAO_ENV_FILE": ""}
+        # Its log goes to a file: an undrained pipe fills up and blocks the server mid-run.
+        log_path = Path(data) / "actions.log"
+        log_file = open(log_path, "w")
         process = subprocess.Popen([sys.executable, "-m", "actions.server", "--port", str(port)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                   stdout=subprocess.DEVNULL, stderr=log_file)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 180
             while True:   # /health answers once the index and the model are loaded
                 if process.poll() is not None:
-                    raise RuntimeError(f"action server exited: {process.stderr.read()[-500:]}")
+                    raise RuntimeError(f"action server exited: {log_path.read_text()[-500:]}")
                 try:
                     if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                         break
@@ -325,6 +328,7 @@ def action_server_rss(index: Path, queries: Path, count: int = 200) -> dict:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+            log_file.close()
 
 
 # ---------------------------------------------------------------- token lengths
