@@ -10,6 +10,9 @@ compares, each with ONNX Runtime's own tools, the same ones optimum drives:
 - ``int8``: O2, then dynamic int8 quantisation, per channel (MatMul weights and the word-embedding
   Gather: the 384 MB fp32 table becomes 96 MB).
 
+- ``O2-wte-int8``: O2 but for the embedding fusion, with only the word-embedding table stored in int8
+  (Gather quantised; every matrix product stays fp32): the int8 variant's memory, O2's arithmetic.
+
 (optimum's O4 is O3 in fp16, for GPUs only: ONNX Runtime's CPU kernels run fp16 slower than fp32.)
 sentence-transformers' own ``backend="onnx"`` needs optimum-onnx, which pins transformers < 4.58 and
 would downgrade the project's transformers 5; the graphs here are what it would export and optimise.
@@ -42,7 +45,7 @@ log = logging.getLogger(__name__)
 
 # Bump whenever an exported graph would change: the folder's key carries it.
 EXPORTER_VERSION = 1
-VARIANTS = ("fp32", "O1", "O2", "O3", "int8")
+VARIANTS = ("fp32", "O1", "O2", "O3", "int8", "O2-wte-int8")
 # The one the query encoder uses: fastest whose ViCoV dev R@5 (dense and hybrid) stays within half
 # a point of torch fp32 (`make bench`, table "Query encoders").
 DEFAULT_VARIANT = "int8"
@@ -130,23 +133,26 @@ def _basic_optimised(src: Path, out: Path) -> None:
     ort.InferenceSession(str(src), options, providers=["CPUExecutionProvider"])
 
 
-def _fused(src: Path, out: Path, hidden: int, heads: int, gelu_approximation: bool) -> None:
+def _fused(src: Path, out: Path, hidden: int, heads: int, gelu_approximation: bool,
+           embed_layer_norm: bool = True) -> None:
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions("bert")
     options.enable_gelu_approximation = gelu_approximation
+    # Unfused, the word table stays a plain Gather that can be stored quantised on its own.
+    options.enable_embed_layer_norm = embed_layer_norm
     with _quiet_warnings():
         model = optimize_model(str(src), model_type="bert", num_heads=heads, hidden_size=hidden,
                                optimization_options=options, opt_level=0, use_gpu=False)
     model.save_model_to_file(str(out))
 
 
-def _quantised(src: Path, out: Path) -> None:
+def _quantised(src: Path, out: Path, op_types: list[str] | None = None) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(src), str(out), per_channel=True, weight_type=QuantType.QInt8,
+    quantize_dynamic(str(src), str(out), per_channel=True, weight_type=QuantType.QInt8, op_types_to_quantize=op_types,
                      # The fused graph's contrib ops (Attention, SkipLayerNorm…) defeat ONNX shape
                      # inference; their outputs are all float.
                      extra_options={"MatMulConstBOnly": True, "DefaultTensorType": onnx.TensorProto.FLOAT})
@@ -170,6 +176,10 @@ def _write_variant(model_dir: Path, variant: str, folder: Path, work: Path) -> N
         if not fused.exists():
             _fused(fp32, fused, hidden, heads, gelu_approximation=False)
         _quantised(fused, target)
+    elif variant == "O2-wte-int8":
+        unfused = work / "O2-embedding-unfused.onnx"
+        _fused(fp32, unfused, hidden, heads, gelu_approximation=False, embed_layer_norm=False)
+        _quantised(unfused, target, op_types=["Gather"])
     else:
         raise ValueError(f"unknown ONNX variant {variant!r} (one of {', '.join(VARIANTS)})")
     # The tokenizer travels with the graph: the query encoder needs nothing else from the model folder.
