@@ -93,7 +93,8 @@ def variants(model: str) -> list[Variant]:
 
     # The base first, then the likeliest choices: a long run cut short keeps what matters most.
     onnx = {v: Variant(f"onnx-{v}", onnx_encoder(v)) for v in VARIANTS}
-    return [Variant(TORCH, torch_encoder(None)), onnx["int8"], onnx["O2"], onnx["O1"], onnx["O3"], onnx["fp32"],
+    return [Variant(TORCH, torch_encoder(None)), onnx["O2-wte-int8"], onnx["int8"], onnx["O2"], onnx["O1"],
+            onnx["O3"], onnx["fp32"],
             Variant("torch-wte-int8", torch_encoder("int8")), Variant("torch-wte-fp16", torch_encoder("fp16"))]
 
 
