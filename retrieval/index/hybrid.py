@@ -54,17 +54,23 @@ class HybridIndex:
 
     @classmethod
     def load(cls, root: Path) -> "HybridIndex":
-        import faiss
-
         bm25s = import_bm25s()
         generation = current_generation(root)
         manifest = Manifest.load(generation)
         try:
             store = PassageStore(generation / STORE_FILE)
             passages = store.passages()
-            dense = faiss.read_index(str(generation / DENSE_FILE))
-            bm25 = {f: bm25s.BM25.load(str(bm25_dir(generation, f)), show_progress=False, verbosity=0)
+            dense = read_dense(generation / DENSE_FILE)
+            # Memory-mapped: a generation's files never change once published (an update writes a
+            # new one), and the pages are shared by every process serving the same generation.
+            bm25 = {f: bm25s.BM25.load(str(bm25_dir(generation, f)), mmap=True, show_progress=False,
+                                       verbosity=0)
                     for f in BM25_FIELDS}
+            for retriever in bm25.values():
+                # Plain views of the mapped arrays: np.memmap's Python-level __getitem__ would cost
+                # more than the scoring itself on every query.
+                retriever.scores = {k: np.asarray(v) if isinstance(v, np.ndarray) else v
+                                    for k, v in retriever.scores.items()}
             restorer = _load_restorer(generation)
         except IndexCorruptError:
             raise
@@ -95,17 +101,55 @@ class HybridIndex:
         n = len(self.passages)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
+        matrix = self._flat_vectors()
+        if matrix is not None:   # every score is wanted: one matrix product, no sort of all n
+            return matrix @ query_vector.astype(np.float32).ravel()
         scores, rows = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
         out = np.full(n, -1.0, dtype=np.float32)
         out[rows[0]] = scores[0]
         return out
 
+    def _flat_vectors(self) -> np.ndarray | None:
+        """A flat inner-product index's vectors as a (mapped, not copied) matrix; None for other types."""
+        if "_flat" not in self.__dict__:
+            import faiss
+
+            flat = None
+            if isinstance(self.dense, faiss.IndexFlat) and self.dense.metric_type == faiss.METRIC_INNER_PRODUCT:
+                n, d = self.dense.ntotal, self.dense.d
+                flat = faiss.rev_swig_ptr(self.dense.get_xb(), n * d).reshape(n, d)
+            self.__dict__["_flat"] = flat
+        return self.__dict__["_flat"]
+
     def bm25_scores(self, field: str, tokens: list[str]) -> np.ndarray:
+        """BM25 of every passage: the query tokens' precomputed postings summed per passage (what
+        bm25s' get_scores does, in one bincount instead of one np.add.at per token)."""
         retriever = self.bm25[field]
-        known = [t for t in tokens if t in retriever.vocab_dict]
-        if not known:
-            return np.zeros(len(self.passages), dtype=np.float32)
-        return np.asarray(retriever.get_scores(known), dtype=np.float32)
+        ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
+        n = len(self.passages)
+        if not ids:
+            return np.zeros(n, dtype=np.float32)
+        if retriever.nonoccurrence_array is not None:   # BM25L/BM25+ variants: bm25s' own path
+            return np.asarray(retriever.get_scores(ids), dtype=np.float32)
+        scores = retriever.scores
+        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+        spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
+        rows = np.concatenate([indices[a:b] for a, b in spans])
+        weights = np.concatenate([data[a:b] for a, b in spans])
+        return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+
+
+def read_dense(path: Path) -> "faiss.Index":  # noqa: F821
+    """The FAISS index memory-mapped where its type allows: flat codes (flat, HNSW storage) mapped in
+    place (IO_FLAG_MMAP_IFC), IVF lists on disk (IO_FLAG_MMAP); any other type is read into memory."""
+    import faiss
+
+    for flags in (faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY, faiss.IO_FLAG_MMAP):
+        try:
+            return faiss.read_index(str(path), flags)
+        except RuntimeError as exc:
+            log.debug("cannot memory-map %s with flags %#x (%s)", path, flags, exc)
+    return faiss.read_index(str(path))
 
 
 def _load_restorer(generation: Path):

@@ -98,7 +98,7 @@ class Searcher:
             if i not in searchable:
                 results.append([])
                 continue
-            scores = self.method_scores(view, vectors.get(i))
+            scores = self.method_scores(view, vectors.get(i), methods)
             form = "accented" if has_diacritics(view.text) else "no_diacritics"
             weights = {m: w for m, w in WEIGHTS[form].items() if m in methods}
             if not any(weights.values()):   # one method asked for alone, which its form does not weigh
@@ -111,13 +111,17 @@ class Searcher:
                 for row in top_rows(fused, allowed, k)])
         return results
 
-    def method_scores(self, view: QueryView, vector: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Raw per-passage scores of each method (the answer stage reads evidence from them)."""
+    def method_scores(self, view: QueryView, vector: np.ndarray | None,
+                      methods: tuple[str, ...] = ALL_METHODS) -> dict[str, np.ndarray]:
+        """Raw per-passage scores of each method asked for (the answer stage reads evidence from them);
+        a method left out costs nothing (word segmentation alone is a third of a search)."""
         scores = {}
-        if vector is not None:
+        if vector is not None and "dense" in methods:
             scores["dense"] = self.index.dense_scores(vector)
-        scores["bm25"] = self.index.bm25_scores("vi", vi_tokens(view.accented))
-        scores["bm25_fold"] = self.index.bm25_scores("fold", fold_tokens(view.text))
+        if "bm25" in methods:
+            scores["bm25"] = self.index.bm25_scores("vi", vi_tokens(view.accented))
+        if "bm25_fold" in methods:
+            scores["bm25_fold"] = self.index.bm25_scores("fold", fold_tokens(view.text))
         return scores
 
     def resolve_document(self, mention: str) -> str:
