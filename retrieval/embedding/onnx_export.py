@@ -31,7 +31,6 @@ import hashlib
 import importlib.metadata
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -39,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..built_folder import building
 from ..filelock import exclusive_lock
 
 log = logging.getLogger(__name__)
@@ -210,23 +210,8 @@ def ensure_exports(model_dir: Path, variants: tuple[str, ...] = (DEFAULT_VARIANT
 
 
 def _build_in_place(model_dir: Path, variant: str, folder: Path, work: Path) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.build-", dir=folder.parent))
-    try:
+    with building(folder) as tmp:
         _write_variant(model_dir, variant, tmp, work)
-        umask = os.umask(0)
-        os.umask(umask)
-        for path in [tmp, *tmp.iterdir()]:
-            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-        old = None
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-            folder.rename(old)
-        tmp.rename(folder)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> int:
