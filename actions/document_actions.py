@@ -52,10 +52,6 @@ def _about_focus(text: str) -> bool:
         any(cue in fold(text) for cue in _SIGNER_CUES + _DATE_CUES + _ISSUER_CUES)
 
 
-def _title(info: DocumentInfo) -> str:
-    return f"{info.doc_type or 'Văn bản'} số {info.number}"
-
-
 def _issued(info: DocumentInfo) -> str:
     parts = []
     if info.issuer:
@@ -73,7 +69,7 @@ def describe(core: Core, info: DocumentInfo, question: str,
     if not info.subject:   # only named inside other items: say where and what they say of it, never guess more
         where = render.numbered(info.mentioned_in) if info.mentioned_in else info.bulletin
         issued = _issued(info)
-        text = (f"{_title(info)}{' ' + issued if issued else ''} không có mục riêng trong các văn bản đã có; "
+        text = (f"{render.document_title(info)}{' ' + issued if issued else ''} không có mục riêng trong các văn bản đã có; "
                 f"văn bản này được nhắc đến trong:\n{where}")
         if info.details:
             text += "\nNội dung nhắc đến: " + " ".join(info.details)
@@ -82,24 +78,24 @@ def describe(core: Core, info: DocumentInfo, question: str,
             remember(question, doc=info.named_by or info.number)
     if any(cue in folded for cue in _SIGNER_CUES):
         if info.signer:
-            text = f"{_title(info)} do {info.signer} ký."
+            text = f"{render.document_title(info)} do {info.signer} ký."
         elif info.directed_by:
-            text = (f"Bản tin không ghi người ký {_title(info)}; văn bản {_issued(info)} truyền đạt chỉ đạo "
+            text = (f"Bản tin không ghi người ký {render.document_title(info)}; văn bản {_issued(info)} truyền đạt chỉ đạo "
                     f"của đồng chí {info.directed_by}.")
         else:
-            text = (f"Bản tin không ghi người ký {_title(info)}. Văn bản {_issued(info)}, "
+            text = (f"Bản tin không ghi người ký {render.document_title(info)}. Văn bản {_issued(info)}, "
                     f"về việc: {info.subject}.")
         return render.Reply(text, citation), remember(question, doc=info.number)
     if any(cue in folded for cue in _DATE_CUES):
         when = f"ban hành ngày {render.vn_date(info.issued_date)}" if info.issued_date else \
             "không ghi ngày ban hành trong bản tin"
-        text = f"{_title(info)} {when}{f' (của {info.issuer})' if info.issuer else ''}, về việc: {info.subject}."
+        text = f"{render.document_title(info)} {when}{f' (của {info.issuer})' if info.issuer else ''}, về việc: {info.subject}."
         return render.Reply(text, citation), remember(question, doc=info.number)
     if any(cue in folded for cue in _ISSUER_CUES):
-        text = f"{_title(info)} {_issued(info) or 'không ghi cơ quan ban hành trong bản tin'}."
+        text = f"{render.document_title(info)} {_issued(info) or 'không ghi cơ quan ban hành trong bản tin'}."
         return render.Reply(text, citation), remember(question, doc=info.number)
     if _generic(question) and info.details:   # "nói gì", "về việc gì", "tóm tắt": what it is, what it says
-        text = f"{_title(info)} {_issued(info)}: {info.subject}.\n" + " ".join(info.details)
+        text = f"{render.document_title(info)} {_issued(info)}: {info.subject}.\n" + " ".join(info.details)
         return render.Reply(text, [catalog.citation(info, quote=info.details[0])]), \
             [*remember(question, doc=info.number), SlotSet("focus_task", None)]
     # A specific question about it: the sentence of the document that answers it.
@@ -107,9 +103,9 @@ def describe(core: Core, info: DocumentInfo, question: str,
     # The focus is the document as a whole, not a task its answer happens to quote.
     events = [e for e in events if e.get("name") != "focus_task"] + [SlotSet("focus_task", None)]
     if reply.abstained:
-        reply = render.Reply(f"{_title(info)} {_issued(info)}: {info.subject}.\n{info.summary}", citation)
+        reply = render.Reply(f"{render.document_title(info)} {_issued(info)}: {info.subject}.\n{info.summary}", citation)
     else:
-        reply.text = f"{_title(info)} {_issued(info)}: {info.subject}.\n{reply.text}"
+        reply.text = f"{render.document_title(info)} {_issued(info)}: {info.subject}.\n{reply.text}"
     return reply, [*events, SlotSet("focus_doc", info.number)]
 
 
@@ -142,10 +138,7 @@ def respond_document(core: Core, turn: Turn, conversation_id: str | None = None,
 def _ask_which_document(catalog: DocumentCatalog, question: str,
                         numbers: list[str]) -> tuple[render.Reply, list[Any]]:
     options = numbers[:4]
-    titles = []
-    for number in options:
-        info = catalog.get(number)
-        titles.append(f"{_title(info)}: {info.subject}" if info and info.subject else number)
+    titles = [render.choice_title(catalog, number) for number in options]
     pending = PendingChoice("ask_document", question, documents=tuple(options))
     text = "Có nhiều văn bản khớp với số bạn nêu. Bạn muốn hỏi văn bản nào?\n" + render.numbered(titles)
     return render.Reply(text, buttons=render.choice_buttons(titles)), [SlotSet("pending", pending.to_slot())]

@@ -12,7 +12,7 @@ from typing import Any
 from rasa_sdk.executor import CollectingDispatcher
 
 from retrieval.answer.citations import citation_line, vn_date
-from retrieval.schema import Citation, Task
+from retrieval.schema import Citation, DocumentInfo, Task
 
 MAX_SOURCES = 3
 MAX_LISTED_TASKS = 5
@@ -126,6 +126,19 @@ def task_line(task: Task, role: str | None = None) -> str:
     if task.doc_number:
         line += f" [{task.doc_type or 'Văn bản'} {task.doc_number}]"
     return line
+
+
+def document_title(info: DocumentInfo) -> str:
+    return f"{info.doc_type or 'Văn bản'} số {info.number}"
+
+
+def choice_title(catalog, number: str) -> str:
+    """A document as one of several offered: "Kế hoạch số 146/KH-UBND: <subject>" (its number when the
+    catalog does not know it)."""
+    info = catalog.get(number)
+    if info is None:
+        return number
+    return f"{document_title(info)}: {info.subject}" if info.subject else document_title(info)
 
 
 def numbered(lines: list[str]) -> str:

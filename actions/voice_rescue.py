@@ -27,12 +27,7 @@ def offer_documents(core: Core, turn: Turn) -> tuple[render.Reply, list[Any]] | 
                                  if h.passage.doc_number))[:OFFERED]
     if not numbers:
         return None
-    catalog = core.retrieval.documents
-    titles = []
-    for number in numbers:
-        info = catalog.get(number)
-        name = f"{info.doc_type or 'Văn bản'} số {number}" if info else f"Văn bản số {number}"
-        titles.append(f"{name}: {info.subject}" if info and info.subject else name)
+    titles = [render.choice_title(core.retrieval.documents, number) for number in numbers]
     pending = PendingChoice("ask_document", turn.text, documents=tuple(numbers))
     text = f"{NOT_SURE}\n{render.numbered(titles)}\nNếu không phải, bạn gõ câu hỏi giúp tôi nhé."
     return render.Reply(text, buttons=render.choice_buttons(titles), abstained=True), \

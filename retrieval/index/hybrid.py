@@ -122,21 +122,24 @@ class HybridIndex:
         return self.__dict__["_flat"]
 
     def bm25_scores(self, field: str, tokens: list[str]) -> np.ndarray:
-        """BM25 of every passage: the query tokens' precomputed postings summed per passage (what
-        bm25s' get_scores does, in one bincount instead of one np.add.at per token)."""
-        retriever = self.bm25[field]
-        ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
-        n = len(self.passages)
-        if not ids:
-            return np.zeros(n, dtype=np.float32)
-        if retriever.nonoccurrence_array is not None:   # BM25L/BM25+ variants: bm25s' own path
-            return np.asarray(retriever.get_scores(ids), dtype=np.float32)
-        scores = retriever.scores
-        data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
-        spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
-        rows = np.concatenate([indices[a:b] for a, b in spans])
-        weights = np.concatenate([data[a:b] for a, b in spans])
-        return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+        """BM25 of every passage (see ``bm25_scores``)."""
+        return bm25_scores(self.bm25[field], tokens, len(self.passages))
+
+
+def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
+    """BM25 of ``n`` documents: the query tokens' precomputed postings summed per document (what
+    bm25s' get_scores does, in one bincount instead of one np.add.at per token)."""
+    ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
+    if not ids:
+        return np.zeros(n, dtype=np.float32)
+    if retriever.nonoccurrence_array is not None:   # BM25L/BM25+ variants: bm25s' own path
+        return np.asarray(retriever.get_scores(ids), dtype=np.float32)
+    scores = retriever.scores
+    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
+    spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
+    rows = np.concatenate([indices[a:b] for a, b in spans])
+    weights = np.concatenate([data[a:b] for a, b in spans])
+    return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
 
 
 def read_dense(path: Path) -> "faiss.Index":  # noqa: F821

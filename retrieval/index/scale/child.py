@@ -43,16 +43,25 @@ def dense_build(args: dict) -> dict:
     return {"build_s": round(seconds, 2), "index_mb": round(path.stat().st_size / 2**20, 1), **memory_mb()}
 
 
-def dense_serve(args: dict) -> dict:
+def _open_dense(work: Path, n: int, args: dict):
+    """The built structure as a search reads it: its spec, the FAISS index, and for IVF-PQ the exact
+    vectors it rescores with (memory-mapped)."""
     import faiss
 
+    from retrieval.index.dense import DenseSpec
+
+    spec = DenseSpec.from_dict(args["spec"])
+    index = faiss.read_index(str(work / f"dense-{n}-{args['name']}.faiss"))
+    vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r") if spec.type == "ivfpq" else None
+    return spec, index, vectors
+
+
+def dense_serve(args: dict) -> dict:
     from retrieval.index.dense import DenseSearch, DenseSpec
 
     work, n = _files(args)
-    spec = DenseSpec.from_dict(args["spec"])
     base = memory_mb()["rss_mb"]
-    index = faiss.read_index(str(work / f"dense-{n}-{args['name']}.faiss"))
-    vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r") if spec.type == "ivfpq" else None
+    spec, index, vectors = _open_dense(work, n, args)
     loaded = memory_mb()["rss_mb"] - base
     queries, truth = _queries(work, n)
     sweep = []
@@ -121,18 +130,14 @@ def bm25_serve(args: dict) -> dict:
 
 def hybrid(args: dict) -> dict:
     """Dense (the chosen structure) + both BM25 fields + the searcher's fusion, per question."""
-    import faiss
-
-    from retrieval.index.dense import DenseSearch, DenseSpec
+    from retrieval.index.dense import DenseSearch
     from retrieval.index.scale.lexical_runs import bincount_scores
     from retrieval.search.fusion import top_rows, weighted_zscore_fusion
     from retrieval.search.searcher import WEIGHTS
 
     work, n = _files(args)
-    spec = DenseSpec.from_dict(args["spec"])
     base = memory_mb()["rss_mb"]
-    index = faiss.read_index(str(work / f"dense-{n}-{args['name']}.faiss"))
-    vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r") if spec.type == "ivfpq" else None
+    spec, index, vectors = _open_dense(work, n, args)
     search = DenseSearch(index, spec, vectors)
     bm25 = {f: _load_bm25(work, n, f) for f in ("vi", "fold")}
     loaded = memory_mb()["rss_mb"] - base

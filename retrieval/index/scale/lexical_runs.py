@@ -67,14 +67,7 @@ def query_names(tokens: np.ndarray) -> list[str]:
 
 
 def bincount_scores(retriever, tokens: list[str]) -> np.ndarray:
-    """The same scores as ``retriever.get_scores`` in one ``np.bincount`` over the query tokens'
-    postings (bm25s adds them one token at a time with ``np.add.at``)."""
-    scores = retriever.scores
-    ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
-    if not ids:
-        return np.zeros(scores["num_docs"], dtype=np.float32)
-    indptr = scores["indptr"]
-    spans = [np.arange(indptr[i], indptr[i + 1]) for i in ids]
-    postings = np.concatenate(spans)
-    return np.bincount(scores["indices"][postings], weights=scores["data"][postings],
-                       minlength=scores["num_docs"]).astype(np.float32)
+    """The same scores as ``retriever.get_scores``, by the index's own scoring (one bincount)."""
+    from retrieval.index.hybrid import bm25_scores
+
+    return bm25_scores(retriever, tokens, retriever.scores["num_docs"])
