@@ -91,10 +91,13 @@ def message_update(update_id: int, chat_id: int, text: str, message_id: int | No
     return {"update_id": update_id, "message": message}
 
 
-def voice_update(update_id: int, chat_id: int, file_id: str, duration: int, file_size: int | None,
+def voice_update(update_id: int, chat_id: int, file_id: str, duration: int | None, file_size: int | None,
                  kind: str = "voice", mime_type: str = "audio/ogg") -> dict:
-    """A voice note (``kind="voice"``) or an audio file (``kind="audio"``) in a private chat."""
-    media = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "duration": duration, "mime_type": mime_type}
+    """A voice note (``kind="voice"``), an audio file (``kind="audio"``) or a file sent as a document
+    (``kind="document"``, which declares no duration: pass None) in a private chat."""
+    media = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "mime_type": mime_type}
+    if duration is not None:
+        media["duration"] = duration
     if file_size is not None:
         media["file_size"] = file_size
     message = {"message_id": update_id, "date": int(time.time()),

@@ -233,6 +233,26 @@ def test_through_the_gateway_a_voice_note_is_a_turn_of_words_and_only_its_sealed
     assert rasa.senders.count(f"zalo:{user}") == 2 and rasa.senders.count(f"zalo:{flooder}") == 3
 
 
+def test_telegram_audio_sent_as_a_file_is_heard_and_any_other_file_is_not(telegram, spoken):
+    """Audio sent as a document (a recorder app's file) is a voice note that declares no duration: the
+    transcriber counts it while decoding; a PDF gets the gateway's hint, and nothing is fetched for it."""
+    stub = StubGateway()
+    chat = 704
+    voice = flow(stub, load_model=lambda folder: SaysModel("phòng chống sốt xuất huyết"))
+    telegram.add_file("recording", spoken("sốt xuất huyết", "mp4"))
+    telegram.add_file("long-recording", spoken(QUESTION + " " + QUESTION, "mp4", 60))   # ~22 s
+    telegram.add_file("report", b"%PDF-1.4 not audio")
+    with served_telegram(telegram, lambda s: channel_app(TelegramChannel(s, stub, voice=voice))):
+        telegram.push(voice_update(9301, chat, "recording", None, 30_000, kind="document", mime_type="audio/mp4"),
+                      voice_update(9302, chat, "report", None, 100, kind="document", mime_type="application/pdf"),
+                      voice_update(9303, chat, "long-recording", None, 60_000, kind="document",
+                                   mime_type="audio/mp4"))
+        telegram.wait_sent(chat, 4)
+    assert tg_texts(telegram, chat) == ["Tôi nghe được: «phòng chống sốt xuất huyết»",
+                                        "Bạn hỏi: phòng chống sốt xuất huyết", "Bạn hỏi:", too_long(MAX_S)]
+    assert [c.params["file_id"] for c in telegram.recorded("getFile")] == ["recording", "long-recording"]
+
+
 class HeldModel:
     """Whisper's place while a test holds it busy: each transcription waits for ``release``."""
 
@@ -258,7 +278,7 @@ def test_a_note_beyond_the_queue_is_told_the_assistant_is_busy(spoken):
         [busy] = zalo.fake.wait_sent(second, 1)
         model.release.set()
         answered = zalo.fake.wait_sent(first, 2)
-    assert busy.text == BUSY
+    assert busy.text == BUSY and zalo.fake.media.downloads == ["q.m4a"]      # the refused note: not fetched
     assert answered[0].text == "Tôi nghe được: «phòng chống sốt xuất huyết»"
     assert answered[1].text.splitlines() == ["Bạn hỏi: phòng chống sốt xuất huyết", f"1. {MISHEARD_TITLE}",
                                              "Trả lời bằng số để chọn."]

@@ -3,7 +3,8 @@
 Polling when TELEGRAM_BOT_TOKEN is set and TELEGRAM_WEBHOOK_URL is not; webhook mode otherwise, where
 every request must carry TELEGRAM_WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-Token` (403 and
 nothing processed without it). Text messages and inline-button presses become one
-`Gateway.handle("tg", chat_id, …)` call each; voice notes and audio files go to the voice flow
+`Gateway.handle("tg", chat_id, …)` call each; voice notes and audio files (also audio sent as a file,
+"document" in the Bot API) go to the voice flow
 (bot/voice/hook.py), which finds the file with `getFile` and downloads it from the file API
 (TELEGRAM_FILE_API_BASE) only when the duration and size Telegram declares are within the limits.
 The replies are rendered as HTML (escaped), buttons as
@@ -225,7 +226,7 @@ class TelegramChannel:
         self.application.add_handler(CallbackQueryHandler(self._on_button))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self._on_help))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_text))
-        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & (filters.VOICE | filters.AUDIO),
+        self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & (filters.VOICE | filters.AUDIO | filters.Document.AUDIO),
                                                     self._on_voice))
         self.application.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_other))
         self.application.add_error_handler(self._on_error)
@@ -305,9 +306,10 @@ class TelegramChannel:
         await self._ask(update.effective_chat.id, update.effective_message.text or "", str(update.update_id))
 
     async def _on_voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A voice note or an audio file: the voice flow, in turn with the chat's other messages."""
+        """A voice note, an audio file or audio sent as a file: the voice flow, in turn with the chat's
+        other messages."""
         chat, message = update.effective_chat, update.effective_message
-        media = message.voice or message.audio
+        media = message.voice or message.audio or message.document
         note = VoiceNote(CHANNEL, str(chat.id), str(update.update_id), url=lambda: self._file_url(media.file_id),
                          duration_s=_seconds(media), size_bytes=media.file_size)
         await self._answer(chat.id, lambda: self.voice.answer(note))
@@ -417,10 +419,11 @@ class TelegramChannel:
 
 
 def _seconds(media) -> float | None:
-    """A voice or audio file's declared duration in seconds (PTB is moving it from int to timedelta)."""
+    """A voice or audio file's declared duration in seconds (PTB is moving it from int to timedelta);
+    None when it declares none (a file sent as a document: the transcriber counts while decoding)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
-        duration = media.duration
+        duration = getattr(media, "duration", None)
     if duration is None:
         return None
     return duration.total_seconds() if hasattr(duration, "total_seconds") else float(duration)

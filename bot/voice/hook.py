@@ -3,7 +3,8 @@
 A channel turns its voice message into a `VoiceNote` (who, its message id, where to download it, and
 the duration and size it declares) and sends on what `VoiceFlow.answer` returns. The gateway admits
 the note first as it would a typed message (a redelivery is answered once, a flood gets the polite
-limit), before anything is downloaded or transcribed. Then: declared limits, the download (capped,
+limit), before anything is downloaded or transcribed. Then: declared limits, a full transcription
+queue (no download for a note that would be refused), the download (capped,
 bot/voice/fetch.py), the transcription (bot/voice/transcriber.py: its own limits, one at a time per
 process), and the words go through the gateway as typed words (`Gateway.answer_words`). The reply is
 "Tôi nghe được: «…»" (Whisper base is weak on Vietnamese: the user sees what the answer is to), the
@@ -82,6 +83,9 @@ class Transcribing(Protocol):
 
     async def transcribe(self, audio: bytes) -> Transcript: ...
 
+    @property
+    def busy(self) -> bool: ...
+
 
 class VoiceFlow:
     def __init__(self, gateway: Gateway, transcriber: Transcribing | None, max_s: float, max_bytes: int,
@@ -119,6 +123,9 @@ class VoiceFlow:
         if refusal is not None:
             log.info("%s voice note refused before download: %s", who, refusal)
             return [BotMessage(refusal)]
+        if self.transcriber.busy:
+            log.warning("%s voice note refused before download: transcription queue full", who)
+            return [BotMessage(BUSY)]
         try:
             url = note.url if isinstance(note.url, str) else await note.url()
             audio = await download(self.http, url, self.max_bytes)

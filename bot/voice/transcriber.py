@@ -168,6 +168,13 @@ class Transcriber:
     def model_loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def busy(self) -> bool:
+        """Every slot is taken now: the flow checks it before downloading a note, so a flood costs no
+        downloads (``submit`` still decides, for a slot may be taken between the two)."""
+        with self._slots:
+            return self._admitted >= 1 + self.queue
+
     async def transcribe(self, audio: bytes) -> Transcript:
         return await self.submit(audio)
 
