@@ -59,6 +59,15 @@ def syllables(text: str) -> list[str]:
     return _WORD.findall(nfc(text).lower())
 
 
+def folded_syllables(text: str) -> list[str]:
+    """``[fold(s) for s in syllables(text)]``, folded in one pass over the text (answering folds
+    every candidate passage)."""
+    words = syllables(text)
+    folded = " ".join(words).lower().translate(_FOLD_TABLE).split(" ")
+    # No character folds to a space, so the count holds; the check keeps it exact whatever comes.
+    return folded if len(folded) == len(words) and words else [fold(w) for w in words]
+
+
 def split_sentences(text: str) -> list[str]:
     """Split a paragraph into sentences, keeping punctuation; never returns empty strings."""
     parts = _SENTENCE_END.split(text.strip())

@@ -30,3 +30,16 @@ def test_fold_matches_its_definition_on_every_character_and_on_mixed_strings():
     for _ in range(3000):
         text = "".join(rng.choice(pool) for _ in range(rng.randint(1, 60)))
         assert fold(text) == reference_fold(text), ascii(text)
+
+
+def test_folded_syllables_are_each_syllable_folded():
+    from retrieval.text import folded_syllables, syllables
+
+    assert folded_syllables("Sở Y tế CHỦ TRÌ, phối hợp (đ/c Đắk)") == ["so", "y", "te", "chu", "tri", "phoi", "hop",
+                                                                       "d", "c", "dak"]
+    assert folded_syllables("") == [] and folded_syllables("!!!") == []
+    pool = [chr(c) for c in range(0x600) if not 0xD800 <= c < 0xE000] + [" "] * 200 + ["\u0301", "\u0323", "Σ", "İ"]
+    rng = random.Random(1)
+    for _ in range(3000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 80)))
+        assert folded_syllables(text) == [fold(s) for s in syllables(text)], ascii(text)
