@@ -29,6 +29,9 @@ def _fold_short(text: str) -> str:
     return _fold(text)
 
 
+_FOLD_TABLE_LIMIT = 0x3000   # Latin, Vietnamese, combining marks, Greek, Cyrillic … (a few MB at most)
+
+
 class _FoldTable(dict):
     """Each character's folded form, filled on first sight: ``str.translate`` then folds a text at C
     speed (3× faster than decomposing it and filtering marks in Python, on long passages). Per
@@ -38,7 +41,8 @@ class _FoldTable(dict):
     def __missing__(self, code: int) -> str:
         decomposed = unicodedata.normalize("NFD", chr(code))
         folded = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").replace("đ", "d")
-        self[code] = folded
+        if code < _FOLD_TABLE_LIMIT:   # bounded: hostile text cycling through all of Unicode grows nothing
+            self[code] = folded
         return folded
 
 

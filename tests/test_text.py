@@ -43,3 +43,11 @@ def test_folded_syllables_are_each_syllable_folded():
     for _ in range(3000):
         text = "".join(rng.choice(pool) for _ in range(rng.randint(0, 80)))
         assert folded_syllables(text) == [fold(s) for s in syllables(text)], ascii(text)
+
+
+def test_the_fold_table_stays_bounded_whatever_text_comes():
+    from retrieval.text import _FOLD_TABLE, _FOLD_TABLE_LIMIT
+
+    text = "".join(chr(c) for c in range(0x4E00, 0x9FFF)) + "Ấ"
+    assert fold(text) == reference_fold(text)
+    assert all(code < _FOLD_TABLE_LIMIT for code in _FOLD_TABLE)
