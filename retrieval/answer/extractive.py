@@ -81,19 +81,19 @@ def _shape_strength(shape: tuple[re.Pattern, re.Pattern] | None, folded_sentence
 
 
 # One answer reads the same candidate texts several times (the decision's item, the bigram
-# check, the sentence scores, the citations' quotes), and popular passages come back across
-# questions: their folded forms are remembered (bounded caches, keyed by the text itself).
-@lru_cache(maxsize=2048)
+# check, the sentence scores, the citations' quotes): their folded forms are remembered, in small
+# caches keyed by the text itself (a few answers' worth: memory counts more than reuse across questions).
+@lru_cache(maxsize=128)
 def _folded_words(text: str) -> tuple[str, ...]:
     return tuple(folded_syllables(text))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=64)
 def _sentences(text: str) -> tuple[str, ...]:
     return tuple(split_sentences(text) or [text])
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _present_terms(sentence: str) -> frozenset[str]:
     """The folded syllables of a sentence and its adjacent pairs ("chu_tri")."""
     words = _folded_words(sentence)
