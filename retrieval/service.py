@@ -134,6 +134,12 @@ class Retrieval:
         return DocumentCatalog([p for p in self.index.passages if self.sees(p.access)], self.searcher.document_numbers)
 
     def warm_up(self) -> None:
-        """Load the model and statistics now (servers call this before taking requests)."""
+        """Load the model and statistics now (servers call this before taking requests), and what the
+        first question would otherwise load: pyvi's word segmenter (~1.5 s) and the restorer's tables."""
+        from retrieval.index.lexical import load_segmenter
+
         self.embedder.encode_queries(["khởi động"])
+        load_segmenter()
+        if self.index.restorer is not None:
+            self.index.restorer.restore("khoi dong")
         _ = self.answerer

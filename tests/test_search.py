@@ -89,3 +89,18 @@ def test_a_search_can_be_kept_to_one_page(retrieval_service, corpus_files):
     assert hits and {h.passage.source for h in hits} == {page}
     answer = retrieval_service.ask("có chỉ đạo gì về phòng, chống dịch bệnh", source=page)
     assert not answer.abstained and {c.source for c in answer.citations} == {page}
+
+
+def test_warm_up_loads_the_word_segmenter(tmp_path):
+    """The first question must not pay for loading pyvi (~1.5 s)."""
+    from fakes import HashingEmbedder
+    from retrieval.index.lexical import _segmenter
+    from retrieval.pipeline import ingest
+    from retrieval.service import Retrieval
+
+    source = tmp_path / "a.txt"
+    source.write_text("Sở Y tế chủ trì phòng chống sốt xuất huyết.\n", encoding="utf-8")
+    ingest([source], tmp_path / "index", HashingEmbedder())
+    _segmenter.cache_clear()
+    Retrieval(tmp_path / "index", embedder=HashingEmbedder()).warm_up()
+    assert _segmenter.cache_info().currsize == 1

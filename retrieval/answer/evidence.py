@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from retrieval.text import fold, syllables
+from retrieval.text import fold, folded_syllables
 from retrieval.vocabulary import vocabulary
 
 # Question scaffolding that carries no topic ("ai", "bao nhiêu", "hạn chót"): never evidence of
@@ -54,12 +54,19 @@ class TermWeights:
             df.update(set(tokens))
         self.n = max(n, 1)
         self.df = df
+        self._idf: dict[str, float] = {}   # one answer asks for the same terms' weights hundreds of times
 
     def idf(self, term: str) -> float:
-        return math.log(1 + (self.n - self.df.get(term, 0) + 0.5) / (self.df.get(term, 0) + 0.5))
+        value = self._idf.get(term)
+        if value is None:
+            if len(self._idf) > 1 << 16:   # bounded: questions bring typos and names without end
+                self._idf.clear()
+            df = self.df.get(term, 0)
+            value = self._idf[term] = math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+        return value
 
     def topic_terms(self, text: str) -> list[str]:
-        return [t for t in dict.fromkeys(fold(s) for s in syllables(text)) if t not in QUESTION_WORDS]
+        return [t for t in dict.fromkeys(folded_syllables(text)) if t not in QUESTION_WORDS]
 
     def coverage(self, question_terms: list[str], passage_terms: set[str]) -> tuple[float, int]:
         if not question_terms:
@@ -77,10 +84,10 @@ class TermWeights:
         total = sum(self.idf(t) for t in question_terms)
         stems = {p[:-1] for p in passage_terms if len(p) >= 5}
         unknown = [t for t in question_terms if not self.df.get(t) and t.isalpha() and 3 <= len(t) <= 8]
-        acronyms = {"".join(w[0] for w in passage_words[i:i + len(t)])
-                    for t in unknown for i in range(len(passage_words) - len(t) + 1)} if unknown else set()
+        # The initials of consecutive words are a substring of the words' initials.
+        initials = "".join(w[0] for w in passage_words) if unknown else ""
         found = [t for t in question_terms
-                 if t in passage_terms or t in stems or (t in unknown and t in acronyms)]
+                 if t in passage_terms or t in stems or (t in unknown and t in initials)]
         return sum(self.idf(t) for t in found) / total if total else 0.0
 
     def unknown_share(self, question_terms: list[str]) -> float:
@@ -88,13 +95,14 @@ class TermWeights:
         total = sum(self.idf(t) for t in question_terms)
         return sum(self.idf(t) for t in question_terms if not self.df.get(t)) / total if total else 0.0
 
-    def bigram_coverage(self, question: str, passage_text: str) -> float:
-        """IDF-weighted share of the question's adjacent topic-term pairs that are adjacent in the passage."""
-        words = [fold(s) for s in syllables(question)]
-        pairs = [(a, b) for a, b in zip(words, words[1:]) if a not in QUESTION_WORDS and b not in QUESTION_WORDS]
+    def bigram_coverage(self, question: str, passage_text: str = "", words: Sequence[str] | None = None) -> float:
+        """IDF-weighted share of the question's adjacent topic-term pairs that are adjacent in the passage
+        (``words``: the passage's folded syllables, when the caller has them already)."""
+        asked = folded_syllables(question)
+        pairs = [(a, b) for a, b in zip(asked, asked[1:]) if a not in QUESTION_WORDS and b not in QUESTION_WORDS]
         if not pairs:
             return 0.0
-        text = [fold(s) for s in syllables(passage_text)]
+        text = folded_syllables(passage_text) if words is None else words
         present = set(zip(text, text[1:]))
         total = sum(self.idf(a) + self.idf(b) for a, b in pairs)
         found = sum(self.idf(a) + self.idf(b) for a, b in pairs if (a, b) in present)

@@ -7,16 +7,16 @@ decides whether to answer at all; the answer is its best sentence(s), never gene
 from __future__ import annotations
 
 import copy
-
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from retrieval.answer.abstain import AbstainModel
 from retrieval.answer.evidence import Evidence, TermWeights
 from retrieval.answer.places import provinces_in
 from retrieval.schema import Answer, Citation, Hit, Passage
 from retrieval.search.searcher import SearchFilters, Searcher
-from retrieval.text import expand_chat_shorthand, fold, split_sentences, syllables
+from retrieval.text import expand_chat_shorthand, fold, folded_syllables, split_sentences, syllables
 
 ABSTAIN_TEXT = ("Xin lỗi, tôi chưa tìm thấy chỉ đạo nào của UBND tỉnh trong dữ liệu hiện có trả lời "
                 "câu hỏi này. Bạn có thể hỏi lại cụ thể hơn, ví dụ nêu tên văn bản, cơ quan hoặc lĩnh vực.")
@@ -60,12 +60,44 @@ HEADING_TERM_WEIGHT = 0.5   # a term the item heading already holds says little 
 
 def cue_strength(question: str, sentence: str) -> float:
     """1 when the sentence has the strong shape of what the question asks, 0.25 weak, else 0."""
-    folded_q = fold(question)
+    return _shape_strength(_asked_shape(fold(question)), fold(sentence))
+
+
+@lru_cache(maxsize=256)
+def _asked_shape(folded_question: str) -> tuple[re.Pattern, re.Pattern] | None:
+    """The (strong, weak) sentence shapes a folded question asks for; None: no particular shape.
+    Read once per question, not once per sentence scored."""
     for asks, strong, weak in ANSWER_CUES:
-        if asks.search(folded_q):
-            folded_s = fold(sentence)
-            return 1.0 if strong.search(folded_s) else 0.25 if weak.search(folded_s) else 0.0
-    return 0.0
+        if asks.search(folded_question):
+            return strong, weak
+    return None
+
+
+def _shape_strength(shape: tuple[re.Pattern, re.Pattern] | None, folded_sentence: str) -> float:
+    if shape is None:
+        return 0.0
+    strong, weak = shape
+    return 1.0 if strong.search(folded_sentence) else 0.25 if weak.search(folded_sentence) else 0.0
+
+
+# One answer reads the same candidate texts several times (the decision's item, the bigram
+# check, the sentence scores, the citations' quotes): their folded forms are remembered, in small
+# caches keyed by the text itself (a few answers' worth: memory counts more than reuse across questions).
+@lru_cache(maxsize=128)
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(folded_syllables(text))
+
+
+@lru_cache(maxsize=64)
+def _sentences(text: str) -> tuple[str, ...]:
+    return tuple(split_sentences(text) or [text])
+
+
+@lru_cache(maxsize=512)
+def _present_terms(sentence: str) -> frozenset[str]:
+    """The folded syllables of a sentence and its adjacent pairs ("chu_tri")."""
+    words = _folded_words(sentence)
+    return frozenset(words) | {f"{a}_{b}" for a, b in zip(words, words[1:])}
 
 
 @dataclass(frozen=True)
@@ -80,7 +112,9 @@ class Answerer:
         self.abstain = abstain or AbstainModel.load()
         index = searcher.index
         self.weights = TermWeights(index.store.tokens("fold"))
-        # Folded syllables of each passage (heading included), for coverage checks.
+        # Folded syllables of each passage (heading included), for coverage checks. Folded one by one:
+        # fold's cache hands every passage the same string objects (one pass per text would give each
+        # passage its own copies, ~20 MB more for 4,000 passages).
         self._terms = [set(fold(s) for s in syllables(f"{p.heading} {p.text}")) for p in index.passages]
 
     def through(self, searcher: Searcher) -> "Answerer":
@@ -146,18 +180,22 @@ class Answerer:
         top = hits[0]
         key = _item_key(top.passage)
         item = [h for h in hits if _item_key(h.passage) == key]
-        item_text = " ".join([top.passage.title] + [f"{h.passage.heading} {h.passage.text}" for h in item])
-        words = [fold(s) for s in syllables(item_text)]
+        parts = [top.passage.title] + [text for h in item for text in (h.passage.heading, h.passage.text)]
+        # The words of the parts joined by spaces are the parts' words one after the other.
+        words = [w for part in parts for w in _folded_words(part)]
         item_terms = set(words) | _date_terms(top.passage)
         item_coverage, _ = self.weights.coverage(terms, item_terms)
         base = self.evidence(terms, top)
-        source = re.sub(r"\W|_", "", fold(top.passage.source))
-        other = {p for p in provinces_in(question) - provinces_in(item_text) if p.replace(" ", "") not in source}
+        named = provinces_in(question)
+        other = set()
+        if named:   # most questions name no province: the item's text need not be searched for any
+            source = re.sub(r"\W|_", "", fold(top.passage.source))
+            other = {p for p in named - provinces_in(" ".join(parts)) if p.replace(" ", "") not in source}
         return Evidence(
             coverage=base.coverage, dense=base.dense, matched=base.matched, item_coverage=item_coverage,
             near_coverage=self.weights.near_coverage(terms, item_terms, words),
             unknown=self.weights.unknown_share(terms),
-            bigrams=self.weights.bigram_coverage(question, item_text), other_place=float(bool(other)))
+            bigrams=self.weights.bigram_coverage(question, words=words), other_place=float(bool(other)))
 
     def _answer(self, question: str, hits: list[Hit], named_document: bool) -> Answer:
         terms = self.topic_terms(question)
@@ -176,14 +214,17 @@ class Answerer:
     def _scored_sentences(self, question: str, terms: list[str], passage: Passage) -> list[ScoredSentence]:
         """Each sentence scored by the question's terms it holds, plus a bonus for the asked shape."""
         bonus = CUE_BONUS * sum(self.weights.idf(t) for t in terms)
-        heading = {fold(x) for x in syllables(passage.heading)}
+        heading = set(_folded_words(passage.heading))
+        asked = _asked_shape(fold(question))
         scored = []
-        for text in split_sentences(passage.text) or [passage.text]:
+        for text in _sentences(passage.text):
             topical = self._sentence_score(terms, text, heading)
             # The shape only counts in a sentence that is about the question at all; the passage's own
             # number is no answer to "… thực hiện chỉ thị nào?" (it is what the question is about).
-            shape = text.replace(passage.doc_number, " ") if passage.doc_number else text
-            scored.append(ScoredSentence(text, topical + (bonus * cue_strength(question, shape) if topical else 0)))
+            if topical and asked is not None:
+                shape = text.replace(passage.doc_number, " ") if passage.doc_number else text
+                topical += bonus * _shape_strength(asked, fold(shape))
+            scored.append(ScoredSentence(text, topical))
         return scored
 
     def _answer_sentences(self, question: str, terms: list[str],
@@ -210,8 +251,7 @@ class Answerer:
         return hit, sorted(chosen, key=scored.index)
 
     def _sentence_score(self, terms: list[str], sentence: str, heading: set[str] = frozenset()) -> float:
-        words = [fold(s) for s in syllables(sentence)]
-        present = set(words) | {f"{a}_{b}" for a, b in zip(words, words[1:])}
+        present = _present_terms(sentence)
         score = sum(self.weights.idf(t) * (HEADING_TERM_WEIGHT if t in heading else 1.0)
                     for t in terms if t in present)
         score += sum(self.weights.idf(a) for a, b in zip(terms, terms[1:]) if f"{a}_{b}" in present)

@@ -103,7 +103,7 @@ class HybridIndex:
             return np.zeros(0, dtype=np.float32)
         matrix = self._flat_vectors()
         if matrix is not None:   # every score is wanted: one matrix product, no sort of all n
-            return matrix @ query_vector.astype(np.float32).ravel()
+            return inner_products(matrix, query_vector)
         scores, rows = self.dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
         out = np.full(n, -1.0, dtype=np.float32)
         out[rows[0]] = scores[0]
@@ -140,6 +140,23 @@ def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     rows = np.concatenate([indices[a:b] for a, b in spans])
     weights = np.concatenate([data[a:b] for a, b in spans])
     return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+
+
+def inner_products(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix @ vector`` for a C-contiguous float32 matrix, aligned or not.
+
+    A flat index's mapped vectors start at an odd byte offset of its file (after faiss's header);
+    numpy hands an unaligned array to its own loop instead of BLAS, ~100× slower (12 ms instead
+    of 0.1 ms for 4,000 × 384). faiss's kernel reads unaligned rows at full speed."""
+    import faiss
+
+    n, d = matrix.shape
+    vector = np.ascontiguousarray(vector, dtype=np.float32).ravel()
+    if not matrix.flags.c_contiguous or matrix.dtype != np.float32 or vector.size != d:
+        return matrix @ vector
+    out = np.empty(n, dtype=np.float32)
+    faiss.fvec_inner_products_ny(faiss.swig_ptr(out), faiss.swig_ptr(vector), faiss.swig_ptr(matrix), d, n)
+    return out
 
 
 def read_dense(path: Path) -> "faiss.Index":  # noqa: F821

@@ -16,10 +16,15 @@ from retrieval.text import fold, nfc, syllables
 
 @lru_cache(maxsize=1)
 def _segmenter():
-    # Imported lazily: pyvi loads its CRF model at import time (~0.3 s).
+    # Imported lazily: pyvi loads its CRF model and word lists at import time (~1.5 s with sklearn).
     from pyvi import ViTokenizer
 
     return ViTokenizer
+
+
+def load_segmenter() -> None:
+    """Load pyvi's segmenter now (a server's warm-up), not on the first question."""
+    _segmenter()
 
 
 def vi_tokens(text: str) -> list[str]:
