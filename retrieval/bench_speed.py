@@ -93,9 +93,10 @@ def variants(model: str) -> list[Variant]:
 
     # The base first, then the likeliest choices: a long run cut short keeps what matters most.
     onnx = {v: Variant(f"onnx-{v}", onnx_encoder(v)) for v in VARIANTS}
-    return [Variant(TORCH, torch_encoder(None)), onnx["O2-wte-int8"], onnx["int8"], onnx["O2"], onnx["O1"],
-            onnx["O3"], onnx["fp32"],
-            Variant("torch-wte-int8", torch_encoder("int8")), Variant("torch-wte-fp16", torch_encoder("fp16"))]
+    first = ("int8-q4", "int8-q4-fo4", "q4-L4", "O2-wte-int8", "q4-L0", "int8")
+    return ([Variant(TORCH, torch_encoder(None))] + [onnx[v] for v in first]
+            + [onnx[v] for v in VARIANTS if v not in first]
+            + [Variant("torch-wte-int8", torch_encoder("int8")), Variant("torch-wte-fp16", torch_encoder("fp16"))])
 
 
 class _Precomputed:
@@ -194,10 +195,12 @@ def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str],
 
 
 def choose_encoder(table: dict, tolerance: float = 0.005) -> str:
-    """The fastest variant whose every R@5 is within ``tolerance`` of torch fp32's (or above it)."""
+    """The fastest variant whose every hybrid R@5 (what search answers with) is within ``tolerance``
+    of torch fp32's (or above it). Dense-only R@5 is printed, not judged: on the 83 sample gold
+    questions one question is 1.2 points."""
     base = table[TORCH]
     keep = [name for name, row in table.items()
-            if all(row[k] >= base[k] - tolerance for k in base if k.endswith("R@5"))]
+            if all(row[k] >= base[k] - tolerance for k in base if k.endswith("R@5") and "/hybrid/" in k)]
     return min(keep, key=lambda name: table[name]["encode"]["p50_ms"])
 
 
