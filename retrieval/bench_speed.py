@@ -69,7 +69,7 @@ class Variant:
     make: Callable[[], Callable[[list[str]], np.ndarray]]   # → encode(texts)
 
 
-def variants(model: str) -> list[Variant]:
+def variants(model: str, only: list[str] | None = None) -> list[Variant]:
     from retrieval.embedding.embedder import E5_PROMPTS, SentenceTransformerEmbedder, _cpu_count
     from retrieval.embedding.onnx_encoder import OnnxQueryEncoder
     from retrieval.embedding.onnx_export import VARIANTS, ensure_exports
@@ -86,7 +86,9 @@ def variants(model: str) -> list[Variant]:
             return embedder.encode_queries
         return make
 
-    exports = ensure_exports(Path(model), VARIANTS)   # cached: built once per model/exporter version
+    # Cached: built once per model/exporter version; only the variants asked for (a build takes minutes).
+    wanted = tuple(v for v in VARIANTS if not only or f"onnx-{v}" in only)
+    exports = ensure_exports(Path(model), wanted)
 
     def onnx_encoder(variant: str):
         return lambda: OnnxQueryEncoder(exports[variant], E5_PROMPTS[0], _cpu_count()).encode
@@ -158,7 +160,7 @@ def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str],
     out: dict[str, dict] = {}
     reference = None
     indexes = {s.name: _LexicalMemo(s.index) for s in sets}
-    for variant in variants(model):
+    for variant in variants(model, only):
         if only and variant.name not in only and variant.name != TORCH:   # fp32 is always the base
             continue
         started = time.perf_counter()
