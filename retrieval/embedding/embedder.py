@@ -189,10 +189,13 @@ class SentenceTransformerEmbedder:
 
     @property
     def passage_encoder(self) -> str:
-        """"" for the model itself (torch; passages cut at its 512 positions), else "onnx-<export>"."""
+        """"" for the model itself (torch; passages cut at its 512 positions), else "onnx-<export>-w…"
+        (the export's variant and key, and how passages past the model's positions are windowed)."""
         if self.query_export is None:
             return ""
-        return "onnx-" + Path(self.query_export).name.split(".onnx-", 1)[-1]
+        from .onnx_encoder import PASSAGE_WINDOW, WINDOW_OVERLAP
+
+        return f"onnx-{Path(self.query_export).name.split('.onnx-', 1)[-1]}-w{PASSAGE_WINDOW}o{WINDOW_OVERLAP}"
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if self.query_export is None:
