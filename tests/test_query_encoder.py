@@ -132,7 +132,7 @@ def test_a_missing_export_is_logged_and_torch_answers(model_dir, monkeypatch, tm
 
 def test_passages_go_through_the_export_close_to_the_fp32_model(model_dir, export, gold_questions):
     embedder = SentenceTransformerEmbedder(str(model_dir), export)
-    assert embedder.passage_encoder.startswith("onnx-" + export.name.split(".onnx-", 1)[1] + "-w")
+    assert embedder.passage_encoder.startswith("onnx-" + export.name.split(".onnx-", 1)[1] + "-")
     assert SentenceTransformerEmbedder(str(model_dir)).passage_encoder == ""   # torch: the model itself
     texts = [turn.question for turn in gold_questions][:20]
     onnx_vectors = embedder.encode_passages(texts)
@@ -142,14 +142,16 @@ def test_passages_go_through_the_export_close_to_the_fp32_model(model_dir, expor
     np.testing.assert_array_equal(embedder.encode_passages(texts[3:4])[0], onnx_vectors[3])
 
 
-def test_a_long_passage_is_read_whole_in_windows(model_dir, export):
-    embedder = SentenceTransformerEmbedder(str(model_dir), export)
+def test_a_long_passage_can_be_read_whole_in_windows(model_dir, export):
+    encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=2)
     head = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan. " * 60          # ~700 tokens
     tail = "Công an tỉnh bảo đảm an ninh trật tự trong dịp Tết Nguyên đán. " * 20
-    whole, head_only = embedder.encode_passages([head + tail, head])
-    # Cut at 512 tokens, the tail would be lost and the two texts' vectors nearly the same.
-    tail_vector = embedder.encode_passages([tail])[0]
+    whole, head_only = encoder.encode_passages([head + tail, head], E5_PROMPTS[1], windowed=True)
+    cut, _ = encoder.encode_passages([head + tail, head], E5_PROMPTS[1], windowed=False)
+    # Cut at 512 tokens, the tail is lost: the long text's vector is the head's.
+    tail_vector = encoder.encode_passages([tail], E5_PROMPTS[1])[0]
     assert float(whole @ tail_vector) > float(head_only @ tail_vector) + 0.01
+    assert float(whole @ tail_vector) > float(cut @ tail_vector) + 0.01
     assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
 
 

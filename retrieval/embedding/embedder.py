@@ -193,9 +193,10 @@ class SentenceTransformerEmbedder:
         (the export's variant and key, and how passages past the model's positions are windowed)."""
         if self.query_export is None:
             return ""
-        from .onnx_encoder import PASSAGE_WINDOW, WINDOW_OVERLAP
+        from .onnx_encoder import PASSAGE_WINDOW, PASSAGE_WINDOWS, WINDOW_OVERLAP
 
-        return f"onnx-{Path(self.query_export).name.split('.onnx-', 1)[-1]}-w{PASSAGE_WINDOW}o{WINDOW_OVERLAP}"
+        cut = f"w{PASSAGE_WINDOW}o{WINDOW_OVERLAP}" if PASSAGE_WINDOWS else f"cut{PASSAGE_WINDOW}"
+        return f"onnx-{Path(self.query_export).name.split('.onnx-', 1)[-1]}-{cut}"
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if self.query_export is None:
