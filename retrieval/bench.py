@@ -36,11 +36,16 @@ def ingest(paths: list[Path], index: Path) -> dict:
     from retrieval.pipeline import ingest as run_ingest
 
     started = time.perf_counter()
+    torch_before = "torch" in sys.modules
     try:
-        run_ingest(paths, index, load_embedder(None))
+        embedder = load_embedder(None)
+        report = run_ingest(paths, index, embedder)
     except TrolyaoError as exc:
         raise SystemExit(f"bench: ingest failed: {exc}") from exc
-    return {"seconds": round(time.perf_counter() - started, 2)}
+    # The embedding share (model or ONNX session load included) and whether ingest needed torch.
+    return {"seconds": round(time.perf_counter() - started, 2), "embed_seconds": round(report.embed_seconds, 2),
+            "passage_encoder": getattr(embedder, "passage_encoder", "") or "torch",
+            "torch_imported": "torch" in sys.modules and not torch_before}
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

@@ -46,7 +46,8 @@ def ingest(paths: Iterable[str | Path], index_dir: Path, embedder: "Embedder", *
     files = {file: stated.of(file, Path(given) if Path(given).is_dir() else file.parent)
              for given in paths for file in expand_paths([given])}   # raises InputError early
     with writer_lock(index_dir):
-        writer = IndexWriter(index_dir, lambda: embedder, embedder.name, progress=progress)
+        writer = IndexWriter(index_dir, lambda: embedder, embedder.name, progress=progress,
+                             passage_encoder=getattr(embedder, "passage_encoder", ""))
         for path, level in files.items():
             sha = file_sha256(path)
             if writer.already_indexed(sha, parser_fingerprint(), str(path.resolve()), level):

@@ -1,4 +1,5 @@
-"""Queries are encoded by the e5 graph exported to ONNX at set-up; passages stay with the model itself.
+"""Queries and passages are encoded by the e5 graph exported to ONNX at set-up (passages past 512 tokens in
+windows); the index records which encoder wrote its vectors.
 
 The export is built once into the model cache (keyed by the model's build, the exporter's version and
 the exporting libraries), agrees with the fp32 model closely enough that searches find the same
@@ -127,3 +128,36 @@ def test_a_missing_export_is_logged_and_torch_answers(model_dir, monkeypatch, tm
     with caplog.at_level(logging.WARNING, logger="retrieval.embedding.embedder"):
         assert query_export_for(str(model_dir)) is None
     assert "ONNX query encoder not built" in caplog.text and "make setup" in caplog.text
+
+
+def test_passages_go_through_the_export_close_to_the_fp32_model(model_dir, export, gold_questions):
+    embedder = SentenceTransformerEmbedder(str(model_dir), export)
+    assert embedder.passage_encoder.startswith("onnx-" + export.name.split(".onnx-", 1)[1] + "-")
+    assert SentenceTransformerEmbedder(str(model_dir)).passage_encoder == ""   # torch: the model itself
+    texts = [turn.question for turn in gold_questions][:20]
+    onnx_vectors = embedder.encode_passages(texts)
+    torch_vectors = SentenceTransformerEmbedder(str(model_dir)).encode_passages(texts)
+    assert (onnx_vectors * torch_vectors).sum(axis=1).min() > 0.97
+    # Alone or with others, a passage has one vector.
+    np.testing.assert_array_equal(embedder.encode_passages(texts[3:4])[0], onnx_vectors[3])
+
+
+def test_a_long_passage_can_be_read_whole_in_windows(model_dir, export):
+    encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=2)
+    head = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan. " * 60          # ~700 tokens
+    tail = "Công an tỉnh bảo đảm an ninh trật tự trong dịp Tết Nguyên đán. " * 20
+    whole, head_only = encoder.encode_passages([head + tail, head], E5_PROMPTS[1], windowed=True)
+    cut, _ = encoder.encode_passages([head + tail, head], E5_PROMPTS[1], windowed=False)
+    # Cut at 512 tokens, the tail is lost: the long text's vector is the head's.
+    tail_vector = encoder.encode_passages([tail], E5_PROMPTS[1])[0]
+    assert float(whole @ tail_vector) > float(head_only @ tail_vector) + 0.01
+    assert float(whole @ tail_vector) > float(cut @ tail_vector) + 0.01
+    assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
+
+
+def test_a_damaged_export_refuses_passages_rather_than_mixing_encoders(model_dir, export, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(export, broken)
+    (broken / onnx_export.ONNX_FILE).write_bytes(b"\x08\x07garbage")
+    with pytest.raises(ModelError, match="passages cannot be encoded"):
+        SentenceTransformerEmbedder(str(model_dir), broken).encode_passages(["Sở Y tế chủ trì."])

@@ -71,9 +71,11 @@ def _cpu_count() -> int:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use (importing torch costs seconds).
 
-    ``query_export``: an ONNX export of the same model (``onnx_export``) that encodes queries
-    instead of torch, so a process that only searches never loads torch nor the fp32 weights;
-    passages are always encoded by the model itself, so the index's vectors do not change."""
+    ``query_export``: an ONNX export of the same model (``onnx_export``) that encodes queries and
+    passages instead of torch, so neither searching nor ingesting loads torch or the fp32 weights.
+    ``passage_encoder`` names what encodes passages (the index's manifest records it: vectors of two
+    encoders never share an index). A query falls back to torch when the export fails to load (the
+    same model: its vector still matches the index); a passage never does, it is an error."""
 
     def __init__(self, model: str, query_export: Path | None = None) -> None:
         self.model_ref = model
@@ -185,8 +187,35 @@ class SentenceTransformerEmbedder:
             return encoder.encode(list(texts))
         return self._encode(texts, 0, False)
 
+    @property
+    def passage_encoder(self) -> str:
+        """"" for the model itself (torch; passages cut at its 512 positions), else "onnx-<export>-w…"
+        (the export's variant and key, and how passages past the model's positions are windowed)."""
+        if self.query_export is None:
+            return ""
+        from .onnx_encoder import PASSAGE_WINDOW, PASSAGE_WINDOWS, WINDOW_OVERLAP
+
+        cut = f"w{PASSAGE_WINDOW}o{WINDOW_OVERLAP}" if PASSAGE_WINDOWS else f"cut{PASSAGE_WINDOW}"
+        return f"onnx-{Path(self.query_export).name.split('.onnx-', 1)[-1]}-{cut}"
+
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, 1, progress)
+        if self.query_export is None:
+            return self._encode(texts, 1, progress)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encoder = self._onnx_queries()
+        if encoder is None:   # it failed to load: torch's vectors would be another encoder's
+            raise ModelError("the ONNX encoder does not load: passages cannot be encoded "
+                             "(run `make setup` to rebuild it)")
+        return encoder.encode_passages(list(texts), self._passage_prompt())
+
+    def _passage_prompt(self) -> str:
+        # The folder's prompts without loading torch (config_sentence_transformers.json).
+        try:
+            own = json.loads((self._local / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+            return self._pick_prompts(own.get("prompts") or {})[1]
+        except (OSError, ValueError, TypeError):
+            return E5_PROMPTS[1]
 
 
 def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:

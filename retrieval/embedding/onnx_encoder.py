@@ -1,8 +1,17 @@
-"""Query encoding through ONNX Runtime: the e5 graph exported at set-up, no torch in the process.
+"""Query and passage encoding through ONNX Runtime: the e5 graph exported at set-up, no torch in the process.
 
 The tokenizer is the folder's own ``tokenizer.json`` (the same ids sentence-transformers feeds the
 torch model); pooling is e5's mean over every token (``<s>`` and ``</s>`` included), then L2
 normalisation, as the model folder's Pooling and Normalize modules do.
+
+Every text is one run, alone: no padding, and with int8 activations (one scale per input tensor) a
+text's vector does not depend on what else is encoded with it. On 2 cores a batch of similar-length
+passages was no faster than one passage per run (the products are already large: ~170 tokens).
+
+A passage longer than the model's 512 positions is cut there, as sentence-transformers does; it can be
+read in overlapping windows of 512 tokens instead (each with ``<s>``, the prompt and ``</s>``, the windows'
+pooled vectors, weighted by their token counts, averaged into the passage's one vector): PASSAGE_WINDOWS
+says why that is off.
 """
 from __future__ import annotations
 
@@ -21,6 +30,12 @@ log = logging.getLogger(__name__)
 # posts) have p50 39, p95 124, p99 182, max 227 tokens with the prompt; the sample and archive gold
 # questions under 40 (`make bench`, speed.tokens). Longer text is cut, never an error.
 QUERY_MAX_TOKENS = 256
+PASSAGE_WINDOW = 512      # the model's positions
+WINDOW_OVERLAP = 128      # tokens a window shares with the one before it
+# Off: on ViCoV dev (in-sample, int8-q4 both sides) windows lifted dense R@5 of the 21 questions whose
+# passage is past 512 tokens (0.809 → 0.857, 0.714 → 0.905 without diacritics) but cost hybrid R@5 overall
+# (0.548 → 0.546, 0.528 → 0.520): long passages then outrank others' answers. Passages are cut at 512.
+PASSAGE_WINDOWS = False
 
 
 class OnnxQueryEncoder:
@@ -51,17 +66,60 @@ class OnnxQueryEncoder:
         self._inputs = {i.name for i in self.session.get_inputs()}
         self._lock = threading.Lock()   # Tokenizer's truncation/padding state is per object
 
+    def _pooled(self, ids: list[int]) -> np.ndarray:
+        """e5's mean over every token of one run (unnormalised)."""
+        array = np.asarray([ids], dtype=np.int64)
+        feed = {"input_ids": array, "attention_mask": np.ones_like(array)}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(array)
+        return self.session.run(None, feed)[0][0].mean(axis=0)
+
+    @staticmethod
+    def _unit(vector: np.ndarray) -> np.ndarray:
+        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         # One text per run: int8 activations are quantised with one scale per input tensor, so a
         # batch (and its padding) would shift a query's vector; alone it is the same in any batch.
         with self._lock:
             encodings = self.tokenizer.encode_batch([self.prompt + t for t in texts])
+        rows = [self._unit(self._pooled(encoding.ids)) for encoding in encodings]
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+
+    def encode_passages(self, texts: list[str], prompt: str, window: int = PASSAGE_WINDOW,
+                        overlap: int = WINDOW_OVERLAP, windowed: bool = PASSAGE_WINDOWS) -> np.ndarray:
+        """Passages: cut at ``window`` tokens, or (``windowed``) read whole in overlapping windows."""
+        with self._lock:   # the same tokenizer, without the queries' cut
+            self.tokenizer.no_truncation()
+            try:
+                encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
+            finally:
+                self.tokenizer.enable_truncation(self.max_tokens)
         rows = []
         for encoding in encodings:
-            ids = np.asarray([encoding.ids], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = np.zeros_like(ids)
-            pooled = self.session.run(None, feed)[0][0].mean(axis=0)   # e5: mean over every token
-            rows.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+            ids = encoding.ids
+            if not windowed and len(ids) > window:
+                ids = ids[:window - 1] + ids[-1:]   # what the tokenizer's truncation gives: ends with </s>
+            if len(ids) <= window:
+                rows.append(self._unit(self._pooled(ids)))
+                continue
+            rows.append(self._unit(sum(len(w) * self._unit(self._pooled(w))
+                                       for w in windows(encoding, len(prompt), window, overlap))))
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+
+
+def windows(encoding, prompt_chars: int, window: int, overlap: int) -> list[list[int]]:
+    """Token windows of at most ``window`` ids covering a long encoding (``<s>`` prompt … ``</s>``): each
+    starts with ``<s>`` and the prompt's tokens and ends with ``</s>``; consecutive ones share ``overlap``
+    tokens of the text."""
+    ids, offsets = encoding.ids, encoding.offsets
+    head = 1 + sum(1 for (start, end) in offsets[1:-1] if end <= prompt_chars and end > 0)
+    first, body, last = ids[:head], ids[head:-1], ids[-1:]
+    size = window - len(first) - len(last)
+    step = max(size - overlap, 1)
+    out = []
+    for start in range(0, len(body), step):
+        out.append(first + body[start:start + size] + last)
+        if start + size >= len(body):
+            break
+    return out

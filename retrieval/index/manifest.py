@@ -35,6 +35,10 @@ class Manifest:
     # The dense structure as built (retrieval/index/dense.py DenseSpec, resolved); a manifest written
     # before the setting existed describes the flat index every generation then had.
     dense: dict = field(default_factory=lambda: {"type": "flat"})
+    # What turned passages into vectors (Embedder.passage_encoder): "" is the model itself (torch),
+    # as every manifest written before the field; "onnx-<variant>-<key>" an ONNX export. Vectors of
+    # two encoders never share an index: the writer re-embeds every passage when it changes.
+    passage_encoder: str = ""
 
     @property
     def dense_spec(self) -> DenseSpec:

@@ -1,6 +1,8 @@
 """Build a new index generation from the current one plus new inputs, then publish it.
 
-Old passages are never re-embedded: their vectors are copied from the previous FAISS index.
+Old passages are not re-embedded: their vectors are copied from the previous FAISS index, unless the
+passage encoder changed (the manifest records it): then every passage is, so one index never mixes
+the vectors of two encoders.
 BM25 matrices are rebuilt from tokens stored in SQLite (cheap: no re-tokenising either).
 Everything happens in a work directory; ``publish`` swaps it in only when complete.
 """
@@ -73,8 +75,9 @@ class IndexWriter:
     """Collects inputs for one ingest run. Use inside ``layout.writer_lock(root)``."""
 
     def __init__(self, root: Path, embedder_factory: Callable[[], "Embedder"], model_name: str,  # noqa: F821
-                 progress: bool = False, dense: DenseSpec | None = None):
-        """``dense``: the dense structure wanted (None: TROLYAO_INDEX_TYPE and its parameters)."""
+                 progress: bool = False, dense: DenseSpec | None = None, passage_encoder: str = ""):
+        """``dense``: the dense structure wanted (None: TROLYAO_INDEX_TYPE and its parameters);
+        ``passage_encoder``: what encodes passages (Embedder.passage_encoder, "" for the model itself)."""
         if dense is None:
             from retrieval.settings import Settings
 
@@ -90,6 +93,9 @@ class IndexWriter:
             raise ModelMismatchError(
                 f"index at {root} was built with model {self.manifest.model!r}, not {model_name!r}: "
                 "ingest into another --index or use the same --model")
+        self.passage_encoder = passage_encoder
+        # Another passage encoder than the previous generation's: every stored passage is re-embedded.
+        self.reembed = bool(self.manifest) and self.manifest.passage_encoder != passage_encoder
         self._known = {e.sha256: e for e in (self.manifest.inputs if self.manifest else [])}
         self._pending: list[IndexInput] = []
         self._moves: dict[str, str] = {}   # sha256 → new path of an indexed file that was moved
@@ -130,7 +136,7 @@ class IndexWriter:
 
     def commit(self) -> IngestReport:
         report = self.report
-        nothing_new = not self._pending and not self._moves and not self._relabels
+        nothing_new = not self._pending and not self._moves and not self._relabels and not self.reembed
         if nothing_new:
             report.passages_total = self.manifest.counts.get("passages", 0) if self.manifest else 0
             if not self._structure_changed():
@@ -162,6 +168,9 @@ class IndexWriter:
                 raise IndexCorruptError(f"index at {self.root} is damaged ({type(exc).__name__}: {exc}); "
                                         "re-ingest into a fresh --index") from exc
 
+        if self.reembed:
+            log.info("passage encoder %r → %r: re-embedding the %d stored passages",
+                     self.manifest.passage_encoder, self.passage_encoder, len(vectors))
         for sha256, path in self._moves.items():
             store.move_input(sha256, path)
         for sha256, access in self._relabels.items():
@@ -173,8 +182,9 @@ class IndexWriter:
             # passages go (their vectors stay at hand), every other input stays as it is.
             for stale in store.inputs_replaced_by(item.path, item.sha256):
                 item.access = item.access or stale.access
-                for row, passage in store.passages_of_input(stale.sha256):
-                    reusable[_text_key(passage)] = vectors[row]
+                if not self.reembed:
+                    for row, passage in store.passages_of_input(stale.sha256):
+                        reusable[_text_key(passage)] = vectors[row]
                 keep[store.remove_input(stale.sha256)] = False
                 report.replaced.append(item.path)
         taken = set(store.existing_ids(p.id for item in self._pending for p in item.passages))
@@ -182,15 +192,18 @@ class IndexWriter:
             _claim_ids(item, taken)
         store.renumber()
         vectors = vectors[keep] if len(vectors) else vectors
+        kept = store.passages() if self.reembed else []   # row order, as ``vectors``
 
         new_passages = [p for item in self._pending for p in item.passages]
         # A chunk whose text did not change keeps its vector: re-parsing never re-embeds it.
         to_embed = [p for p in new_passages if _text_key(p) not in reusable]
         t0 = time.perf_counter()
-        fresh = self.embedder_factory().encode_passages([indexed_text(p) for p in to_embed],
+        fresh = self.embedder_factory().encode_passages([indexed_text(p) for p in kept + to_embed],
                                                         progress=self.progress)
         report.embed_seconds = time.perf_counter() - t0
-        report.passages_embedded = len(to_embed)
+        report.passages_embedded = len(kept) + len(to_embed)
+        if kept:
+            vectors, fresh = fresh[:len(kept)], fresh[len(kept):]
         reusable.update((_text_key(p), v) for p, v in zip(to_embed, fresh))
         dim = fresh.shape[1] if len(fresh) else vectors.shape[1] if len(vectors) else self.manifest.dimension
         new_vectors = (np.stack([reusable[_text_key(p)] for p in new_passages]) if new_passages
@@ -226,6 +239,7 @@ class IndexWriter:
             counts={"inputs": len(inputs), "passages": report.passages_total,
                     "documents": len(store.document_numbers()), "tasks": len(store.tasks())},
             build_time=now, build_seconds=round(time.perf_counter() - started, 3), dense=spec.to_dict(),
+            passage_encoder=self.passage_encoder,
         ).save(work)
         store.close()
 
