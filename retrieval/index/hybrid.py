@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
-from retrieval.index.dense import DenseSearch
+from retrieval.index.dense import DenseSearch, read_vectors
 from retrieval.index.layout import current_generation
 from retrieval.index.manifest import Manifest
+from retrieval.index.moments import DenseMoments
+from retrieval.index.postings import FieldPostings
 from retrieval.index.store import PassageStore
 from retrieval.schema import Passage
 
@@ -89,15 +91,36 @@ class HybridIndex:
         return len(self.passages)
 
     @cached_property
-    def _dense_search(self) -> DenseSearch:
+    def dense_search(self) -> DenseSearch:
         # The structure the manifest says was built (flat, IVF, HNSW …), searched as it records.
         return DenseSearch.open(self.generation / DENSE_FILE, self.dense, self.manifest.dense_spec)
+
+    @cached_property
+    def row_vectors(self) -> np.ndarray:
+        """Every passage's exact vector by row, memory-mapped: the flat index's own, or the file an
+        approximate structure keeps beside it."""
+        flat = self._flat_vectors()
+        if flat is not None:
+            return flat
+        return read_vectors(self.generation / DENSE_FILE, self.manifest.dense_spec, mmap=True)
+
+    @cached_property
+    def dense_moments(self) -> DenseMoments | None:
+        """The vectors' mean and covariance (None: a generation built before they were kept)."""
+        return DenseMoments.load(self.generation)
+
+    @cached_property
+    def field_postings(self) -> dict[str, FieldPostings] | None:
+        """Both BM25 fields read by term, with their statistics (None: a generation built before
+        they were kept)."""
+        fields = {f: FieldPostings.open(self.bm25[f], bm25_dir(self.generation, f)) for f in BM25_FIELDS}
+        return fields if all(v is not None for v in fields.values()) else None
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of one (normalised) query vector to every passage, in row order (an
         approximate structure scores its candidates; the rest stand at the weakest candidate's score)."""
         if self.manifest.dense_spec.type != "flat":
-            return self._dense_search.scores(query_vector)
+            return self.dense_search.scores(query_vector)
         n = len(self.passages)
         if n == 0:
             return np.zeros(0, dtype=np.float32)

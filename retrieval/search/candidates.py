@@ -1,0 +1,250 @@
+"""Hybrid search of a large index by candidates: the exhaustive fusion's top k without scoring every
+passage (issue 19: 10^6 passages under 100 ms).
+
+The exhaustive search (``searcher.method_scores`` + ``fusion.weighted_zscore_fusion``) scores every
+row by every method, then standardises each method over all rows. Its fused score is linear in the
+raw scores once each method's mean μ_m and deviation σ_m are known:
+fused = Σ_m c_m·s_m − Σ_m c_m·μ_m with c_m = w_m/σ_m. Those moments come from statistics the index
+precomputed (``index/moments.py`` for cosines, exact; ``index/postings.py`` for BM25, exact mean,
+variance exact but for term co-occurrence, estimated on a fixed row sample). What remains is a top-k
+of a weighted sum, found by MaxScore with the dense side as one more list:
+
+1. *Seed*: the dense structure's best ``DENSE_DEPTH`` rows (their cosines exact) and the postings
+   of the query's rarest terms, scored exactly; the k-th best is a first threshold θ.
+2. *Essential terms*: a row outside the dense list has a cosine of at most the list's last one
+   (the approximate structure's own assumption), so with the terms sorted by the most they can add
+   (c·max weight), the weakest terms whose bounds together with that cosine stay under θ cannot lift
+   a row that holds none of the others into the top k: only the postings of the other, "essential"
+   terms (the rare ones: short postings) are candidates.
+3. *Pruning*: each candidate's bound (its essential terms' weights, plus the dense floor and the rest
+   of the terms' maxima) is tightened step by step: exact cosine, then the non-essential terms one
+   by one (the strongest first), θ raised by the scores known so far; a row whose bound falls under θ
+   is dropped. The survivors are scored exactly.
+
+The result equals the exhaustive top k but for the approximate dense structure's misses and the
+sampled co-occurrence term (``make bench-scale`` measures both: recall@10 against exhaustive search).
+Ranks reported per method are among the rows scored here, not the whole index (a row's dense rank is
+exact within the dense list; its BM25 rank counts only the candidates above it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.index.dense import DenseSearch
+from retrieval.index.moments import DenseMoments
+from retrieval.index.postings import FieldPostings, QueryTerms
+
+DENSE_DEPTH = 1000        # rows taken from the dense structure: its last cosine bounds every other row
+SEED_POSTINGS = 4096      # postings of the rarest query terms scored with the dense rows (a first θ)
+SCORE_ALL_ALLOWED = 20_000   # a filter leaving this few rows: score them all, no bounds needed
+# What each BM25 method reads (the index's field names).
+LEXICAL_FIELDS = {"bm25": "vi", "bm25_fold": "fold"}
+
+
+@dataclass(frozen=True)
+class DenseSide:
+    search: DenseSearch        # the generation's structure: its best rows and their cosines
+    vectors: np.ndarray        # the exact vectors, row-addressable (memory-mapped)
+    moments: DenseMoments
+
+
+@dataclass
+class Ranked:
+    rows: np.ndarray                                   # best first
+    fused: np.ndarray                                  # the fusion's score (as the exhaustive search gives)
+    signals: dict[str, np.ndarray] = field(default_factory=dict)   # method → raw score of each row
+    ranks: dict[str, np.ndarray] = field(default_factory=dict)     # method → rank among the candidates
+    scored: int = 0                                    # rows scored exactly (the work done)
+
+
+class _Pool:
+    """Rows scored exactly so far, with each method's raw score."""
+
+    def __init__(self, methods: list[str]):
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.scores = {m: np.zeros(0, dtype=np.float64) for m in methods}
+
+    def add(self, rows: np.ndarray, scores: dict[str, np.ndarray]) -> None:
+        self.rows = np.concatenate([self.rows, rows])
+        for m in self.scores:
+            self.scores[m] = np.concatenate([self.scores[m], scores[m]])
+
+
+def kth_best(values: np.ndarray, k: int) -> float:
+    return float(np.partition(values, len(values) - k)[len(values) - k]) if len(values) >= k else -np.inf
+
+
+class CandidateSearch:
+    def __init__(self, dense: DenseSide | None, lexical: dict[str, FieldPostings], rows: int,
+                 depth: int = DENSE_DEPTH):
+        """``lexical``: method ("bm25", "bm25_fold") → its field; ``rows``: the index's size."""
+        self.dense, self.lexical, self.n, self.depth = dense, lexical, rows, depth
+
+    def search(self, vector: np.ndarray | None, tokens: dict[str, list[str]], weights: dict[str, float],
+               k: int = 10, allowed: np.ndarray | None = None) -> Ranked:
+        """The top ``k`` rows by the weighted z-score fusion of the methods given (dense when
+        ``vector`` is; a BM25 method for each entry of ``tokens``), among ``allowed`` rows."""
+        q = None if vector is None or self.dense is None else np.asarray(vector, dtype=np.float32).ravel()
+        terms = {m: self.lexical[m].query(t) for m, t in tokens.items()}
+        methods = (["dense"] if q is not None else []) + list(terms)
+        moments = {m: self.lexical[m].moments(t) for m, t in terms.items()}
+        if q is not None:
+            moments["dense"] = self.dense.moments.mean_std(q)
+        coef = {m: weights.get(m, 0.0) / sd if weights.get(m, 0.0) and sd > 0 else 0.0
+                for m, (_, sd) in moments.items()}
+        offset = sum(coef[m] * moments[m][0] for m in methods)
+        score = _Scorer(self, q, terms)
+        if allowed is not None and allowed.sum() <= SCORE_ALL_ALLOWED:   # a narrow filter: all of it
+            rows = np.flatnonzero(allowed)
+            pool = _Pool(methods)
+            pool.add(rows, score.all(rows))
+            return self._ranked(pool, coef, offset, k, allowed, score)
+
+        # 1. Seed: the dense list (its cosines exact) and the rarest terms' postings.
+        seed = []
+        for m, t in terms.items():
+            if coef[m] > 0 and len(t):
+                field = self.lexical[m]
+                lengths = field.length(t.ids)
+                order = np.argsort(lengths, kind="stable")
+                for term in t.ids[order][np.cumsum(lengths[order]) <= SEED_POSTINGS].tolist():
+                    seed.append(np.asarray(field.postings(term)[0], dtype=np.int64))
+        uses_dense = q is not None and coef["dense"] > 0
+        depth = self.depth
+        while True:
+            floor, listed = self._dense_list(q, depth) if uses_dense else (-np.inf, (np.zeros(0), np.zeros(0, np.int64)))
+            rows = np.unique(np.concatenate(seed + [listed[1]]))
+            if allowed is not None:
+                rows = rows[allowed[rows]]
+            known = None
+            if q is not None:   # the listed rows' cosines are exact already
+                pos = np.minimum(np.searchsorted(listed[1], rows), max(len(listed[1]) - 1, 0))
+                hit = listed[1][pos] == rows if len(listed[1]) else np.zeros(len(rows), dtype=bool)
+                known = np.where(hit, listed[0][pos] if len(listed[0]) else 0.0, np.nan)
+            pool = _Pool(methods)
+            pool.add(rows, score.all(rows, known_dense=known))
+            raw = score.fused_raw(pool.scores, coef)
+            theta = kth_best(raw, k)
+            dense_bound = coef["dense"] * floor if uses_dense else 0.0
+            if dense_bound == -np.inf:   # the dense list holds every row: the seed has them all
+                return self._ranked(pool, coef, offset, k, allowed, score)
+            # A row holding no query term scores at most the dense bound: under θ, it cannot enter the
+            # top k; else the list is too short for this query, and is read deeper.
+            if not uses_dense or dense_bound < theta:
+                break
+            depth *= 4
+
+        # 2. Essential terms: those a row must hold to reach θ (the weakest, together, cannot).
+        lists = sorted(((m, term, count, coef[m] * count * float(self.lexical[m].stats["term_max"][term]))
+                        for m, t in terms.items() if coef[m] > 0
+                        for term, count in zip(t.ids.tolist(), t.counts.tolist())), key=lambda x: x[3])
+        cumulative = np.cumsum([x[3] for x in lists])
+        weak = int(np.searchsorted(dense_bound + cumulative >= theta, True)) if theta > -np.inf else 0
+        essential, rest = lists[weak:], lists[:weak][::-1]   # the weak ones strongest first
+        if not essential:
+            return self._ranked(pool, coef, offset, k, allowed, score)
+        rows, found = _union(self.n, self.lexical, essential, list(terms))
+        fresh = ~np.isin(rows, pool.rows, assume_unique=True)
+        if allowed is not None:
+            fresh &= allowed[rows]
+        rows, found = rows[fresh], {m: s[fresh] for m, s in found.items()}
+        lower = sum(coef[m] * found[m] for m in terms)
+        rest_bound = float(cumulative[weak - 1]) if weak else 0.0
+        keep = lower + dense_bound + rest_bound >= theta
+        rows, lower, found = rows[keep], lower[keep], {m: s[keep] for m, s in found.items()}
+
+        # 3. Tighten each candidate's bound (exact cosine, then the weak terms one by one), raise θ
+        # with the scores known so far (every unread weight is ≥ 0), drop what cannot reach it.
+        if q is not None:
+            found["dense"] = score.dense(rows)
+            lower = lower + coef["dense"] * found["dense"]
+        for i, (m, term, count, _) in enumerate(rest):
+            remaining = float(cumulative[weak - 1 - i])
+            theta = max(theta, kth_best(np.concatenate([raw, lower]), k))
+            keep = lower + remaining >= theta
+            rows, lower, found = rows[keep], lower[keep], {mm: s[keep] for mm, s in found.items()}
+            delta = np.zeros(len(rows), dtype=np.float64)
+            self.lexical[m].add_weights(term, rows, delta, count)
+            found[m] += delta
+            lower = lower + coef[m] * delta
+        pool.add(rows, found)
+        return self._ranked(pool, coef, offset, k, allowed, score)
+
+    def _dense_list(self, q: np.ndarray, depth: int) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+        """The dense structure's best ``depth`` rows: the bound on every other row's cosine, and the
+        rows (ascending) with their cosines."""
+        cosines, rows = self.dense.search.candidates(q, min(depth, self.n))
+        floor = -np.inf   # every row listed: no other row to bound
+        if len(rows) < self.n:   # none unlisted beats the last cosine (the structure's own assumption)
+            floor = float(cosines.min()) if len(cosines) else 1.0   # 1: unit vectors
+        order = np.argsort(rows)
+        return floor, (cosines[order].astype(np.float64), rows[order].astype(np.int64))
+
+    def _ranked(self, pool: _Pool, coef: dict[str, float], offset: float, k: int, allowed, score) -> Ranked:
+        raw = score.fused_raw(pool.scores, coef)
+        order = np.lexsort((pool.rows, -raw))[:k]   # best first; ties by row (as a stable sort of rows)
+        signals = {m: s[order] for m, s in pool.scores.items()}
+        ranks = {m: np.array([int((s > s[i]).sum()) + 1 for i in order], dtype=np.int64)
+                 for m, s in pool.scores.items()}
+        return Ranked(pool.rows[order], raw[order] - offset, signals, ranks, scored=len(pool.rows))
+
+
+def _union(n: int, lexical: dict[str, FieldPostings], lists: list, methods: list[str]):
+    """Rows holding any of ``lists``' terms (ascending) and each method's sum of their weights."""
+    rows = [np.asarray(lexical[m].postings(term)[0], dtype=np.int64) for m, term, _, _ in lists]
+    weights = [np.asarray(lexical[m].postings(term)[1], dtype=np.float64) * count for m, term, count, _ in lists]
+    which = [methods.index(m) for m, _, _, _ in lists]
+    every = np.concatenate(rows)
+    if len(every) > n // 8:   # long postings: one pass over an array of every row beats a sort
+        held = np.bincount(every, minlength=n) > 0
+        unique = np.flatnonzero(held)
+        sums = {m: np.bincount(np.concatenate([r for r, j in zip(rows, which) if j == i] or [np.zeros(0, np.int64)]),
+                               weights=np.concatenate([w for w, j in zip(weights, which) if j == i] or [np.zeros(0)]),
+                               minlength=n)[unique].astype(np.float64) for i, m in enumerate(methods)}
+        return unique, sums
+    unique, inverse = np.unique(every, return_inverse=True)
+    owner = np.repeat(np.asarray(which, dtype=np.int64), [len(r) for r in rows])
+    allw = np.concatenate(weights)
+    sums = {m: np.bincount(inverse, weights=np.where(owner == i, allw, 0.0), minlength=len(unique))
+            for i, m in enumerate(methods)}
+    return unique, sums
+
+
+class _Scorer:
+    """Exact raw scores of given rows (ascending), method by method."""
+
+    def __init__(self, search: CandidateSearch, q: np.ndarray | None, terms: dict[str, QueryTerms]):
+        self.search, self.q, self.terms = search, q, terms
+
+    def dense(self, rows: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(self.search.dense.vectors)   # a plain view of the map: no memmap __getitem__
+        return (vectors[rows] @ self.q).astype(np.float64) if len(rows) else np.zeros(0, dtype=np.float64)
+
+    def all(self, rows: np.ndarray, known_dense: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        out = {}
+        if self.q is not None:
+            dense = np.asarray(known_dense, dtype=np.float64).copy() if known_dense is not None else \
+                np.full(len(rows), np.nan)
+            missing = np.isnan(dense)
+            dense[missing] = self.dense(rows[missing])
+            out["dense"] = dense
+        for m, t in self.terms.items():
+            out[m] = self.search.lexical[m].scores_at(t, rows)
+        return out
+
+    @staticmethod
+    def fused_raw(scores: dict[str, np.ndarray], coef: dict[str, float]) -> np.ndarray:
+        size = len(next(iter(scores.values()))) if scores else 0
+        return sum((coef[m] * s for m, s in scores.items() if coef.get(m)), np.zeros(size, dtype=np.float64))
+
+
+def candidate_search(index) -> CandidateSearch | None:
+    """The candidate search of a loaded ``HybridIndex``; None when its generation was built without
+    the statistics it needs (such an index is searched exhaustively)."""
+    fields, moments = index.field_postings, index.dense_moments
+    if fields is None or moments is None:
+        return None
+    dense = DenseSide(index.dense_search, index.row_vectors, moments)
+    return CandidateSearch(dense, {m: fields[f] for m, f in LEXICAL_FIELDS.items()}, len(index))
