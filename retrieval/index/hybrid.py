@@ -149,9 +149,13 @@ class HybridIndex:
         return bm25_scores(self.bm25[field], tokens, len(self.passages))
 
 
+BINCOUNT_POSTINGS = 1 << 23   # postings gathered for one bincount: bounds memory at 10^6 passages
+
+
 def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     """BM25 of ``n`` documents: the query tokens' precomputed postings summed per document (what
-    bm25s' get_scores does, in one bincount instead of one np.add.at per token)."""
+    bm25s' get_scores does, in one bincount instead of one np.add.at per token; one per
+    ``BINCOUNT_POSTINGS`` postings when the query's postings are longer, as at national scale)."""
     ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
     if not ids:
         return np.zeros(n, dtype=np.float32)
@@ -160,9 +164,18 @@ def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     scores = retriever.scores
     data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
     spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
-    rows = np.concatenate([indices[a:b] for a, b in spans])
-    weights = np.concatenate([data[a:b] for a, b in spans])
-    return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+    total, group = None, []
+    for position, (a, b) in enumerate(spans):
+        group.append((a, b))
+        if position + 1 < len(spans) and sum(y - x for x, y in group) + spans[position + 1][1] \
+                - spans[position + 1][0] <= BINCOUNT_POSTINGS:
+            continue
+        rows = np.concatenate([indices[x:y] for x, y in group])
+        weights = np.concatenate([data[x:y] for x, y in group])
+        part = np.bincount(rows, weights=weights, minlength=n)
+        total = part if total is None else total + part
+        group = []
+    return total.astype(np.float32)
 
 
 def read_dense(path: Path) -> "faiss.Index":  # noqa: F821

@@ -157,25 +157,30 @@ class FieldPostings:
     def moments(self, query: QueryTerms) -> tuple[float, float]:
         """Mean and standard deviation of the query's score over every row.
 
-        s = Σ m_t w_t; E[s] = Σ m_t Σ_rows w_t / n exactly; E[s²] = Σ m_t² E[w_t²] (exact) + the
-        cross terms Σ_{t≠t'} m_t m_t' E[w_t w_t'], estimated on the row sample."""
+        s = Σ m_t w_t. E[s] = Σ m_t μ_t, μ_t = Σ_rows w_t / n: exact. Var[s] = Σ m_t² Var[w_t] (exact,
+        from the sums of squares) + the terms' covariances, estimated on the row sample as the mean of
+        (s − E[s])² − Σ m_t² (w_t − μ_t)² (centred: the known means add no sampling noise). An index
+        no larger than the sample gets the exact variance."""
         n = self.rows
         if not len(query) or n == 0:
             return 0.0, 0.0
-        m = query.counts
-        mean = float(m @ self.stats["term_sum"][query.ids]) / n
-        diagonal = float((m * m) @ self.stats["term_sumsq"][query.ids]) / n
+        m2 = query.counts ** 2
+        mu_t = self.stats["term_sum"][query.ids] / n
+        mean = float(query.counts @ mu_t)
+        own = float(m2 @ (self.stats["term_sumsq"][query.ids] / n - mu_t ** 2))
         size = self.meta["sample_rows"]
-        s = np.zeros(size, dtype=np.float64)
-        d = np.zeros(size, dtype=np.float64)
+        s = np.zeros(size, dtype=np.float64)      # each sampled row's score
+        d = np.zeros(size, dtype=np.float64)      # Σ m² w² over the terms it holds
+        e = np.zeros(size, dtype=np.float64)      # Σ m² w μ_t over the terms it holds
         indptr = self.stats["sample_indptr"]
-        for term, count in zip(query.ids.tolist(), m.tolist()):
+        for term, count, mu in zip(query.ids.tolist(), query.counts.tolist(), mu_t.tolist()):
             a, b = indptr[term], indptr[term + 1]
             if a == b:
                 continue
             local, w = self.stats["sample_local"][a:b], self.stats["sample_data"][a:b].astype(np.float64)
             s[local] += count * w       # one posting per (term, row): no repeated index within a term
-            d[local] += (count * w) ** 2
-        cross = float(np.mean(s * s - d))
-        variance = max(diagonal + cross - mean * mean, 0.0)
-        return mean, variance ** 0.5
+            d[local] += count * count * w * w
+            e[local] += count * count * w * mu
+        # Σ m²(w_t − μ_t)² over every query term = d − 2e + Σ m² μ_t² (absent terms have w = 0).
+        covariance = float(np.mean((s - mean) ** 2 - d + 2 * e)) - float(m2 @ mu_t ** 2)
+        return mean, max(own + covariance, 0.0) ** 0.5

@@ -78,9 +78,10 @@ def kth_best(values: np.ndarray, k: int) -> float:
 
 class CandidateSearch:
     def __init__(self, dense: DenseSide | None, lexical: dict[str, FieldPostings], rows: int,
-                 depth: int = DENSE_DEPTH):
+                 depth: int = DENSE_DEPTH, seed_postings: int = SEED_POSTINGS):
         """``lexical``: method ("bm25", "bm25_fold") → its field; ``rows``: the index's size."""
-        self.dense, self.lexical, self.n, self.depth = dense, lexical, rows, depth
+        self.dense, self.lexical, self.n = dense, lexical, rows
+        self.depth, self.seed_postings = depth, seed_postings
 
     def search(self, vector: np.ndarray | None, tokens: dict[str, list[str]], weights: dict[str, float],
                k: int = 10, allowed: np.ndarray | None = None) -> Ranked:
@@ -109,7 +110,7 @@ class CandidateSearch:
                 field = self.lexical[m]
                 lengths = field.length(t.ids)
                 order = np.argsort(lengths, kind="stable")
-                for term in t.ids[order][np.cumsum(lengths[order]) <= SEED_POSTINGS].tolist():
+                for term in t.ids[order][np.cumsum(lengths[order]) <= self.seed_postings].tolist():
                     seed.append(np.asarray(field.postings(term)[0], dtype=np.int64))
         uses_dense = q is not None and coef["dense"] > 0
         depth = self.depth
