@@ -169,18 +169,15 @@ class FieldPostings:
         mean = float(query.counts @ mu_t)
         own = float(m2 @ (self.stats["term_sumsq"][query.ids] / n - mu_t ** 2))
         size = self.meta["sample_rows"]
-        s = np.zeros(size, dtype=np.float64)      # each sampled row's score
-        d = np.zeros(size, dtype=np.float64)      # Σ m² w² over the terms it holds
-        e = np.zeros(size, dtype=np.float64)      # Σ m² w μ_t over the terms it holds
         indptr = self.stats["sample_indptr"]
-        for term, count, mu in zip(query.ids.tolist(), query.counts.tolist(), mu_t.tolist()):
-            a, b = indptr[term], indptr[term + 1]
-            if a == b:
-                continue
-            local, w = self.stats["sample_local"][a:b], self.stats["sample_data"][a:b].astype(np.float64)
-            s[local] += count * w       # one posting per (term, row): no repeated index within a term
-            d[local] += count * count * w * w
-            e[local] += count * count * w * mu
+        spans = [(indptr[t], indptr[t + 1]) for t in query.ids.tolist()]
+        local = np.concatenate([self.stats["sample_local"][a:b] for a, b in spans])
+        w = np.concatenate([self.stats["sample_data"][a:b] for a, b in spans]).astype(np.float64)
+        lengths = [b - a for a, b in spans]
+        mw = np.repeat(query.counts, lengths) * w                  # m_t w_t of each sampled posting
+        s = np.bincount(local, weights=mw, minlength=size)        # each sampled row's score
+        d = np.bincount(local, weights=mw * mw, minlength=size)   # Σ m² w² over the terms it holds
+        e = np.bincount(local, weights=mw * np.repeat(query.counts * mu_t, lengths), minlength=size)  # Σ m² w μ_t
         # Σ m²(w_t − μ_t)² over every query term = d − 2e + Σ m² μ_t² (absent terms have w = 0).
         covariance = float(np.mean((s - mean) ** 2 - d + 2 * e)) - float(m2 @ mu_t ** 2)
         return mean, max(own + covariance, 0.0) ** 0.5

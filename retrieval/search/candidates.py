@@ -37,6 +37,7 @@ from retrieval.index.moments import DenseMoments
 from retrieval.index.postings import FieldPostings, QueryTerms
 
 DENSE_DEPTH = 1000        # rows taken from the dense structure: its last cosine bounds every other row
+LEXICAL_DEPTH = 1000      # rows of the essential terms' postings scored exactly (the best by those terms)
 SEED_POSTINGS = 4096      # postings of the rarest query terms scored with the dense rows (a first θ)
 SCORE_ALL_ALLOWED = 20_000   # a filter leaving this few rows: score them all, no bounds needed
 # What each BM25 method reads (the index's field names).
@@ -57,6 +58,7 @@ class Ranked:
     signals: dict[str, np.ndarray] = field(default_factory=dict)   # method → raw score of each row
     ranks: dict[str, np.ndarray] = field(default_factory=dict)     # method → rank among the candidates
     scored: int = 0                                    # rows scored exactly (the work done)
+    trace: dict = field(default_factory=dict)          # rows and terms at each step (the bench reports them)
 
 
 class _Pool:
@@ -78,10 +80,10 @@ def kth_best(values: np.ndarray, k: int) -> float:
 
 class CandidateSearch:
     def __init__(self, dense: DenseSide | None, lexical: dict[str, FieldPostings], rows: int,
-                 depth: int = DENSE_DEPTH, seed_postings: int = SEED_POSTINGS):
+                 depth: int = DENSE_DEPTH, seed_postings: int = SEED_POSTINGS, lexical_depth: int = LEXICAL_DEPTH):
         """``lexical``: method ("bm25", "bm25_fold") → its field; ``rows``: the index's size."""
         self.dense, self.lexical, self.n = dense, lexical, rows
-        self.depth, self.seed_postings = depth, seed_postings
+        self.depth, self.seed_postings, self.lexical_depth = depth, seed_postings, lexical_depth
 
     def search(self, vector: np.ndarray | None, tokens: dict[str, list[str]], weights: dict[str, float],
                k: int = 10, allowed: np.ndarray | None = None) -> Ranked:
@@ -101,18 +103,18 @@ class CandidateSearch:
             rows = np.flatnonzero(allowed)
             pool = _Pool(methods)
             pool.add(rows, score.all(rows))
-            return self._ranked(pool, coef, offset, k, allowed, score)
+            return self._ranked(pool, coef, offset, k, allowed, score, {"allowed": len(rows)})
 
-        # 1. Seed: the dense list (its cosines exact) and the rarest terms' postings.
-        seed = []
+        # 1. Seed: the dense list (its cosines exact); without one, the rarest terms' postings.
+        uses_dense = q is not None and coef["dense"] > 0
+        seed, trace = [], {}
         for m, t in terms.items():
-            if coef[m] > 0 and len(t):
+            if not uses_dense and coef[m] > 0 and len(t):
                 field = self.lexical[m]
                 lengths = field.length(t.ids)
                 order = np.argsort(lengths, kind="stable")
                 for term in t.ids[order][np.cumsum(lengths[order]) <= self.seed_postings].tolist():
                     seed.append(np.asarray(field.postings(term)[0], dtype=np.int64))
-        uses_dense = q is not None and coef["dense"] > 0
         depth = self.depth
         while True:
             floor, listed = self._dense_list(q, depth) if uses_dense else (-np.inf, (np.zeros(0), np.zeros(0, np.int64)))
@@ -130,12 +132,13 @@ class CandidateSearch:
             theta = kth_best(raw, k)
             dense_bound = coef["dense"] * floor if uses_dense else 0.0
             if dense_bound == -np.inf:   # the dense list holds every row: the seed has them all
-                return self._ranked(pool, coef, offset, k, allowed, score)
+                return self._ranked(pool, coef, offset, k, allowed, score, trace)
             # A row holding no query term scores at most the dense bound: under θ, it cannot enter the
             # top k; else the list is too short for this query, and is read deeper.
             if not uses_dense or dense_bound < theta:
                 break
             depth *= 4
+        trace.update(depth=depth, seed=len(pool.rows))
 
         # 2. Essential terms: those a row must hold to reach θ (the weakest, together, cannot).
         lists = sorted(((m, term, count, coef[m] * count * float(self.lexical[m].stats["term_max"][term]))
@@ -144,34 +147,29 @@ class CandidateSearch:
         cumulative = np.cumsum([x[3] for x in lists])
         weak = int(np.searchsorted(dense_bound + cumulative >= theta, True)) if theta > -np.inf else 0
         essential, rest = lists[weak:], lists[:weak][::-1]   # the weak ones strongest first
+        trace.update(terms=len(lists), essential=len(essential),
+                     essential_postings=int(sum(self.lexical[m].length(np.array([t]))[0] for m, t, _, _ in essential)))
         if not essential:
-            return self._ranked(pool, coef, offset, k, allowed, score)
-        rows, found = _union(self.n, self.lexical, essential, list(terms))
+            return self._ranked(pool, coef, offset, k, allowed, score, trace)
+        rows, lower = _union(self.n, self.lexical, essential, coef)
         fresh = ~np.isin(rows, pool.rows, assume_unique=True)
         if allowed is not None:
             fresh &= allowed[rows]
-        rows, found = rows[fresh], {m: s[fresh] for m, s in found.items()}
-        lower = sum(coef[m] * found[m] for m in terms)
+        rows, lower = rows[fresh], lower[fresh]
         rest_bound = float(cumulative[weak - 1]) if weak else 0.0
         keep = lower + dense_bound + rest_bound >= theta
-        rows, lower, found = rows[keep], lower[keep], {m: s[keep] for m, s in found.items()}
+        trace["union"] = len(rows)
+        rows, lower = rows[keep], lower[keep]
 
-        # 3. Tighten each candidate's bound (exact cosine, then the weak terms one by one), raise θ
-        # with the scores known so far (every unread weight is ≥ 0), drop what cannot reach it.
-        if q is not None:
-            found["dense"] = score.dense(rows)
-            lower = lower + coef["dense"] * found["dense"]
-        for i, (m, term, count, _) in enumerate(rest):
-            remaining = float(cumulative[weak - 1 - i])
-            theta = max(theta, kth_best(np.concatenate([raw, lower]), k))
-            keep = lower + remaining >= theta
-            rows, lower, found = rows[keep], lower[keep], {mm: s[keep] for mm, s in found.items()}
-            delta = np.zeros(len(rows), dtype=np.float64)
-            self.lexical[m].add_weights(term, rows, delta, count)
-            found[m] += delta
-            lower = lower + coef[m] * delta
-        pool.add(rows, found)
-        return self._ranked(pool, coef, offset, k, allowed, score)
+        # 3. The lexical candidates: of the rows the bounds keep, those whose essential terms weigh most
+        # (bounded work: checking every one of them exactly costs as much as the exhaustive search at
+        # 10^6), scored exactly. The rest can only enter the top k through weak terms they might hold.
+        trace["bounded_exactly"] = len(rows)
+        if len(rows) > self.lexical_depth:
+            rows = np.sort(rows[np.argpartition(-lower, self.lexical_depth - 1)[:self.lexical_depth]])
+        pool.add(rows, score.all(rows))
+        trace["final"] = len(rows)
+        return self._ranked(pool, coef, offset, k, allowed, score, trace)
 
     def _dense_list(self, q: np.ndarray, depth: int) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
         """The dense structure's best ``depth`` rows: the bound on every other row's cosine, and the
@@ -183,34 +181,29 @@ class CandidateSearch:
         order = np.argsort(rows)
         return floor, (cosines[order].astype(np.float64), rows[order].astype(np.int64))
 
-    def _ranked(self, pool: _Pool, coef: dict[str, float], offset: float, k: int, allowed, score) -> Ranked:
+    def _ranked(self, pool: _Pool, coef: dict[str, float], offset: float, k: int, allowed, score,
+                trace: dict | None = None) -> Ranked:
         raw = score.fused_raw(pool.scores, coef)
         order = np.lexsort((pool.rows, -raw))[:k]   # best first; ties by row (as a stable sort of rows)
         signals = {m: s[order] for m, s in pool.scores.items()}
         ranks = {m: np.array([int((s > s[i]).sum()) + 1 for i in order], dtype=np.int64)
                  for m, s in pool.scores.items()}
-        return Ranked(pool.rows[order], raw[order] - offset, signals, ranks, scored=len(pool.rows))
+        return Ranked(pool.rows[order], raw[order] - offset, signals, ranks, scored=len(pool.rows),
+                      trace=trace or {})
 
 
-def _union(n: int, lexical: dict[str, FieldPostings], lists: list, methods: list[str]):
-    """Rows holding any of ``lists``' terms (ascending) and each method's sum of their weights."""
+def _union(n: int, lexical: dict[str, FieldPostings], lists: list, coef: dict[str, float]):
+    """Rows holding any of ``lists``' terms (ascending) and the weighted sum of those terms' weights."""
     rows = [np.asarray(lexical[m].postings(term)[0], dtype=np.int64) for m, term, _, _ in lists]
-    weights = [np.asarray(lexical[m].postings(term)[1], dtype=np.float64) * count for m, term, count, _ in lists]
-    which = [methods.index(m) for m, _, _, _ in lists]
+    weights = np.concatenate([np.asarray(lexical[m].postings(term)[1], dtype=np.float64) * (coef[m] * count)
+                              for m, term, count, _ in lists])
     every = np.concatenate(rows)
     if len(every) > n // 8:   # long postings: one pass over an array of every row beats a sort
-        held = np.bincount(every, minlength=n) > 0
-        unique = np.flatnonzero(held)
-        sums = {m: np.bincount(np.concatenate([r for r, j in zip(rows, which) if j == i] or [np.zeros(0, np.int64)]),
-                               weights=np.concatenate([w for w, j in zip(weights, which) if j == i] or [np.zeros(0)]),
-                               minlength=n)[unique].astype(np.float64) for i, m in enumerate(methods)}
-        return unique, sums
+        sums = np.bincount(every, weights=weights, minlength=n)
+        unique = np.flatnonzero(np.bincount(every, minlength=n))
+        return unique, sums[unique]
     unique, inverse = np.unique(every, return_inverse=True)
-    owner = np.repeat(np.asarray(which, dtype=np.int64), [len(r) for r in rows])
-    allw = np.concatenate(weights)
-    sums = {m: np.bincount(inverse, weights=np.where(owner == i, allw, 0.0), minlength=len(unique))
-            for i, m in enumerate(methods)}
-    return unique, sums
+    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
 
 
 class _Scorer:
