@@ -56,10 +56,11 @@ def test_filters_and_an_audience_apply_to_the_candidates(sample_index, embedder)
     index = HybridIndex.load(sample_index)
     hidden = np.ones(len(index), dtype=bool)
     hidden[::3] = False
-    for visible in (None, hidden):
+    for visible, score_all in ((None, 20_000), (hidden, 20_000), (None, 0), (hidden, 0)):
         exhaustive = Searcher(index, embedder, visible)
         by_candidates = Searcher(index, embedder, visible, candidates_above=0)
         by_candidates.candidates.depth = 4
+        by_candidates.candidates.score_all_allowed = score_all   # 0: through the lists, rows masked
         for filters in (SearchFilters(doc_number="122/KH-UBND"), SearchFilters(date_from="2024-01-01"), None):
             for question in QUESTIONS[:4]:
                 a, b = exhaustive.search(question, 10, filters), by_candidates.search(question, 10, filters)

@@ -7,24 +7,25 @@ raw scores once each method's mean μ_m and deviation σ_m are known:
 fused = Σ_m c_m·s_m − Σ_m c_m·μ_m with c_m = w_m/σ_m. Those moments come from statistics the index
 precomputed (``index/moments.py`` for cosines, exact; ``index/postings.py`` for BM25, exact mean,
 variance exact but for term co-occurrence, estimated on a fixed row sample). What remains is a top-k
-of a weighted sum, found by MaxScore with the dense side as one more list:
+of a weighted sum, found from two lists, in the spirit of MaxScore:
 
-1. *Seed*: the dense structure's best ``DENSE_DEPTH`` rows (their cosines exact) and the postings
-   of the query's rarest terms, scored exactly; the k-th best is a first threshold θ.
-2. *Essential terms*: a row outside the dense list has a cosine of at most the list's last one
-   (the approximate structure's own assumption), so with the terms sorted by the most they can add
-   (c·max weight), the weakest terms whose bounds together with that cosine stay under θ cannot lift
-   a row that holds none of the others into the top k: only the postings of the other, "essential"
-   terms (the rare ones: short postings) are candidates.
-3. *Pruning*: each candidate's bound (its essential terms' weights, plus the dense floor and the rest
-   of the terms' maxima) is tightened step by step: exact cosine, then the non-essential terms one
-   by one (the strongest first), θ raised by the scores known so far; a row whose bound falls under θ
-   is dropped. The survivors are scored exactly.
+1. *Dense list*: the dense structure's best ``DENSE_DEPTH`` rows (cosines exact), scored fully; the
+   k-th best is a threshold θ. A row outside the list has a cosine of at most the list's last one
+   (the approximate structure's own assumption); when that alone could reach θ, the list is read
+   deeper (a row holding no query term might otherwise be missed).
+2. *Essential terms*: with the query terms sorted by the most each can add (c·max weight), the
+   weakest ones, whose bounds together with that last cosine stay under θ, cannot lift a row holding
+   none of the others into the top k; only rows holding an "essential" term are candidates.
+3. *Lexical list*: those rows ranked by their essential terms' weights; the best ``LEXICAL_DEPTH``
+   are scored exactly (cosine from the stored vectors, BM25 by binary search in each term's postings)
+   and the top k of both lists is the answer.
 
-The result equals the exhaustive top k but for the approximate dense structure's misses and the
-sampled co-occurrence term (``make bench-scale`` measures both: recall@10 against exhaustive search).
-Ranks reported per method are among the rows scored here, not the whole index (a row's dense rank is
-exact within the dense list; its BM25 rank counts only the candidates above it).
+It departs from the exhaustive top k by the dense structure's misses, the sampled co-occurrence term
+(a near-tie at the k-th place may swap) and step 3's partial ranking (a row deep in the dense
+ranking that weak terms lift); ``make bench-scale`` measures the three together (recall@10 against
+the exhaustive fusion). Ranks reported per method are among the rows scored here, not the whole
+index (a row's dense rank is exact within the dense list; its BM25 rank counts only the candidates
+above it).
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ from retrieval.index.moments import DenseMoments
 from retrieval.index.postings import FieldPostings, QueryTerms
 
 DENSE_DEPTH = 1000        # rows taken from the dense structure: its last cosine bounds every other row
-LEXICAL_DEPTH = 1000      # rows of the essential terms' postings scored exactly (the best by those terms)
-SEED_POSTINGS = 4096      # postings of the rarest query terms scored with the dense rows (a first θ)
+LEXICAL_DEPTH = 1000      # rows holding essential terms scored exactly (the best by those terms' weights)
+SEED_POSTINGS = 4096      # without a dense list: the rarest query terms' postings scored first (a first θ)
 SCORE_ALL_ALLOWED = 20_000   # a filter leaving this few rows: score them all, no bounds needed
 # What each BM25 method reads (the index's field names).
 LEXICAL_FIELDS = {"bm25": "vi", "bm25_fold": "fold"}
@@ -80,10 +81,12 @@ def kth_best(values: np.ndarray, k: int) -> float:
 
 class CandidateSearch:
     def __init__(self, dense: DenseSide | None, lexical: dict[str, FieldPostings], rows: int,
-                 depth: int = DENSE_DEPTH, seed_postings: int = SEED_POSTINGS, lexical_depth: int = LEXICAL_DEPTH):
+                 depth: int = DENSE_DEPTH, seed_postings: int = SEED_POSTINGS, lexical_depth: int = LEXICAL_DEPTH,
+                 score_all_allowed: int = SCORE_ALL_ALLOWED):
         """``lexical``: method ("bm25", "bm25_fold") → its field; ``rows``: the index's size."""
         self.dense, self.lexical, self.n = dense, lexical, rows
         self.depth, self.seed_postings, self.lexical_depth = depth, seed_postings, lexical_depth
+        self.score_all_allowed = score_all_allowed
 
     def search(self, vector: np.ndarray | None, tokens: dict[str, list[str]], weights: dict[str, float],
                k: int = 10, allowed: np.ndarray | None = None) -> Ranked:
@@ -99,7 +102,7 @@ class CandidateSearch:
                 for m, (_, sd) in moments.items()}
         offset = sum(coef[m] * moments[m][0] for m in methods)
         score = _Scorer(self, q, terms)
-        if allowed is not None and allowed.sum() <= SCORE_ALL_ALLOWED:   # a narrow filter: all of it
+        if allowed is not None and allowed.sum() <= self.score_all_allowed:   # a narrow filter: all of it
             rows = np.flatnonzero(allowed)
             pool = _Pool(methods)
             pool.add(rows, score.all(rows))
@@ -135,7 +138,7 @@ class CandidateSearch:
                 return self._ranked(pool, coef, offset, k, allowed, score, trace)
             # A row holding no query term scores at most the dense bound: under θ, it cannot enter the
             # top k; else the list is too short for this query, and is read deeper.
-            if not uses_dense or dense_bound < theta:
+            if not uses_dense or dense_bound < theta or depth >= self.n:
                 break
             depth *= 4
         trace.update(depth=depth, seed=len(pool.rows))
