@@ -164,17 +164,18 @@ def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     scores = retriever.scores
     data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
     spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
-    total, group = None, []
+    total, group, size = None, [], 0
     for position, (a, b) in enumerate(spans):
         group.append((a, b))
-        if position + 1 < len(spans) and sum(y - x for x, y in group) + spans[position + 1][1] \
-                - spans[position + 1][0] <= BINCOUNT_POSTINGS:
-            continue
+        size += b - a
+        following = spans[position + 1] if position + 1 < len(spans) else None
+        if following is not None and size + following[1] - following[0] <= BINCOUNT_POSTINGS:
+            continue   # gather more: one bincount for all of a small index's query
         rows = np.concatenate([indices[x:y] for x, y in group])
         weights = np.concatenate([data[x:y] for x, y in group])
         part = np.bincount(rows, weights=weights, minlength=n)
         total = part if total is None else total + part
-        group = []
+        group, size = [], 0
     return total.astype(np.float32)
 
 
