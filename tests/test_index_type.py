@@ -61,7 +61,7 @@ def test_building_with_each_type_records_it_in_the_manifest(tmp_path, kind):
         import faiss
 
         index.dense_scores(np.ones(HashingEmbedder.dim, dtype=np.float32) / 8)
-        assert faiss.extract_index_ivf(index._dense_search.index).nprobe == 3   # as recorded
+        assert faiss.extract_index_ivf(index.dense_search.index).nprobe == 3   # as recorded
     if kind == "hnsw":
         assert manifest.dense["ef_search"] == 150
 

@@ -64,4 +64,6 @@ def test_quick_mode_writes_every_figure(reference, tmp_path):
     assert size["dense"]["ivf"]["build"]["index_mb"] > 0
     assert set(size["bm25"]) == {"vi", "fold"} and size["bm25"]["vi"]["serve"]["loaded_mb"] >= 0
     assert size["hybrid"]["hybrid"]["p95_ms"] > 0 and size["chosen"]["type"] == "ivf"
+    assert size["hybrid"]["exhaustive"]["questions"] == 10 and size["hybrid"]["recall_at_10"] >= 0.9
+    assert size["stats"]["fold_stats_mb"] > 0
     assert not list((tmp_path / "work").iterdir())   # gigabytes at scale: nothing is left behind

@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
-from retrieval.index.dense import DenseSearch
+from retrieval.index.dense import DenseSearch, read_vectors
 from retrieval.index.layout import current_generation
 from retrieval.index.manifest import Manifest
+from retrieval.index.moments import DenseMoments
+from retrieval.index.postings import FieldPostings
 from retrieval.index.store import PassageStore
 from retrieval.schema import Passage
 
@@ -89,15 +91,36 @@ class HybridIndex:
         return len(self.passages)
 
     @cached_property
-    def _dense_search(self) -> DenseSearch:
+    def dense_search(self) -> DenseSearch:
         # The structure the manifest says was built (flat, IVF, HNSW …), searched as it records.
         return DenseSearch.open(self.generation / DENSE_FILE, self.dense, self.manifest.dense_spec)
+
+    @cached_property
+    def row_vectors(self) -> np.ndarray:
+        """Every passage's exact vector by row, memory-mapped: the flat index's own, or the file an
+        approximate structure keeps beside it."""
+        flat = self._flat_vectors()
+        if flat is not None:
+            return flat
+        return read_vectors(self.generation / DENSE_FILE, self.manifest.dense_spec, mmap=True)
+
+    @cached_property
+    def dense_moments(self) -> DenseMoments | None:
+        """The vectors' mean and covariance (None: a generation built before they were kept)."""
+        return DenseMoments.load(self.generation)
+
+    @cached_property
+    def field_postings(self) -> dict[str, FieldPostings] | None:
+        """Both BM25 fields read by term, with their statistics (None: a generation built before
+        they were kept)."""
+        fields = {f: FieldPostings.open(self.bm25[f], bm25_dir(self.generation, f)) for f in BM25_FIELDS}
+        return fields if all(v is not None for v in fields.values()) else None
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine similarity of one (normalised) query vector to every passage, in row order (an
         approximate structure scores its candidates; the rest stand at the weakest candidate's score)."""
         if self.manifest.dense_spec.type != "flat":
-            return self._dense_search.scores(query_vector)
+            return self.dense_search.scores(query_vector)
         n = len(self.passages)
         if n == 0:
             return np.zeros(0, dtype=np.float32)
@@ -126,9 +149,13 @@ class HybridIndex:
         return bm25_scores(self.bm25[field], tokens, len(self.passages))
 
 
+BINCOUNT_POSTINGS = 1 << 23   # postings gathered for one bincount: bounds memory at 10^6 passages
+
+
 def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     """BM25 of ``n`` documents: the query tokens' precomputed postings summed per document (what
-    bm25s' get_scores does, in one bincount instead of one np.add.at per token)."""
+    bm25s' get_scores does, in one bincount instead of one np.add.at per token; one per
+    ``BINCOUNT_POSTINGS`` postings when the query's postings are longer, as at national scale)."""
     ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
     if not ids:
         return np.zeros(n, dtype=np.float32)
@@ -137,9 +164,19 @@ def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     scores = retriever.scores
     data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
     spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
-    rows = np.concatenate([indices[a:b] for a, b in spans])
-    weights = np.concatenate([data[a:b] for a, b in spans])
-    return np.bincount(rows, weights=weights, minlength=n).astype(np.float32)
+    total, group, size = None, [], 0
+    for position, (a, b) in enumerate(spans):
+        group.append((a, b))
+        size += b - a
+        following = spans[position + 1] if position + 1 < len(spans) else None
+        if following is not None and size + following[1] - following[0] <= BINCOUNT_POSTINGS:
+            continue   # gather more: one bincount for all of a small index's query
+        rows = np.concatenate([indices[x:y] for x, y in group])
+        weights = np.concatenate([data[x:y] for x, y in group])
+        part = np.bincount(rows, weights=weights, minlength=n)
+        total = part if total is None else total + part
+        group, size = [], 0
+    return total.astype(np.float32)
 
 
 def inner_products(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:

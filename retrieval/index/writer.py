@@ -27,6 +27,8 @@ from retrieval.index.dense import VECTORS_FILE, DenseSpec
 from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir, import_bm25s
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.index.manifest import MANIFEST, InputEntry, Manifest
+from retrieval.index.moments import DenseMoments
+from retrieval.index.postings import write_stats
 from retrieval.index.store import InputRecord, PassageStore
 from retrieval.schema import PUBLIC, Passage, Task
 
@@ -225,6 +227,7 @@ class IndexWriter:
             raise InputError("nothing left to index")
         spec = self.dense.resolved(len(all_vectors))
         dense_structure.write(work / DENSE_FILE, all_vectors, spec)
+        DenseMoments.of(all_vectors).save(work)   # what a large index's search standardises cosines by
 
         self._write_bm25(store, work)
         self._write_diacritics(store, work)
@@ -280,6 +283,7 @@ class IndexWriter:
             retriever = bm25s.BM25()
             retriever.index(list(store.tokens(f)), show_progress=False)
             retriever.save(str(bm25_dir(work, f)), show_progress=False)
+            write_stats(retriever.scores, bm25_dir(work, f))   # per-term sums for a large index's search
 
     @staticmethod
     def _write_diacritics(store: PassageStore, work: Path) -> None:

@@ -16,6 +16,7 @@ from retrieval.errors import InputError
 from retrieval.index.hybrid import HybridIndex
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.schema import Hit
+from retrieval.search.candidates import LEXICAL_FIELDS, candidate_search
 from retrieval.search.fusion import rank_of, top_rows, weighted_zscore_fusion
 from retrieval.text import expand_chat_shorthand, has_diacritics, nfc, syllables
 
@@ -68,14 +69,33 @@ class QueryView:
         return cls(text, restorer.restore(text) if restorer is not None else text)
 
 
+# Above this many passages a search scores candidates, not every passage (candidates.py: the same
+# top 10 within the approximate dense structure's recall); below, the exhaustive fusion is fast already.
+CANDIDATES_ABOVE = 100_000
+
+
+def method_tokens(view: QueryView, methods: tuple[str, ...]) -> dict[str, list[str]]:
+    """The tokens each BM25 method asked for searches with: the accented field the restored text,
+    the folded field the text as typed."""
+    tokens = {}
+    if "bm25" in methods:
+        tokens["bm25"] = vi_tokens(view.accented)
+    if "bm25_fold" in methods:
+        tokens["bm25_fold"] = fold_tokens(view.text)
+    return tokens
+
+
 class Searcher:
-    def __init__(self, index: HybridIndex, embedder, visible: np.ndarray | None = None):
+    def __init__(self, index: HybridIndex, embedder, visible: np.ndarray | None = None,
+                 candidates_above: int = CANDIDATES_ABOVE):
         """``visible``: the rows this searcher may return (an audience's view; None: every row).
         It masks the candidates before ranking, so a hidden passage never displaces a visible one,
-        and the documents only hidden passages carry are unknown to it."""
+        and the documents only hidden passages carry are unknown to it. A generation without the
+        statistics candidate search needs (built before them) is searched exhaustively at any size."""
         self.index = index
         self.embedder = embedder
         self.visible = visible
+        self.candidates = candidate_search(index) if len(index) > candidates_above else None
         self.document_numbers = index.document_numbers if visible is None else [
             number for number in index.document_numbers
             if any(visible[row] for part in index.store.rows_for_document(number) for row in part)]
@@ -98,11 +118,19 @@ class Searcher:
             if i not in searchable:
                 results.append([])
                 continue
-            scores = self.method_scores(view, vectors.get(i), methods)
             form = "accented" if has_diacritics(view.text) else "no_diacritics"
             weights = {m: w for m, w in WEIGHTS[form].items() if m in methods}
             if not any(weights.values()):   # one method asked for alone, which its form does not weigh
                 weights = dict.fromkeys(methods, 1.0)
+            if self.candidates is not None:
+                ranked = self.candidates.search(vectors.get(i), method_tokens(view, methods), weights, k, allowed)
+                results.append([
+                    Hit(self.index.passages[row], float(ranked.fused[j]),
+                        ranks={m: int(r[j]) for m, r in ranked.ranks.items()},   # among the candidates
+                        signals={m: float(s[j]) for m, s in ranked.signals.items()}, row=int(row))
+                    for j, row in enumerate(ranked.rows.tolist())])
+                continue
+            scores = self.method_scores(view, vectors.get(i), methods)
             fused = weighted_zscore_fusion(scores, weights)
             results.append([
                 Hit(self.index.passages[row], float(fused[row]),
@@ -118,10 +146,8 @@ class Searcher:
         scores = {}
         if vector is not None and "dense" in methods:
             scores["dense"] = self.index.dense_scores(vector)
-        if "bm25" in methods:
-            scores["bm25"] = self.index.bm25_scores("vi", vi_tokens(view.accented))
-        if "bm25_fold" in methods:
-            scores["bm25_fold"] = self.index.bm25_scores("fold", fold_tokens(view.text))
+        for method, tokens in method_tokens(view, methods).items():
+            scores[method] = self.index.bm25_scores(LEXICAL_FIELDS[method], tokens)
         return scores
 
     def resolve_document(self, mention: str) -> str:

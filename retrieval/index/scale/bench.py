@@ -93,7 +93,8 @@ def choose(dense: dict, n: int) -> tuple[str, dict, bool] | None:
     return None
 
 
-def measure_size(work: Path, n: int, types: list[str], threads: int, log) -> dict:
+def measure_size(work: Path, n: int, types: list[str], threads: int, log,
+                 exhaustive_questions: int = 0) -> dict:
     out = {"dense": {}, "bm25": {}}
     for name, spec in dense_specs(n, types).items():
         args = {"workdir": str(work), "n": n, "name": name, "spec": spec.to_dict()}
@@ -110,6 +111,17 @@ def measure_size(work: Path, n: int, types: list[str], threads: int, log) -> dic
         out["bm25"][field] = {"build": build, "serve": serve}
         log(f"  bm25 {field}: built in {build['build_s']} s, {build['index_mb']} MB, vocabulary "
             f"{build['vocabulary']}; mmap load {serve['loaded_mb']} MB, p95 {serve['p95_ms']} ms")
+    out["stats"] = run_child("stats_build", {"workdir": str(work), "n": n}, threads)
+    log(f"  candidate search statistics: {out['stats']}")
+    chosen = choose(out["dense"], n)
+    if chosen:
+        name, point, meets = chosen
+        spec = DenseSpec.from_dict({**out["dense"][name]["spec"], **{k: v for k, v in point.items()
+                                                                     if k in ("nprobe", "ef_search")}})
+        out["chosen"] = {"type": name, "spec": spec.to_dict(), "point": point, "meets_recall_target": meets}
+        out["hybrid"] = run_child("hybrid", {"workdir": str(work), "n": n, "name": name, "spec": spec.to_dict(),
+                                             "exhaustive_questions": exhaustive_questions}, threads, timeout=7200)
+        log(f"  hybrid with {name}: {out['hybrid']}")
     return out
 
 
@@ -126,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the index whose shape to copy (default: the ViCoV19QA bench index)")
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
     parser.add_argument("--milvus", default="100000", help="sizes to run milvus-lite at ('' for none)")
+    parser.add_argument("--exhaustive-questions", type=int, default=0,
+                        help="questions searched exhaustively too, for the hybrid's recall (0: all of them)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory's data (re-runs by hand)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("bench-results/scale.json"))
     args = parser.parse_args(argv)
@@ -156,18 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         data = write_data(work, n, model, shape, questions)
         log(f"  data in {data['generate_s']} s: {data}")
         here = [t for t in types if t != "hnsw" or n <= args.hnsw_max]
-        results["sizes"][str(n)] = {"data": data, **measure_size(work, n, here, args.threads, log)}
-    largest = str(max(sizes))
-    at = results["sizes"][largest]
-    chosen = choose(at["dense"], max(sizes))
-    if chosen:
-        name, point, meets = chosen
-        spec = DenseSpec.from_dict({**at["dense"][name]["spec"], **{k: v for k, v in point.items()
-                                                                    if k in ("nprobe", "ef_search")}})
-        at["chosen"] = {"type": name, "spec": spec.to_dict(), "point": point, "meets_recall_target": meets}
-        at["hybrid"] = run_child("hybrid", {"workdir": str(work), "n": max(sizes), "name": name,
-                                            "spec": spec.to_dict()}, args.threads)
-        log(f"  hybrid with {name}: {at['hybrid']}")
+        results["sizes"][str(n)] = {"data": data, **measure_size(work, n, here, args.threads, log,
+                                                                  args.exhaustive_questions)}
     for n in [int(s) for s in args.milvus.split(",") if s and int(s) in sizes]:
         try:
             results["sizes"][str(n)]["milvus"] = run_child("milvus", {"workdir": str(work), "n": n}, args.threads,
@@ -179,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print_table(results)
-    for path in work.iterdir():   # gigabytes at 10^6: nothing here is reused
+    for path in [] if args.keep else work.iterdir():   # gigabytes at 10^6: nothing here is reused
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     return 0
 
@@ -209,9 +214,13 @@ def print_table(results: dict) -> None:
             print(f"{n:>9} {'bm25 ' + field:<10} {'mmap':>8} {r['build']['build_s']:>8} {r['build']['index_mb']:>9} "
                   f"{r['serve']['rss_mb']:>7} {r['serve']['p95_ms']:>7} {'':>6}")
         if "hybrid" in size:
-            h = size["hybrid"]
-            print(f"{n:>9} hybrid ({size['chosen']['type']}): p95 {h['hybrid']['p95_ms']} ms "
-                  f"(dense alone {h['dense']['p95_ms']} ms), RSS {h['rss_mb']} MB")
+            h, chosen = size["hybrid"], size["chosen"]
+            param = chosen["point"].get("nprobe", chosen["point"].get("ef_search", ""))
+            print(f"{n:>9} hybrid by candidates ({chosen['type']} {param}): p50 {h['hybrid']['p50_ms']} ms, "
+                  f"p95 {h['hybrid']['p95_ms']} ms, R@10 {h['recall_at_10']} against exhaustive "
+                  f"(p95 {h['exhaustive']['p95_ms']} ms), {h['scored_p50']} rows scored (p50), "
+                  f"RSS {h['rss_mb']} MB; statistics built in "
+                  f"{size['stats']['dense_moments_s'] + size['stats']['vi_stats_s'] + size['stats']['fold_stats_s']:.1f} s")
         if "milvus" in size:
             m = size["milvus"]
             if "error" in m:

@@ -128,44 +128,84 @@ def bm25_serve(args: dict) -> dict:
     return {"load_s": round(load_s, 2), "loaded_mb": round(loaded, 1), **latency_ms(times), **memory_mb()}
 
 
+def stats_build(args: dict) -> dict:
+    """What the writer precomputes for candidate search, timed: the vectors' moments and each BM25
+    field's term statistics (the writer's own functions)."""
+    from retrieval.index.moments import DenseMoments
+    from retrieval.index.postings import write_stats
+
+    work, n = _files(args)
+    generation = work / f"gen-{n}"
+    generation.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    DenseMoments.of(np.load(work / f"vectors-{n}.npy", mmap_mode="r")).save(generation)
+    out = {"dense_moments_s": round(time.perf_counter() - t0, 2)}
+    for field in ("vi", "fold"):
+        retriever = _load_bm25(work, n, field)
+        t0 = time.perf_counter()
+        write_stats(retriever.scores, work / f"bm25-{field}-{n}")
+        out[f"{field}_stats_s"] = round(time.perf_counter() - t0, 2)
+        out[f"{field}_stats_mb"] = round(sum(p.stat().st_size for p in (work / f"bm25-{field}-{n}").glob("stats.*"))
+                                         / 2**20, 1)
+    return {**out, **memory_mb()}
+
+
 def hybrid(args: dict) -> dict:
-    """Dense (the chosen structure) + both BM25 fields + the searcher's fusion, per question."""
+    """The serving search at this size (``retrieval/search/candidates.py``, what ``Searcher`` runs
+    above its threshold: the chosen dense structure + both BM25 fields), against the exhaustive
+    fusion (``Searcher.method_scores``' functions: every row scored, exact cosines)."""
     from retrieval.index.dense import DenseSearch
-    from retrieval.index.scale.lexical_runs import bincount_scores
+    from retrieval.index.hybrid import bm25_scores
+    from retrieval.index.moments import DenseMoments
+    from retrieval.index.postings import FieldPostings
+    from retrieval.search.candidates import CandidateSearch, DenseSide
     from retrieval.search.fusion import top_rows, weighted_zscore_fusion
     from retrieval.search.searcher import WEIGHTS
 
     work, n = _files(args)
     base = memory_mb()["rss_mb"]
-    spec, index, vectors = _open_dense(work, n, args)
-    search = DenseSearch(index, spec, vectors)
+    spec, index, _ = _open_dense(work, n, args)
+    vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r")
+    dense = DenseSide(DenseSearch(index, spec, vectors if spec.type == "ivfpq" else None), vectors,
+                      DenseMoments.load(work / f"gen-{n}"))
     bm25 = {f: _load_bm25(work, n, f) for f in ("vi", "fold")}
+    fields = {f: FieldPostings.open(bm25[f], work / f"bm25-{f}-{n}") for f in bm25}
+    search = CandidateSearch(dense, {"bm25": fields["vi"], "bm25_fold": fields["fold"]}, n)
     loaded = memory_mb()["rss_mb"] - base
-    queries, truth = _queries(work, n)
+    queries, _ = _queries(work, n)
     tokens = {f: _query_tokens(work, n, f) for f in bm25}
     weights = WEIGHTS["accented"]
-
-    def one(i: int):
-        scores = {"dense": search.scores(queries[i]),
-                  "bm25": np.asarray(bm25["vi"].get_scores(tokens["vi"][i]), dtype=np.float32),
-                  "bm25_fold": np.asarray(bm25["fold"].get_scores(tokens["fold"][i]), dtype=np.float32)}
-        return top_rows(weighted_zscore_fusion(scores, weights), None, 10)
-
-    def one_bincount(i: int):
-        scores = {"dense": search.scores(queries[i]),
-                  "bm25": bincount_scores(bm25["vi"], tokens["vi"][i]),
-                  "bm25_fold": bincount_scores(bm25["fold"], tokens["fold"][i])}
-        return top_rows(weighted_zscore_fusion(scores, weights), None, 10)
-
     items = list(range(len(queries)))
-    _, dense_times = timed(lambda i: search.scores(queries[i]), items)
-    _, hybrid_times = timed(one, items)
-    _, bincount_times = timed(one_bincount, items)
-    return {"loaded_mb": round(loaded, 1), "dense": latency_ms(dense_times), "hybrid": latency_ms(hybrid_times),
-            "hybrid_bm25_bincount": latency_ms(bincount_times), **memory_mb()}
+
+    def candidates(i: int):
+        return search.search(queries[i], {"bm25": tokens["vi"][i], "bm25_fold": tokens["fold"][i]}, weights, 10)
+
+    ranked, times = timed(candidates, items)
+    served = memory_mb()
+    t0 = time.perf_counter()
+    exhaustive, approximate, exhaustive_times = [], [], []
+    for i in items[:args.get("exhaustive_questions") or len(items)]:
+        t1 = time.perf_counter()
+        lexical = {"bm25": bm25_scores(bm25["vi"], tokens["vi"][i], n),
+                   "bm25_fold": bm25_scores(bm25["fold"], tokens["fold"][i], n)}
+        exact = np.asarray(vectors) @ queries[i]
+        exhaustive.append(top_rows(weighted_zscore_fusion({"dense": exact, **lexical}, weights), None, 10))
+        exhaustive_times.append(time.perf_counter() - t1)
+        # What the searcher fused at this size before candidates: the structure's cosines, every
+        # unlisted row at the weakest listed one (which shrinks the dense deviation).
+        listed = dense.search.scores(queries[i])
+        approximate.append(top_rows(weighted_zscore_fusion({"dense": listed, **lexical}, weights), None, 10))
+    return {"loaded_mb": round(loaded, 1), "hybrid": latency_ms(times),
+            "recall_at_10": round(_recall([r.rows for r in ranked], np.array(exhaustive)), 4),
+            "scored_p50": int(np.median([r.scored for r in ranked])),
+            "scored_p95": int(np.percentile([r.scored for r in ranked], 95)),
+            "exhaustive": {**latency_ms(exhaustive_times), "questions": len(exhaustive),
+                           "seconds": round(time.perf_counter() - t0, 1)},
+            "exhaustive_listed_dense_recall_at_10": round(_recall(approximate, np.array(exhaustive)), 4),
+            **served, "peak_rss_after_exhaustive_mb": memory_mb()["peak_rss_mb"]}
 
 
-TASKS = {f.__name__: f for f in (dense_build, dense_serve, bm25_build, bm25_serve, hybrid)}
+TASKS = {f.__name__: f for f in (dense_build, dense_serve, bm25_build, bm25_serve, stats_build, hybrid)}
 
 if __name__ == "__main__":
     task, raw = sys.argv[1], sys.argv[2]

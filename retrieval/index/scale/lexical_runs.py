@@ -65,9 +65,3 @@ def retriever_from(corpus: TokenCorpus):
 def query_names(tokens: np.ndarray) -> list[str]:
     return [token_name(int(t)) for t in tokens]
 
-
-def bincount_scores(retriever, tokens: list[str]) -> np.ndarray:
-    """The same scores as ``retriever.get_scores``, by the index's own scoring (one bincount)."""
-    from retrieval.index.hybrid import bm25_scores
-
-    return bm25_scores(retriever, tokens, retriever.scores["num_docs"])
