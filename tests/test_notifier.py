@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -205,6 +207,25 @@ def test_two_gateway_processes_send_each_notification_once(weeks, tmp_path, shar
     assert len(stores[1].take_pending("web:u")) == 2
     asyncio.run(both())
     assert stores[0].take_pending("web:u") == []
+    for store in stores:
+        store.close()
+
+
+def test_two_processes_recording_new_tasks_at_once_never_split_them(shared_database):
+    """Of two processes recording a generation's new tasks at the same moment, one finds them all and the
+    other none: a follower gets one message listing them, not one half from each process."""
+    stores = [shared_database(), shared_database()]
+    for round_ in range(10):
+        items = [f"{round_}-{i}" for i in range(300)]
+        together = threading.Barrier(2)
+
+        def look(store: FollowStore) -> set[str]:
+            together.wait()
+            return store.unknown("task", items)
+
+        with ThreadPoolExecutor(2) as pool:
+            found = list(pool.map(look, stores))
+        assert sorted(len(f) for f in found) == [0, len(items)], round_
     for store in stores:
         store.close()
 

@@ -29,6 +29,10 @@ from typing import Any, Callable, Iterable
 from retrieval.privacy import SenderActivity
 
 NEWS = "*tin mới*"   # the topic "every new bulletin" (never an agency name)
+# Items recorded as known by one INSERT: two per bound parameter, well under SQLite's 32,766 and
+# PostgreSQL's 65,535 parameters.
+KNOWN_BATCH = 10_000
+SCHEMA_LOCK = 0x74726F6C79616F   # PostgreSQL advisory lock key of this schema's creation ("trolyao")
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS follows (sender TEXT NOT NULL, topic TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
@@ -47,6 +51,21 @@ _PENDING = {
     "postgres": "CREATE TABLE IF NOT EXISTS pending (id BIGSERIAL PRIMARY KEY, sender TEXT NOT NULL,"
                 " text TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
 }
+
+
+def _write_ahead_log(db: sqlite3.Connection, patience_s: float) -> None:
+    """Switch the file to WAL. Two processes opening a fresh file at once (the gateway and the action
+    server starting together): the second gets "database is locked" at once — SQLite's busy timeout does
+    not cover this pragma —, so it tries again until the first has switched, within ``patience_s``."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class FollowsUnavailable(RuntimeError):
@@ -83,7 +102,7 @@ class FollowStore:
 
         def connect() -> sqlite3.Connection:
             db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
+            _write_ahead_log(db, patience_s=10.0)
             return db
 
         return cls(connect, "sqlite", clock)
@@ -102,9 +121,10 @@ class FollowStore:
             try:
                 if self._db is None:
                     db = self._connect()
-                    for statement in [*_TABLES.split(";"), _PENDING[self.dialect]]:
-                        if statement.strip():
-                            db.execute(statement)
+                    with self._schema_turn(db):
+                        for statement in [*_TABLES.split(";"), _PENDING[self.dialect]]:
+                            if statement.strip():
+                                db.execute(statement)
                     self._db = db
                 cursor = self._db.execute(sql, tuple(params))
                 return cursor.fetchall() if fetch else cursor
@@ -115,6 +135,20 @@ class FollowStore:
                     self._db = None
                 where = "PostgreSQL" if self.dialect == "postgres" else "SQLite"
                 raise FollowsUnavailable(f"{where}: {type(exc).__name__}: {exc}".strip()) from exc
+
+    @contextlib.contextmanager
+    def _schema_turn(self, db: Any):
+        """PostgreSQL's CREATE TABLE IF NOT EXISTS fails when two processes run it at once (a unique
+        violation in its catalog: two gateways starting on a fresh database), so they take turns under
+        an advisory lock. SQLite's write lock already makes them."""
+        if self.dialect != "postgres":
+            yield
+            return
+        db.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            db.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
     def _run(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return self._execute(sql, params, fetch=False)
@@ -189,13 +223,21 @@ class FollowStore:
         self._run("DELETE FROM retry WHERE sender = ? AND kind = ? AND item = ?", (sender, kind, item))
 
     def unknown(self, kind: str, items: Iterable[str]) -> set[str]:
-        """Which of ``items`` were not seen before (and remembers them all as seen now)."""
+        """Which of ``items`` were not seen before (and remembers them all as seen now).
+
+        The new ones go in by one statement, in one order (up to ``KNOWN_BATCH`` at a time): of two
+        processes looking at a generation at once, one finds every new item and the other none, so a
+        follower gets one message listing its new tasks, not two halves of it (row by row, each took
+        some: seen on PostgreSQL)."""
         seen = {item for (item,) in self._rows("SELECT item FROM known WHERE kind = ?", (kind,))}
-        fresh = set()
-        for item in dict.fromkeys(items):   # the insert decides: another process may be here too
-            if item not in seen and self._run("INSERT INTO known VALUES (?, ?) ON CONFLICT DO NOTHING",
-                                              (kind, item)).rowcount == 1:
-                fresh.add(item)
+        candidates = sorted(set(items) - seen)
+        fresh: set[str] = set()
+        for start in range(0, len(candidates), KNOWN_BATCH):
+            batch = candidates[start:start + KNOWN_BATCH]
+            rows = ", ".join(["(?, ?)"] * len(batch))
+            fresh.update(item for (item,) in self._rows(
+                f"INSERT INTO known VALUES {rows} ON CONFLICT DO NOTHING RETURNING item",
+                [value for item in batch for value in (kind, item)]))
         return fresh
 
     def is_known(self, kind: str, item: str) -> bool:
