@@ -146,9 +146,11 @@ class CandidateSearch:
         # 2. Essential terms: a row outside the dense list has a cosine of at most the list's last
         # one, so the weakest terms (by the most each can add), whose bounds together with that
         # cosine stay under θ, cannot lift a row holding none of the others into the top k.
-        lists = sorted(((m, term, count, coef[m] * count * float(self.lexical[m].stats["term_max"][term]))
+        lists = sorted(((m, term, count, coef[m] * bound)
                         for m, t in terms.items() if coef[m] > 0
-                        for term, count in zip(t.ids.tolist(), t.counts.tolist())), key=lambda x: x[3])
+                        for term, count, bound in zip(t.ids.tolist(), t.counts.tolist(),
+                                                      self.lexical[m].upper_bounds(t).tolist())),
+                       key=lambda x: x[3])
         cumulative = np.cumsum([x[3] for x in lists])
         weak = int(np.searchsorted(dense_bound + cumulative >= theta, True)) if theta > -np.inf else 0
         trace.update(terms=len(lists), essential=len(lists) - weak)
