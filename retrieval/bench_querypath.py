@@ -20,18 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.bench_speed import load_average, percentiles
+from retrieval.bench_speed import Precomputed, load_average, percentiles
 from retrieval.text import expand_chat_shorthand, fold
-
-
-class _Precomputed:
-    """An embedder answering from vectors encoded beforehand."""
-
-    def __init__(self, name: str, vectors: dict[str, np.ndarray]):
-        self.name, self.vectors = name, vectors
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return np.stack([self.vectors[t] for t in texts])
 
 
 def without_encoder(service, questions: list[str], repeats: int = 3) -> dict:
@@ -41,7 +31,7 @@ def without_encoder(service, questions: list[str], repeats: int = 3) -> dict:
     restorer = service.index.restorer
     texts = sorted({QueryView.of(expand_chat_shorthand(q), restorer).accented for q in questions})
     real = service.searcher.embedder
-    service.searcher.embedder = _Precomputed(real.name, dict(zip(texts, real.encode_queries(texts))))
+    service.searcher.embedder = Precomputed(real.name, dict(zip(texts, real.encode_queries(texts))))
     try:
         search, ask = [], []
         for _ in range(repeats):

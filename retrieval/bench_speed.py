@@ -101,7 +101,7 @@ def variants(model: str, only: list[str] | None = None) -> list[Variant]:
             + [Variant("torch-wte-int8", torch_encoder("int8")), Variant("torch-wte-fp16", torch_encoder("fp16"))])
 
 
-class _Precomputed:
+class Precomputed:
     """An embedder answering from vectors encoded beforehand (the searcher asks one text at a time)."""
 
     def __init__(self, name: str, vectors: dict[str, np.ndarray]):
@@ -179,7 +179,7 @@ def compare_encoders(model: str, sets: list[QuerySet], latency_texts: list[str],
             timings.append(time.perf_counter() - t0)
         row = {"load_s": round(loaded, 2), "encode": percentiles(timings),
                "cosine_to_fp32": {"min": round(float(cosine.min()), 4), "mean": round(float(cosine.mean()), 5)}}
-        embedder = _Precomputed(variant.name, vectors)
+        embedder = Precomputed(variant.name, vectors)
         for s in sets:
             searcher = Searcher(indexes[s.name], embedder)
             for form, f in forms.items():
