@@ -24,6 +24,7 @@ from typing import Callable, Protocol
 from limits import RateLimitItem
 
 from retrieval.privacy import SenderActivity, SenderData
+from retrieval.sqlite_files import write_ahead_log
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
@@ -101,7 +102,7 @@ class GatewayState:
         self.db = sqlite3.connect(":memory:" if path is None else path, timeout=BUSY_TIMEOUT_S,
                                   isolation_level=None, check_same_thread=False)
         if path is not None:
-            self.db.execute("PRAGMA journal_mode=WAL")
+            write_ahead_log(self.db)
         self.db.executescript(_SCHEMA)
 
     def first_time(self, key: str, ttl_s: float) -> bool:

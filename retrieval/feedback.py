@@ -17,6 +17,7 @@ from typing import Iterable
 
 from retrieval.errors import InputError
 from retrieval.privacy import SenderActivity
+from retrieval.sqlite_files import write_ahead_log
 
 RATINGS = ("up", "down", "abstained")
 BUSY_TIMEOUT_S = 30.0
@@ -87,7 +88,7 @@ class FeedbackStore:
         self.path = Path(path) if path is not None else default_feedback_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
+            write_ahead_log(connection)
             with connection:
                 connection.executescript(_SCHEMA)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from retrieval.privacy import SenderActivity
+from retrieval.sqlite_files import write_ahead_log
 
 NEWS = "*tin mới*"   # the topic "every new bulletin" (never an agency name)
 # Items recorded as known by one INSERT: two per bound parameter, well under SQLite's 32,766 and
@@ -51,21 +52,6 @@ _PENDING = {
     "postgres": "CREATE TABLE IF NOT EXISTS pending (id BIGSERIAL PRIMARY KEY, sender TEXT NOT NULL,"
                 " text TEXT NOT NULL, at DOUBLE PRECISION NOT NULL)",
 }
-
-
-def _write_ahead_log(db: sqlite3.Connection, patience_s: float) -> None:
-    """Switch the file to WAL. Two processes opening a fresh file at once (the gateway and the action
-    server starting together): the second gets "database is locked" at once — SQLite's busy timeout does
-    not cover this pragma —, so it tries again until the first has switched, within ``patience_s``."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 class FollowsUnavailable(RuntimeError):
@@ -102,7 +88,7 @@ class FollowStore:
 
         def connect() -> sqlite3.Connection:
             db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            _write_ahead_log(db, patience_s=10.0)
+            write_ahead_log(db)
             return db
 
         return cls(connect, "sqlite", clock)

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.sqlite_files import write_ahead_log
 from retrieval.watch.fetcher import Validators
 
 INGESTED, FAILED, DISCOVERED = "ingested", "failed", "discovered"
@@ -63,7 +64,7 @@ class Ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.scope = path, scope
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        write_ahead_log(self._db)
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
