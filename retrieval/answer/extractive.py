@@ -100,6 +100,14 @@ def _present_terms(sentence: str) -> frozenset[str]:
     return frozenset(words) | {f"{a}_{b}" for a, b in zip(words, words[1:])}
 
 
+@lru_cache(maxsize=8192)
+def passage_terms(heading: str, text: str) -> frozenset[str]:
+    """A passage's folded syllables, heading included, for coverage checks: computed for the passages
+    answers look at (a few dozen a question), not kept for every passage of the index (10⁶ sets at
+    national scale)."""
+    return frozenset(fold(s) for s in syllables(f"{heading} {text}"))
+
+
 @dataclass(frozen=True)
 class ScoredSentence:
     text: str
@@ -112,10 +120,6 @@ class Answerer:
         self.abstain = abstain or AbstainModel.load()
         index = searcher.index
         self.weights = TermWeights(index.store.tokens("fold"))
-        # Folded syllables of each passage (heading included), for coverage checks. Folded one by one:
-        # fold's cache hands every passage the same string objects (one pass per text would give each
-        # passage its own copies, ~20 MB more for 4,000 passages).
-        self._terms = [set(fold(s) for s in syllables(f"{p.heading} {p.text}")) for p in index.passages]
 
     def through(self, searcher: Searcher) -> "Answerer":
         """This answerer over another view of the same index (its statistics are the index's: shared)."""
@@ -166,7 +170,7 @@ class Answerer:
         return self.weights.topic_terms(question)
 
     def evidence(self, terms: list[str], hit: Hit) -> Evidence:
-        coverage, matched = self.weights.coverage(terms, self._terms[hit.row])
+        coverage, matched = self.weights.coverage(terms, passage_terms(hit.passage.heading, hit.passage.text))
         return Evidence(coverage=coverage, dense=hit.signals.get("dense", 0.0), matched=matched)
 
     def decision_evidence(self, question: str, hits: list[Hit]) -> Evidence:
