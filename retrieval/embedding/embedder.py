@@ -188,13 +188,17 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._passage_encoder is None:
                 same = self._query_encoder is not None and self.query_export == self.passage_export
-                self._passage_encoder = self._query_encoder if same else self._onnx(self.passage_export)
+                self._passage_encoder = (self._query_encoder if same
+                                         else self._onnx(self.passage_export, passages=True))
             return self._passage_encoder
 
     @staticmethod
-    def _onnx(export: Path):
+    def _onnx(export: Path, passages: bool = False):
         from .onnx_encoder import OnnxQueryEncoder
 
+        # A query is one run on every core; passages are one run per core at a time (onnx_encoder).
+        if passages:
+            return OnnxQueryEncoder(export, E5_PROMPTS[0], threads=1, workers=_cpu_count())
         return OnnxQueryEncoder(export, E5_PROMPTS[0], _cpu_count())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

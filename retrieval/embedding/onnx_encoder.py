@@ -8,6 +8,12 @@ Every text is one run, alone: no padding, and with int8 activations (one scale p
 text's vector does not depend on what else is encoded with it. On 2 cores a batch of similar-length
 passages was no faster than one passage per run (the products are already large: ~170 tokens).
 
+Passages (ingest: many texts, throughput) and queries (one text, latency) are run differently. A query
+is one run over ``threads`` intra-op threads. Passages go ``workers`` runs at a time, each on one thread
+of its caller (``threads=1``, ORT's run releases the GIL): no intra-op pool, so no thread spinning while
+it waits for work. On 2 cores under other load, the spinning pool's passages took ~2x as long (a
+passage's vector is the same bit for bit either way: each run is the same graph on the same ids).
+
 A passage longer than the model's 512 positions is cut there, as sentence-transformers does; it can be
 read in overlapping windows of 512 tokens instead (each with ``<s>``, the prompt and ``</s>``, the windows'
 pooled vectors, weighted by their token counts, averaged into the passage's one vector): PASSAGE_WINDOWS
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,15 +46,20 @@ PASSAGE_WINDOWS = False
 
 
 class OnnxQueryEncoder:
-    """``encode(texts)`` → float32, L2-normalised rows; ``prompt`` is prepended to every text."""
+    """``encode(texts)`` → float32, L2-normalised rows; ``prompt`` is prepended to every text.
 
-    def __init__(self, folder: Path, prompt: str, threads: int, max_tokens: int = QUERY_MAX_TOKENS):
+    ``threads``: ORT's intra-op threads of one run; ``workers``: runs at a time in ``encode_passages``
+    (a passage encoder: ``threads=1``, ``workers`` = the cores)."""
+
+    def __init__(self, folder: Path, prompt: str, threads: int, max_tokens: int = QUERY_MAX_TOKENS,
+                 workers: int = 1):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.folder = Path(folder)
         self.prompt = prompt
         self.max_tokens = max_tokens
+        self.workers = max(1, workers)
         try:
             self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             options = ort.SessionOptions()
@@ -95,17 +107,31 @@ class OnnxQueryEncoder:
                 encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
             finally:
                 self.tokenizer.enable_truncation(self.max_tokens)
-        rows = []
+        runs = []   # per passage: its one run's ids, or its windows'
         for encoding in encodings:
             ids = encoding.ids
             if not windowed and len(ids) > window:
                 ids = ids[:window - 1] + ids[-1:]   # what the tokenizer's truncation gives: ends with </s>
-            if len(ids) <= window:
-                rows.append(self._unit(self._pooled(ids)))
+            runs.append([ids] if len(ids) <= window else windows(encoding, len(prompt), window, overlap))
+        pooled = iter(self._pooled_all([ids for passage in runs for ids in passage]))
+        rows = []
+        for passage in runs:
+            if len(passage) == 1:
+                rows.append(self._unit(next(pooled)))
                 continue
-            rows.append(self._unit(sum(len(w) * self._unit(self._pooled(w))
-                                       for w in windows(encoding, len(prompt), window, overlap))))
+            rows.append(self._unit(sum(len(w) * self._unit(next(pooled)) for w in passage)))
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+
+    def _pooled_all(self, runs: list[list[int]]) -> list[np.ndarray]:
+        """``_pooled`` of every run, in order; ``workers`` at a time, the longest first (an even finish)."""
+        if self.workers == 1 or len(runs) < 2:
+            return [self._pooled(ids) for ids in runs]
+        order = sorted(range(len(runs)), key=lambda i: -len(runs[i]))
+        out: list[np.ndarray] = [None] * len(runs)   # type: ignore[list-item]
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-passages") as pool:
+            for i, vector in zip(order, pool.map(lambda i: self._pooled(runs[i]), order)):
+                out[i] = vector
+        return out
 
 
 def windows(encoding, prompt_chars: int, window: int, overlap: int) -> list[list[int]]:
