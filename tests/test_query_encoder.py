@@ -106,7 +106,7 @@ def test_a_query_is_encoded_the_same_alone_or_in_a_batch(export):
 def test_a_question_longer_than_the_cap_is_cut_not_refused(export):
     encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=1)
     question = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan " * 60
-    assert len(encoder.tokenizer.encode(E5_PROMPTS[0] + question).ids) == QUERY_MAX_TOKENS
+    assert len(encoder.tokens.encode_batch([E5_PROMPTS[0] + question], QUERY_MAX_TOKENS)[0].ids) == QUERY_MAX_TOKENS
     vector = encoder.encode([question])
     assert vector.shape == (1, 384) and np.isfinite(vector).all()
 

@@ -22,7 +22,6 @@ says why that is off.
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -52,16 +51,21 @@ class OnnxQueryEncoder:
     (a passage encoder: ``threads=1``, ``workers`` = the cores)."""
 
     def __init__(self, folder: Path, prompt: str, threads: int, max_tokens: int = QUERY_MAX_TOKENS,
-                 workers: int = 1):
+                 workers: int = 1, tokenizer_cache: Path | None = None):
+        """``tokenizer_cache``: where the subset tokenizer is kept (subset_tokenizer.py; None: the whole
+        tokenizer, ~0.5 s longer to load, the same ids)."""
         import onnxruntime as ort
-        from tokenizers import Tokenizer
+
+        from .subset_tokenizer import SubsetTokenizer, WholeTokenizer
 
         self.folder = Path(folder)
         self.prompt = prompt
         self.max_tokens = max_tokens
         self.workers = max(1, workers)
         try:
-            self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            tokenizer_file = self.folder / "tokenizer.json"
+            self.tokens = (SubsetTokenizer.load(tokenizer_file, tokenizer_cache) if tokenizer_cache
+                           else WholeTokenizer(tokenizer_file))
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -72,11 +76,7 @@ class OnnxQueryEncoder:
         except Exception as exc:   # a missing or damaged file: ORT and tokenizers raise their own types
             raise ModelError(f"cannot load the ONNX query encoder at {self.folder}: "
                              f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
-        # Literal "<s>", "</s>" in a question are ordinary text to e5 (split_special_tokens in the folder).
-        self.tokenizer.encode_special_tokens = True
-        self.tokenizer.enable_truncation(max_tokens)
         self._inputs = {i.name for i in self.session.get_inputs()}
-        self._lock = threading.Lock()   # Tokenizer's truncation/padding state is per object
 
     def _pooled(self, ids: list[int]) -> np.ndarray:
         """e5's mean over every token of one run (unnormalised)."""
@@ -93,20 +93,14 @@ class OnnxQueryEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         # One text per run: int8 activations are quantised with one scale per input tensor, so a
         # batch (and its padding) would shift a query's vector; alone it is the same in any batch.
-        with self._lock:
-            encodings = self.tokenizer.encode_batch([self.prompt + t for t in texts])
+        encodings = self.tokens.encode_batch([self.prompt + t for t in texts], self.max_tokens)
         rows = [self._unit(self._pooled(encoding.ids)) for encoding in encodings]
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
     def encode_passages(self, texts: list[str], prompt: str, window: int = PASSAGE_WINDOW,
                         overlap: int = WINDOW_OVERLAP, windowed: bool = PASSAGE_WINDOWS) -> np.ndarray:
         """Passages: cut at ``window`` tokens, or (``windowed``) read whole in overlapping windows."""
-        with self._lock:   # the same tokenizer, without the queries' cut
-            self.tokenizer.no_truncation()
-            try:
-                encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-            finally:
-                self.tokenizer.enable_truncation(self.max_tokens)
+        encodings = self.tokens.encode_batch([prompt + t for t in texts], None)   # not the queries' cut
         runs = []   # per passage: its one run's ids, or its windows'
         for encoding in encodings:
             ids = encoding.ids
