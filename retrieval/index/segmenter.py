@@ -18,6 +18,7 @@ import logging
 import pickle
 import re
 import string
+import threading
 import unicodedata
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +55,7 @@ class CrfSegmenter:
         self._bi_grams = bi_grams
         self._tri_grams = tri_grams
         self._model_bytes = model_bytes   # open_inmemory reads the buffer in place: keep it alive
+        self._lock = threading.Lock()     # a Tagger keeps the sequence it tags: one at a time (servers' threads)
 
     @classmethod
     def from_pyvi(cls, folder: Path | None = None) -> "CrfSegmenter":
@@ -107,7 +109,9 @@ class CrfSegmenter:
         tmp = [m[0] for m in _SYLLABLE.findall(unicodedata.normalize("NFC", text))]
         if not tmp:
             return text
-        labels = self._tagger.tag([self._features(tmp, i) for i in range(len(tmp))])
+        features = [self._features(tmp, i) for i in range(len(tmp))]
+        with self._lock:
+            labels = self._tagger.tag(features)
         output = tmp[0]
         for i in range(1, len(labels)):
             if labels[i] == "I_W" and tmp[i] not in string.punctuation and \
