@@ -68,3 +68,13 @@ def test_the_subset_is_built_once_per_tokenizer_file(tokenizer_file, tmp_path):
     other.parent.mkdir()
     other.write_text(tokenizer_file.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert ensure_subset(other, tmp_path)[0] != built     # keyed by the file's content
+
+
+def test_a_cache_that_cannot_be_written_costs_time_not_the_ingest(tokenizer_file, tmp_path, caplog):
+    from retrieval.embedding.onnx_encoder import _subset_or_whole
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    tokens = _subset_or_whole(tokenizer_file, blocked)
+    assert isinstance(tokens, WholeTokenizer) and "whole tokenizer" in caplog.text
+    assert isinstance(_subset_or_whole(tokenizer_file, tmp_path / "cache"), SubsetTokenizer)

@@ -56,16 +56,13 @@ class OnnxQueryEncoder:
         tokenizer, ~0.5 s longer to load, the same ids)."""
         import onnxruntime as ort
 
-        from .subset_tokenizer import SubsetTokenizer, WholeTokenizer
-
         self.folder = Path(folder)
         self.prompt = prompt
         self.max_tokens = max_tokens
         self.workers = max(1, workers)
         try:
             tokenizer_file = self.folder / "tokenizer.json"
-            self.tokens = (SubsetTokenizer.load(tokenizer_file, tokenizer_cache) if tokenizer_cache
-                           else WholeTokenizer(tokenizer_file))
+            self.tokens = _subset_or_whole(tokenizer_file, tokenizer_cache)
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -126,6 +123,20 @@ class OnnxQueryEncoder:
             for i, vector in zip(order, pool.map(lambda i: self._pooled(runs[i]), order)):
                 out[i] = vector
         return out
+
+
+def _subset_or_whole(tokenizer_file: Path, cache: Path | None):
+    """The subset tokenizer when it can be built or read at ``cache``, else (logged) the whole one: a
+    read-only cache costs load time, never an ingest."""
+    from .subset_tokenizer import SubsetTokenizer, WholeTokenizer
+
+    if cache is not None:
+        try:
+            return SubsetTokenizer.load(tokenizer_file, cache)
+        except (OSError, ValueError) as exc:
+            if tokenizer_file.is_file():
+                log.warning("subset tokenizer unavailable at %s (%s); loading the whole tokenizer", cache, exc)
+    return WholeTokenizer(tokenizer_file)
 
 
 def windows(encoding, prompt_chars: int, window: int, overlap: int) -> list[list[int]]:
