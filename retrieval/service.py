@@ -135,7 +135,7 @@ class Retrieval:
 
     def warm_up(self) -> None:
         """Load the model and statistics now (servers call this before taking requests), and what the
-        first question would otherwise load: pyvi's word segmenter (~1.5 s) and the restorer's tables."""
+        first question would otherwise load: the word segmenter (pyvi's CRF, ~0.1 s) and the restorer's tables."""
         from retrieval.index.lexical import load_segmenter
 
         self.embedder.encode_queries(["khởi động"])

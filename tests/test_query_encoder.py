@@ -106,7 +106,7 @@ def test_a_query_is_encoded_the_same_alone_or_in_a_batch(export):
 def test_a_question_longer_than_the_cap_is_cut_not_refused(export):
     encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=1)
     question = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan " * 60
-    assert len(encoder.tokenizer.encode(E5_PROMPTS[0] + question).ids) == QUERY_MAX_TOKENS
+    assert len(encoder.tokens.encode_batch([E5_PROMPTS[0] + question], QUERY_MAX_TOKENS)[0].ids) == QUERY_MAX_TOKENS
     vector = encoder.encode([question])
     assert vector.shape == (1, 384) and np.isfinite(vector).all()
 
@@ -165,6 +165,18 @@ def test_a_long_passage_can_be_read_whole_in_windows(model_dir, passage_export):
     assert float(whole @ tail_vector) > float(head_only @ tail_vector) + 0.01
     assert float(whole @ tail_vector) > float(cut @ tail_vector) + 0.01
     assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-5
+
+
+def test_passages_run_in_parallel_give_each_its_own_vector_in_order(passage_export, corpus_files):
+    """Passages go one run per core at a time (longest first): the vectors are the one-at-a-time vectors,
+    bit for bit, each in its passage's place, also when long passages are read in windows."""
+    paragraphs = [p for f in corpus_files for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()][:24]
+    texts = paragraphs + ["Sở Y tế chủ trì phối hợp với các đơn vị liên quan. " * 60 + paragraphs[0]]
+    alone = OnnxQueryEncoder(passage_export, E5_PROMPTS[0], threads=1)
+    together = OnnxQueryEncoder(passage_export, E5_PROMPTS[0], threads=1, workers=3)
+    for windowed in (False, True):
+        expected = np.stack([alone.encode_passages([t], E5_PROMPTS[1], windowed=windowed)[0] for t in texts])
+        np.testing.assert_array_equal(together.encode_passages(texts, E5_PROMPTS[1], windowed=windowed), expected)
 
 
 def test_a_damaged_export_refuses_passages_rather_than_mixing_encoders(model_dir, export, passage_export,

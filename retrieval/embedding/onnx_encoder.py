@@ -8,6 +8,12 @@ Every text is one run, alone: no padding, and with int8 activations (one scale p
 text's vector does not depend on what else is encoded with it. On 2 cores a batch of similar-length
 passages was no faster than one passage per run (the products are already large: ~170 tokens).
 
+Passages (ingest: many texts, throughput) and queries (one text, latency) are run differently. A query
+is one run over ``threads`` intra-op threads. Passages go ``workers`` runs at a time, each on one thread
+of its caller (``threads=1``, ORT's run releases the GIL): no intra-op pool, so no thread spinning while
+it waits for work. On 2 cores under other load, the spinning pool's passages took ~2x as long (a
+passage's vector is the same bit for bit either way: each run is the same graph on the same ids).
+
 A passage longer than the model's 512 positions is cut there, as sentence-transformers does; it can be
 read in overlapping windows of 512 tokens instead (each with ``<s>``, the prompt and ``</s>``, the windows'
 pooled vectors, weighted by their token counts, averaged into the passage's one vector): PASSAGE_WINDOWS
@@ -16,7 +22,7 @@ says why that is off.
 from __future__ import annotations
 
 import logging
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,17 +45,24 @@ PASSAGE_WINDOWS = False
 
 
 class OnnxQueryEncoder:
-    """``encode(texts)`` → float32, L2-normalised rows; ``prompt`` is prepended to every text."""
+    """``encode(texts)`` → float32, L2-normalised rows; ``prompt`` is prepended to every text.
 
-    def __init__(self, folder: Path, prompt: str, threads: int, max_tokens: int = QUERY_MAX_TOKENS):
+    ``threads``: ORT's intra-op threads of one run; ``workers``: runs at a time in ``encode_passages``
+    (a passage encoder: ``threads=1``, ``workers`` = the cores)."""
+
+    def __init__(self, folder: Path, prompt: str, threads: int, max_tokens: int = QUERY_MAX_TOKENS,
+                 workers: int = 1, tokenizer_cache: Path | None = None):
+        """``tokenizer_cache``: where the subset tokenizer is kept (subset_tokenizer.py; None: the whole
+        tokenizer, ~0.5 s longer to load, the same ids)."""
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         self.folder = Path(folder)
         self.prompt = prompt
         self.max_tokens = max_tokens
+        self.workers = max(1, workers)
         try:
-            self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            tokenizer_file = self.folder / "tokenizer.json"
+            self.tokens = _subset_or_whole(tokenizer_file, tokenizer_cache)
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -60,11 +73,7 @@ class OnnxQueryEncoder:
         except Exception as exc:   # a missing or damaged file: ORT and tokenizers raise their own types
             raise ModelError(f"cannot load the ONNX query encoder at {self.folder}: "
                              f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
-        # Literal "<s>", "</s>" in a question are ordinary text to e5 (split_special_tokens in the folder).
-        self.tokenizer.encode_special_tokens = True
-        self.tokenizer.enable_truncation(max_tokens)
         self._inputs = {i.name for i in self.session.get_inputs()}
-        self._lock = threading.Lock()   # Tokenizer's truncation/padding state is per object
 
     def _pooled(self, ids: list[int]) -> np.ndarray:
         """e5's mean over every token of one run (unnormalised)."""
@@ -81,31 +90,53 @@ class OnnxQueryEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         # One text per run: int8 activations are quantised with one scale per input tensor, so a
         # batch (and its padding) would shift a query's vector; alone it is the same in any batch.
-        with self._lock:
-            encodings = self.tokenizer.encode_batch([self.prompt + t for t in texts])
+        encodings = self.tokens.encode_batch([self.prompt + t for t in texts], self.max_tokens)
         rows = [self._unit(self._pooled(encoding.ids)) for encoding in encodings]
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
 
     def encode_passages(self, texts: list[str], prompt: str, window: int = PASSAGE_WINDOW,
                         overlap: int = WINDOW_OVERLAP, windowed: bool = PASSAGE_WINDOWS) -> np.ndarray:
         """Passages: cut at ``window`` tokens, or (``windowed``) read whole in overlapping windows."""
-        with self._lock:   # the same tokenizer, without the queries' cut
-            self.tokenizer.no_truncation()
-            try:
-                encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
-            finally:
-                self.tokenizer.enable_truncation(self.max_tokens)
-        rows = []
+        encodings = self.tokens.encode_batch([prompt + t for t in texts], None)   # not the queries' cut
+        runs = []   # per passage: its one run's ids, or its windows'
         for encoding in encodings:
             ids = encoding.ids
             if not windowed and len(ids) > window:
                 ids = ids[:window - 1] + ids[-1:]   # what the tokenizer's truncation gives: ends with </s>
-            if len(ids) <= window:
-                rows.append(self._unit(self._pooled(ids)))
+            runs.append([ids] if len(ids) <= window else windows(encoding, len(prompt), window, overlap))
+        pooled = iter(self._pooled_all([ids for passage in runs for ids in passage]))
+        rows = []
+        for passage in runs:
+            if len(passage) == 1:
+                rows.append(self._unit(next(pooled)))
                 continue
-            rows.append(self._unit(sum(len(w) * self._unit(self._pooled(w))
-                                       for w in windows(encoding, len(prompt), window, overlap))))
+            rows.append(self._unit(sum(len(w) * self._unit(next(pooled)) for w in passage)))
         return np.asarray(rows, dtype=np.float32).reshape(len(texts), -1)
+
+    def _pooled_all(self, runs: list[list[int]]) -> list[np.ndarray]:
+        """``_pooled`` of every run, in order; ``workers`` at a time, the longest first (an even finish)."""
+        if self.workers == 1 or len(runs) < 2:
+            return [self._pooled(ids) for ids in runs]
+        order = sorted(range(len(runs)), key=lambda i: -len(runs[i]))
+        out: list[np.ndarray] = [None] * len(runs)   # type: ignore[list-item]
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="onnx-passages") as pool:
+            for i, vector in zip(order, pool.map(lambda i: self._pooled(runs[i]), order)):
+                out[i] = vector
+        return out
+
+
+def _subset_or_whole(tokenizer_file: Path, cache: Path | None):
+    """The subset tokenizer when it can be built or read at ``cache``, else (logged) the whole one: a
+    read-only cache costs load time, never an ingest."""
+    from .subset_tokenizer import SubsetTokenizer, WholeTokenizer
+
+    if cache is not None:
+        try:
+            return SubsetTokenizer.load(tokenizer_file, cache)
+        except (OSError, ValueError) as exc:
+            if tokenizer_file.is_file():
+                log.warning("subset tokenizer unavailable at %s (%s); loading the whole tokenizer", cache, exc)
+    return WholeTokenizer(tokenizer_file)
 
 
 def windows(encoding, prompt_chars: int, window: int, overlap: int) -> list[list[int]]:

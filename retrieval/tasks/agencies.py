@@ -563,7 +563,8 @@ def _name_end(text: str, pos: int) -> int:
 def _load_cached(path: str) -> Gazetteer:
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            # libyaml's safe loader when built in: the same data, ~15x faster than the pure-Python one.
+            data = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"cannot read the agency gazetteer {path}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("agencies"), list):
