@@ -68,7 +68,7 @@ class DenseSpec:
     @classmethod
     def from_settings(cls, settings) -> "DenseSpec":
         return cls(type=settings.index_type, nlist=settings.index_nlist, nprobe=settings.index_nprobe,
-                   hnsw_m=settings.index_hnsw_m, ef_search=settings.index_ef_search)
+                   sq_bits=settings.index_sq_bits, hnsw_m=settings.index_hnsw_m, ef_search=settings.index_ef_search)
 
     def resolved(self, passages: int) -> "DenseSpec":
         """The concrete spec for an index of ``passages`` rows: auto decided, the IVF cells counted."""
