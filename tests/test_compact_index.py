@@ -51,7 +51,7 @@ def test_ivfsq_is_recorded_in_the_manifest_and_searched_as_built(tmp_path):
     write(tmp_path, HashingEmbedder(), DenseSpec(type="ivfsq", nprobe=3), make_input("a.txt", 120))
     generation = layout.current_generation(tmp_path)
     manifest = Manifest.load(generation)
-    assert (manifest.dense["type"], manifest.dense["sq_bits"], manifest.dense["nprobe"]) == ("ivfsq", 8, 3)
+    assert (manifest.dense["type"], manifest.dense["sq_bits"], manifest.dense["nprobe"]) == ("ivfsq", 16, 3)
     assert (generation / VECTORS_FILE).exists()   # kept for rebuilds, never read by a search
     index = HybridIndex.load(tmp_path)
     assert type(index.dense).__name__ == "IndexIVFScalarQuantizer"

@@ -70,7 +70,7 @@ def test_building_with_each_type_records_it_in_the_manifest(tmp_path, kind):
 def test_auto_is_flat_for_a_small_corpus_and_approximate_beyond():
     spec = DenseSpec(type="auto", auto_flat_max=1000)
     assert spec.resolved(1000).type == "flat"
-    assert spec.resolved(1001).type == "ivf"
+    assert spec.resolved(1001).type == "ivfsq"
     assert DenseSpec(type="ivf").resolved(1_000_000).nlist == 4000   # 4·sqrt(n)
 
 
