@@ -187,21 +187,14 @@ def stats_build(args: dict) -> dict:
     return {**out, **memory_mb()}
 
 
-def hybrid(args: dict) -> dict:
-    """The serving search at this size (``retrieval/search/candidates.py``, what ``Searcher`` runs
-    above its threshold: the chosen dense structure + both BM25 fields), against the exhaustive
-    fusion (``Searcher.method_scores``' functions: every row scored, exact cosines)."""
+def _candidate_search(work: Path, n: int, args: dict, suffix: str):
+    """The serving search of a built structure and the fields in ``bm25-F-N{suffix}``: (spec, search,
+    the loaded fields)."""
     from retrieval.index.dense import DenseSearch
-    from retrieval.index.hybrid import bm25_scores
     from retrieval.index.moments import DenseMoments
     from retrieval.index.postings import FieldPostings
     from retrieval.search.candidates import CandidateSearch, DenseSide
-    from retrieval.search.fusion import top_rows, weighted_zscore_fusion
-    from retrieval.search.searcher import WEIGHTS
 
-    work, n = _files(args)
-    suffix = args.get("suffix", "")   # "-compact8": the fields as the writer stores them above 10^5
-    base = memory_mb()["rss_mb"]
     spec, index, _ = _open_dense(work, n, args)
     vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r")
     search_dense = DenseSearch(index, spec, vectors if spec.type == "ivfpq" else None)
@@ -210,7 +203,46 @@ def hybrid(args: dict) -> dict:
                       DenseMoments.load(work / f"gen-{n}"))
     served = {f: _load_bm25(work, n, f, suffix) for f in ("vi", "fold")}
     fields = {f: FieldPostings.open(served[f], _bm25_dir(work, n, f, suffix)) for f in served}
-    search = CandidateSearch(dense, {"bm25": fields["vi"], "bm25_fold": fields["fold"]}, n)
+    return spec, CandidateSearch(dense, {"bm25": fields["vi"], "bm25_fold": fields["fold"]}, n), served
+
+
+def hybrid_ab(args: dict) -> dict:
+    """Latency of two serving configurations interleaved question by question in one process (same
+    machine load for both): ``a`` and ``b`` each {name, spec, suffix}; rows each returns, compared."""
+    from retrieval.search.searcher import WEIGHTS
+
+    work, n = _files(args)
+    searches = {k: _candidate_search(work, n, {**args, **args[k]}, args[k].get("suffix", ""))[1] for k in ("a", "b")}
+    queries, _ = _queries(work, n)
+    tokens = {f: _query_tokens(work, n, f) for f in ("vi", "fold")}
+    times = {k: [] for k in searches}
+    same = []
+    for i in range(len(queries)):
+        rows = {}
+        for k in (("a", "b") if i % 2 == 0 else ("b", "a")):
+            t0 = time.perf_counter()
+            rows[k] = searches[k].search(queries[i], {"bm25": tokens["vi"][i], "bm25_fold": tokens["fold"][i]},
+                                         WEIGHTS["accented"], 10).rows
+            if i >= 5:   # the first few warm the maps, as ``timed`` does
+                times[k].append(time.perf_counter() - t0)
+        same.append(len(set(rows["a"].tolist()) & set(rows["b"].tolist())) / 10)
+    return {**{k: latency_ms(v) for k, v in times.items()}, "top10_overlap": round(float(np.mean(same)), 4),
+            **memory_mb()}
+
+
+def hybrid(args: dict) -> dict:
+    """The serving search at this size (``retrieval/search/candidates.py``, what ``Searcher`` runs
+    above its threshold: the chosen dense structure + both BM25 fields), against the exhaustive
+    fusion (``Searcher.method_scores``' functions: every row scored, exact cosines)."""
+    from retrieval.index.hybrid import bm25_scores
+    from retrieval.search.fusion import top_rows, weighted_zscore_fusion
+    from retrieval.search.searcher import WEIGHTS
+
+    work, n = _files(args)
+    suffix = args.get("suffix", "")   # "-compact8": the fields as the writer stores them above 10^5
+    base = memory_mb()["rss_mb"]
+    spec, search, served = _candidate_search(work, n, args, suffix)
+    dense, vectors = search.dense, np.load(work / f"vectors-{n}.npy", mmap_mode="r")
     loaded = memory_mb()["rss_mb"] - base
     files_mb = {"dense": round((work / f"dense-{n}-{args['name']}.faiss").stat().st_size / 2**20, 1),
                 "vectors_read_per_query": round((work / f"vectors-{n}.npy").stat().st_size / 2**20, 1)
@@ -253,7 +285,7 @@ def hybrid(args: dict) -> dict:
 
 
 TASKS = {f.__name__: f for f in (dense_build, dense_serve, bm25_build, bm25_serve, bm25_compact, stats_build,
-                                  hybrid)}
+                                  hybrid, hybrid_ab)}
 
 if __name__ == "__main__":
     task, raw = sys.argv[1], sys.argv[2]
