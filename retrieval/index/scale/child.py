@@ -162,7 +162,8 @@ def bm25_compact(args: dict) -> dict:
     vocab = json.loads((out / "vocab.index.json").read_text(encoding="utf-8"))
     t0 = time.perf_counter()
     make_compact(out, vocab, bits)
-    return {"compact_s": round(time.perf_counter() - t0, 1), "served_mb": _served_mb(out), "float_served_mb": _served_mb(source), **memory_mb()}
+    return {"compact_s": round(time.perf_counter() - t0, 1), "served_mb": _served_mb(out),
+            "float_served_mb": _served_mb(source), **memory_mb()}
 
 
 def stats_build(args: dict) -> dict:
