@@ -215,11 +215,14 @@ class Settings(BaseSettings):
                                      DATA, "~/.local/share")
     index_type: str = setting(
         "auto", "TROLYAO_INDEX_TYPE",
-        "The dense index's structure: flat (exact), ivf, ivfpq, hnsw, or auto (flat up to 100000 passages, ivf "
+        "The dense index's structure: flat (exact), ivf, ivfpq, ivfsq, hnsw, or auto (flat up to 100000 passages, ivfsq "
         "beyond). Recorded in the manifest; a change rebuilds that structure at the next ingest, never re-embeds.",
         DATA)
     index_nlist: int = setting(0, "TROLYAO_INDEX_NLIST", "IVF cells (0: 4·sqrt(passages)).", DATA, ge=0)
     index_nprobe: int = setting(512, "TROLYAO_INDEX_NPROBE", "IVF cells searched per question.", DATA, ge=1)
+    index_sq_bits: int = setting(16, "TROLYAO_INDEX_SQ_BITS",
+                                 "IVF-SQ bits a dimension: 16 (float16) or 8 (one byte, recall 1 point lower).",
+                                 DATA, ge=8, le=16)
     index_hnsw_m: int = setting(32, "TROLYAO_INDEX_HNSW_M", "HNSW links per passage.", DATA, ge=4)
     index_ef_search: int = setting(400, "TROLYAO_INDEX_EF_SEARCH",
                                    "HNSW search width (at least the 100 candidates the fusion takes).", DATA, ge=1)

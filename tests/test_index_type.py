@@ -47,7 +47,7 @@ def digest(path: Path) -> str:
     return hashlib.sha256(b"".join(p.read_bytes() for p in files)).hexdigest()
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+@pytest.mark.parametrize("kind", ["flat", "ivf", "ivfsq", "hnsw"])
 def test_building_with_each_type_records_it_in_the_manifest(tmp_path, kind):
     write(tmp_path, HashingEmbedder(), DenseSpec(type=kind, nprobe=3, ef_search=150), make_input("a.txt", 120))
     generation = layout.current_generation(tmp_path)
@@ -55,8 +55,9 @@ def test_building_with_each_type_records_it_in_the_manifest(tmp_path, kind):
     assert manifest.dense["type"] == kind
     assert (generation / VECTORS_FILE).exists() == (kind != "flat")
     index = HybridIndex.load(tmp_path)
-    assert type(index.dense).__name__ == {"flat": "IndexFlatIP", "ivf": "IndexIVFFlat", "hnsw": "IndexHNSWFlat"}[kind]
-    if kind == "ivf":
+    assert type(index.dense).__name__ == {"flat": "IndexFlatIP", "ivf": "IndexIVFFlat", "ivfsq": "IndexIVFScalarQuantizer",
+                                      "hnsw": "IndexHNSWFlat"}[kind]
+    if kind in ("ivf", "ivfsq"):
         assert manifest.dense["nlist"] == 15     # 120 passages: at least 8 per cell
         import faiss
 
@@ -69,7 +70,7 @@ def test_building_with_each_type_records_it_in_the_manifest(tmp_path, kind):
 def test_auto_is_flat_for_a_small_corpus_and_approximate_beyond():
     spec = DenseSpec(type="auto", auto_flat_max=1000)
     assert spec.resolved(1000).type == "flat"
-    assert spec.resolved(1001).type == "ivf"
+    assert spec.resolved(1001).type == "ivfsq"
     assert DenseSpec(type="ivf").resolved(1_000_000).nlist == 4000   # 4·sqrt(n)
 
 

@@ -4,6 +4,10 @@
 - ``ivf``: IndexIVFFlat, ``nlist`` k-means cells, ``nprobe`` of them scanned per query.
 - ``ivfpq``: IVF with 8-bit product-quantised codes (``pq_m`` sub-vectors): small in memory; its
   candidates are rescored exactly against the stored vectors, memory-mapped.
+- ``ivfsq``: IndexIVFScalarQuantizer: each vector's residual to its cell centre in ``sq_bits`` per
+  dimension (8: one byte, 16: float16), a quarter (half) of IVF-flat's memory. Its cosines come from
+  the codes (no exact vectors read at query time); any row's cosine is decoded from its code through
+  the index's direct map (``row_cosines``).
 - ``hnsw``: IndexHNSWFlat, a graph of ``hnsw_m`` links per vector, ``ef_search`` wide at query time.
 - ``auto``: flat up to ``auto_flat_max`` passages, ``AUTO_ANN`` beyond (figures: docs/architecture.md,
   "At national scale", from ``python -m retrieval.index.scale``).
@@ -22,8 +26,10 @@ import numpy as np
 
 from retrieval.errors import ConfigError
 
-INDEX_TYPES = ("auto", "flat", "ivf", "ivfpq", "hnsw")
-AUTO_ANN = "ivf"   # the one measured within 1 point of flat at 10^6, under 2 GB
+INDEX_TYPES = ("auto", "flat", "ivf", "ivfpq", "ivfsq", "hnsw")
+IVF_TYPES = ("ivf", "ivfpq", "ivfsq")
+SQ_BITS = (8, 16)
+AUTO_ANN = "ivfsq"   # float16 codes: IVF-flat's recall at 10^6 in half its memory, no exact vectors read
 VECTORS_FILE = "vectors.npy"
 # An approximate structure returns this many candidates per query: the fusion stands every other
 # passage at the weakest candidate's score. Wider than any answer's top 10 so BM25-led passages
@@ -33,6 +39,7 @@ TRAIN_PER_CELL = 40
 PQ_MIN_PASSAGES = 39 * 256
 # Per type: the fields its structure is built with, and those it is searched with.
 _USED = {"flat": ((), ()), "ivf": (("nlist",), ("nprobe",)), "ivfpq": (("nlist", "pq_m"), ("nprobe",)),
+         "ivfsq": (("nlist", "sq_bits"), ("nprobe",)),
          "hnsw": (("hnsw_m", "ef_construction"), ("ef_search",))}
 
 
@@ -42,6 +49,7 @@ class DenseSpec:
     nlist: int = 0              # IVF cells; 0: 4·sqrt(passages)
     nprobe: int = 512           # IVF cells scanned per query (R@10 0.9965 at 10^6: make bench-scale)
     pq_m: int = 48              # IVF-PQ sub-vectors (384 / 48 = 8 dimensions each, one byte a code)
+    sq_bits: int = 16           # IVF-SQ bits a dimension: 16 (float16) or 8 (uint8: 1.2 points of R@10 less at 10^6)
     hnsw_m: int = 32            # HNSW links per vector
     ef_construction: int = 80   # HNSW candidates kept while linking a vector
     ef_search: int = 400        # HNSW candidates kept while searching (at least CANDIDATES is used)
@@ -54,11 +62,13 @@ class DenseSpec:
         for name in ("nlist", "nprobe", "pq_m", "hnsw_m", "ef_construction", "ef_search", "auto_flat_max"):
             if getattr(self, name) < (0 if name == "nlist" else 1):
                 raise ConfigError(f"index {name} must be positive, not {getattr(self, name)}")
+        if self.sq_bits not in SQ_BITS:
+            raise ConfigError(f"index sq_bits takes one of {SQ_BITS}, not {self.sq_bits}")
 
     @classmethod
     def from_settings(cls, settings) -> "DenseSpec":
         return cls(type=settings.index_type, nlist=settings.index_nlist, nprobe=settings.index_nprobe,
-                   hnsw_m=settings.index_hnsw_m, ef_search=settings.index_ef_search)
+                   sq_bits=settings.index_sq_bits, hnsw_m=settings.index_hnsw_m, ef_search=settings.index_ef_search)
 
     def resolved(self, passages: int) -> "DenseSpec":
         """The concrete spec for an index of ``passages`` rows: auto decided, the IVF cells counted."""
@@ -66,11 +76,11 @@ class DenseSpec:
         if kind == "auto":
             kind = "flat" if passages <= self.auto_flat_max else AUTO_ANN
         nlist = self.nlist
-        if kind in ("ivf", "ivfpq"):
+        if kind in IVF_TYPES:
             # FAISS asks ≥ 39 training points per cell; a small corpus still gets a few cells of ≥ 8.
             nlist = nlist or round(4 * math.sqrt(passages))
             nlist = max(1, min(nlist, passages // 8))
-        return replace(self, type=kind, nlist=nlist if kind in ("ivf", "ivfpq") else 0)
+        return replace(self, type=kind, nlist=nlist if kind in IVF_TYPES else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,10 +115,16 @@ def build(vectors: np.ndarray, spec: DenseSpec, seed: int = 0):
     elif spec.type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, spec.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = spec.ef_construction
-    elif spec.type in ("ivf", "ivfpq"):
+    elif spec.type in IVF_TYPES:
         quantizer = faiss.IndexFlatIP(dim)
         if spec.type == "ivf":
             index = faiss.IndexIVFFlat(quantizer, dim, spec.nlist, faiss.METRIC_INNER_PRODUCT)
+        elif spec.type == "ivfsq":
+            # Residuals to the cell centre, not the vectors: ours share one strong direction, so the
+            # residuals' range per dimension is a fraction of the vectors' and the codes' step with it.
+            qtype = faiss.ScalarQuantizer.QT_8bit if spec.sq_bits == 8 else faiss.ScalarQuantizer.QT_fp16
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, spec.nlist, qtype, faiss.METRIC_INNER_PRODUCT,
+                                                  True)
         else:
             if dim % spec.pq_m:
                 raise ConfigError(f"IVF-PQ needs pq_m dividing the dimension {dim}, not {spec.pq_m}")
@@ -131,6 +147,10 @@ def build(vectors: np.ndarray, spec: DenseSpec, seed: int = 0):
     else:
         raise ConfigError(f"index type {spec.type!r} is not resolved (auto is decided by passage count)")
     index.add(vectors)
+    if spec.type == "ivfsq":
+        # Row → (cell, offset), 8 bytes a row, saved with the index: any row's code can be decoded, so
+        # the candidate search scores rows outside the IVF's list without the exact vectors.
+        index.make_direct_map()
     configure(index, spec)
     return index
 
@@ -139,7 +159,7 @@ def configure(index, spec: DenseSpec) -> None:
     """Search-time parameters from the spec (what the manifest recorded)."""
     import faiss
 
-    if spec.type in ("ivf", "ivfpq"):
+    if spec.type in IVF_TYPES:
         faiss.extract_index_ivf(index).nprobe = min(spec.nprobe, spec.nlist)
     elif spec.type == "hnsw":
         index.hnsw.efSearch = max(spec.ef_search, CANDIDATES)
@@ -192,6 +212,18 @@ class DenseSearch:
             best = np.argsort(-exact, kind="stable")[:k]
             scores, rows = exact[best], rows[best]
         return scores, rows
+
+    @property
+    def decodes_rows(self) -> bool:
+        """Any row's cosine comes from the structure itself (its codes), not the exact vectors."""
+        return self.spec.type == "ivfsq"
+
+    def row_cosines(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Cosine of ``query`` with each of ``rows``, decoded from the structure's codes (IVF-SQ)."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        decoded = self.index.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64))
+        return decoded @ np.asarray(query, dtype=np.float32).ravel()
 
     def scores(self, query: np.ndarray) -> np.ndarray:
         """One score per passage, in row order: exact for flat; for an approximate structure the

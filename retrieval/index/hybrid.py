@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
+from retrieval.index.bm25field import import_bm25s, load_field  # noqa: F401 - import_bm25s: re-exported
 from retrieval.index.dense import DenseSearch, read_vectors
+from retrieval.index.impacts import weights as posting_weights
 from retrieval.index.layout import current_generation
 from retrieval.index.manifest import Manifest
 from retrieval.index.moments import DenseMoments
@@ -34,14 +36,6 @@ def bm25_dir(generation: Path, field: str) -> Path:
     return generation / f"bm25_{field}"
 
 
-def import_bm25s():
-    """bm25s sets its own logger to DEBUG at import; keep its per-call chatter off stderr."""
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    return bm25s
-
-
 @dataclass
 class HybridIndex:
     root: Path
@@ -56,7 +50,6 @@ class HybridIndex:
 
     @classmethod
     def load(cls, root: Path) -> "HybridIndex":
-        bm25s = import_bm25s()
         generation = current_generation(root)
         manifest = Manifest.load(generation)
         try:
@@ -65,14 +58,8 @@ class HybridIndex:
             dense = read_dense(generation / DENSE_FILE)
             # Memory-mapped: a generation's files never change once published (an update writes a
             # new one), and the pages are shared by every process serving the same generation.
-            bm25 = {f: bm25s.BM25.load(str(bm25_dir(generation, f)), mmap=True, show_progress=False,
-                                       verbosity=0)
-                    for f in BM25_FIELDS}
-            for retriever in bm25.values():
-                # Plain views of the mapped arrays: np.memmap's Python-level __getitem__ would cost
-                # more than the scoring itself on every query.
-                retriever.scores = {k: np.asarray(v) if isinstance(v, np.ndarray) else v
-                                    for k, v in retriever.scores.items()}
+            # (a large index's fields compact: weights as impacts, the vocabulary a mapped trie)
+            bm25 = {f: load_field(bm25_dir(generation, f)) for f in BM25_FIELDS}
             restorer = _load_restorer(generation)
         except IndexCorruptError:
             raise
@@ -162,17 +149,17 @@ def bm25_scores(retriever, tokens: list[str], n: int) -> np.ndarray:
     if retriever.nonoccurrence_array is not None:   # BM25L/BM25+ variants: bm25s' own path
         return np.asarray(retriever.get_scores(ids), dtype=np.float32)
     scores = retriever.scores
-    data, indices, indptr = scores["data"], scores["indices"], scores["indptr"]
-    spans = [(indptr[i], indptr[i + 1]) for i in ids]   # a repeated query token counts again, as in bm25s
+    indices, indptr = scores["indices"], scores["indptr"]
+    spans = [(indptr[i], indptr[i + 1], i) for i in ids]   # a repeated query token counts again, as in bm25s
     total, group, size = None, [], 0
-    for position, (a, b) in enumerate(spans):
-        group.append((a, b))
+    for position, (a, b, _) in enumerate(spans):
+        group.append(spans[position])
         size += b - a
         following = spans[position + 1] if position + 1 < len(spans) else None
         if following is not None and size + following[1] - following[0] <= BINCOUNT_POSTINGS:
             continue   # gather more: one bincount for all of a small index's query
-        rows = np.concatenate([indices[x:y] for x, y in group])
-        weights = np.concatenate([data[x:y] for x, y in group])
+        rows = np.concatenate([indices[x:y] for x, y, _ in group])
+        weights = np.concatenate([posting_weights(scores, t, x, y) for x, y, t in group])   # impacts decoded
         part = np.bincount(rows, weights=weights, minlength=n)
         total = part if total is None else total + part
         group, size = [], 0

@@ -18,8 +18,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping  # noqa: F401 - the vocabulary: a dict or a TermLookup
 
 import numpy as np
+
+from retrieval.index.impacts import SCALE_KEY, posting_terms, weights
 
 STATS_VERSION = 1
 STATS_FILE = "stats.json"
@@ -35,7 +38,7 @@ def _array_path(directory: Path, name: str) -> Path:
 def write_stats(scores: dict, directory: Path, sample_rows: int = SAMPLE_ROWS, seed: int = 0) -> dict:
     """Per-term statistics of bm25s CSC arrays ``scores`` (data, indices, indptr, num_docs), written
     into ``directory``; returns what ``stats.json`` records."""
-    data, indices, indptr = scores["data"], scores["indices"], np.asarray(scores["indptr"], dtype=np.int64)
+    indices, indptr = scores["indices"], np.asarray(scores["indptr"], dtype=np.int64)
     n, vocabulary = int(scores["num_docs"]), len(indptr) - 1
     term_sum = np.zeros(vocabulary, dtype=np.float64)
     term_sumsq = np.zeros(vocabulary, dtype=np.float64)
@@ -47,9 +50,10 @@ def write_stats(scores: dict, directory: Path, sample_rows: int = SAMPLE_ROWS, s
     sample_terms, sample_local, sample_data = [], [], []
     for start in range(0, int(indptr[-1]), _CHUNK):
         end = min(int(indptr[-1]), start + _CHUNK)
-        w = np.asarray(data[start:end], dtype=np.float64)
         # Term of each posting in the chunk; sorted, so one searchsorted over indptr finds them all.
-        term = np.searchsorted(indptr, np.arange(start, end, dtype=np.int64), side="right") - 1
+        term = posting_terms(indptr, start, end)
+        chunk = np.asarray(weights(scores, term, start, end), dtype=np.float32)   # impacts decoded
+        w = chunk.astype(np.float64)
         term_sum += np.bincount(term, weights=w, minlength=vocabulary)
         term_sumsq += np.bincount(term, weights=w * w, minlength=vocabulary)
         starts = np.concatenate([[0], np.flatnonzero(np.diff(term)) + 1])   # each term's run in the chunk
@@ -62,7 +66,7 @@ def write_stats(scores: dict, directory: Path, sample_rows: int = SAMPLE_ROWS, s
         if np.any(kept):
             sample_terms.append(term[kept])
             sample_local.append(local[kept])
-            sample_data.append(np.asarray(data[start:end], dtype=np.float32)[kept])
+            sample_data.append(chunk[kept])
     terms = np.concatenate(sample_terms) if sample_terms else np.zeros(0, dtype=np.int64)
     sample_indptr = np.zeros(vocabulary + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms, minlength=vocabulary), out=sample_indptr[1:])
@@ -92,11 +96,12 @@ class QueryTerms:
 class FieldPostings:
     """One BM25 field: postings by term, weights at given rows, a query's score moments and bounds."""
 
-    def __init__(self, vocab: dict[str, int], scores: dict, stats: dict[str, np.ndarray], meta: dict):
+    def __init__(self, vocab: "Mapping[str, int]", scores: dict, stats: dict[str, np.ndarray], meta: dict):
         self.vocab = vocab
         self.data, self.indices = scores["data"], scores["indices"]
         self.indptr = np.asarray(scores["indptr"])
         self.rows = int(scores["num_docs"])
+        self.scale = scores.get(SCALE_KEY)   # a compact field's per-term scale (impacts.py); None: float weights
         self.stats, self.meta = stats, meta
 
     @classmethod
@@ -123,7 +128,9 @@ class FieldPostings:
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows (ascending) holding ``term`` and its weight in each."""
         a, b = self.indptr[term], self.indptr[term + 1]
-        return self.indices[a:b], self.data[a:b]
+        if self.scale is None:
+            return self.indices[a:b], self.data[a:b]
+        return self.indices[a:b], self.data[a:b] * self.scale[term]
 
     def length(self, terms: np.ndarray) -> np.ndarray:
         return self.indptr[terms + 1] - self.indptr[terms]

@@ -28,7 +28,7 @@ from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STO
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.index.manifest import MANIFEST, InputEntry, Manifest
 from retrieval.index.moments import DenseMoments
-from retrieval.index.postings import write_stats
+from retrieval.index.bm25field import compact_wanted, save_field
 from retrieval.index.store import InputRecord, PassageStore
 from retrieval.schema import PUBLIC, Passage, Task
 
@@ -281,9 +281,10 @@ class IndexWriter:
         bm25s = import_bm25s()
         for f in BM25_FIELDS:
             retriever = bm25s.BM25()
-            retriever.index(list(store.tokens(f)), show_progress=False)
-            retriever.save(str(bm25_dir(work, f)), show_progress=False)
-            write_stats(retriever.scores, bm25_dir(work, f))   # per-term sums for a large index's search
+            tokens = list(store.tokens(f))
+            retriever.index(tokens, show_progress=False)
+            # Above 10^5 passages: weights as impacts and the vocabulary a trie (bm25field.py)
+            save_field(retriever, bm25_dir(work, f), compact=compact_wanted(len(tokens)))
 
     @staticmethod
     def _write_diacritics(store: PassageStore, work: Path) -> None:

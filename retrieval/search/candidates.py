@@ -48,7 +48,8 @@ LEXICAL_FIELDS = {"bm25": "vi", "bm25_fold": "fold"}
 @dataclass(frozen=True)
 class DenseSide:
     search: DenseSearch        # the generation's structure: its best rows and their cosines
-    vectors: np.ndarray        # the exact vectors, row-addressable (memory-mapped)
+    vectors: np.ndarray | None   # the exact vectors, row-addressable (memory-mapped); None: the
+                                 # structure decodes any row's cosine itself (DenseSearch.row_cosines)
     moments: DenseMoments
 
 
@@ -212,6 +213,8 @@ class _Scorer:
         self.search, self.q, self.terms = search, q, terms
 
     def dense(self, rows: np.ndarray) -> np.ndarray:
+        if self.search.dense.vectors is None:   # IVF-SQ: cosines decoded from its codes, no exact vectors
+            return self.search.dense.search.row_cosines(rows, self.q).astype(np.float64)
         vectors = np.asarray(self.search.dense.vectors)   # a plain view of the map: no memmap __getitem__
         return (vectors[rows] @ self.q).astype(np.float64) if len(rows) else np.zeros(0, dtype=np.float64)
 
@@ -239,5 +242,6 @@ def candidate_search(index) -> CandidateSearch | None:
     fields, moments = index.field_postings, index.dense_moments
     if fields is None or moments is None:
         return None
-    dense = DenseSide(index.dense_search, index.row_vectors, moments)
+    search = index.dense_search
+    dense = DenseSide(search, None if search.decodes_rows else index.row_vectors, moments)
     return CandidateSearch(dense, {m: fields[f] for m, f in LEXICAL_FIELDS.items()}, len(index))

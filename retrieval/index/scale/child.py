@@ -110,22 +110,60 @@ def _query_tokens(work: Path, n: int, field: str) -> list[list[str]]:
     return [query_names(stored["tokens"][offsets[i]:offsets[i + 1]]) for i in range(len(offsets) - 1)]
 
 
-def _load_bm25(work: Path, n: int, field: str):
-    from retrieval.index.hybrid import import_bm25s
+def _bm25_dir(work: Path, n: int, field: str, suffix: str = "") -> Path:
+    return work / f"bm25-{field}-{n}{suffix}"
 
-    return import_bm25s().BM25.load(str(work / f"bm25-{field}-{n}"), mmap=True, show_progress=False, verbosity=0)
+
+def _load_bm25(work: Path, n: int, field: str, suffix: str = ""):
+    """A field as the serving process loads it (``bm25field.load_field``: float or compact)."""
+    from retrieval.index.bm25field import load_field
+
+    return load_field(_bm25_dir(work, n, field, suffix))
+
+
+def _served_mb(directory: Path) -> float:
+    """What a search maps and reads of a field: every file but bm25s' vocabulary JSON when the trie
+    replaces it (the rest are arrays read per query, or the dict the JSON becomes)."""
+    from retrieval.index.terms import has_lookup
+
+    skip = {"vocab.index.json"} if has_lookup(directory) else set()
+    return round(sum(p.stat().st_size for p in directory.iterdir() if p.name not in skip) / 2**20, 1)
 
 
 def bm25_serve(args: dict) -> dict:
+    """Load (RSS: the vocabulary dict, or a compact field's trie) and score every row per question
+    by the serving reader (``hybrid.bm25_scores``, impacts decoded)."""
+    from retrieval.index.hybrid import bm25_scores
+
     work, n = _files(args)
     base = memory_mb()["rss_mb"]
     t0 = time.perf_counter()
-    retriever = _load_bm25(work, n, args["field"])
+    retriever = _load_bm25(work, n, args["field"], args.get("suffix", ""))
     load_s = time.perf_counter() - t0
     loaded = memory_mb()["rss_mb"] - base
     queries = _query_tokens(work, n, args["field"])
-    _, times = timed(lambda q: retriever.get_scores(q), queries)
+    _, times = timed(lambda q: bm25_scores(retriever, q, n), queries)
     return {"load_s": round(load_s, 2), "loaded_mb": round(loaded, 1), **latency_ms(times), **memory_mb()}
+
+
+def bm25_compact(args: dict) -> dict:
+    """A built field made compact as the writer makes it above 10^5 passages (``bm25field.save_field``):
+    the vocabulary as a trie, weights as ``bits``-bit impacts, statistics of the decoded weights; into
+    ``bm25-FIELD-N-compactBITS`` (bm25s' other files linked, not copied)."""
+    from retrieval.index.bm25field import make_compact
+
+    work, n = _files(args)
+    bits = int(args.get("bits", 8))
+    source, out = _bm25_dir(work, n, args["field"]), _bm25_dir(work, n, args["field"], f"-compact{bits}")
+    out.mkdir(exist_ok=True)
+    for path in source.iterdir():
+        if not path.name.startswith("stats") and not (out / path.name).exists():
+            (out / path.name).symlink_to(path.resolve())
+    vocab = json.loads((out / "vocab.index.json").read_text(encoding="utf-8"))
+    t0 = time.perf_counter()
+    make_compact(out, vocab, bits)
+    return {"compact_s": round(time.perf_counter() - t0, 1), "served_mb": _served_mb(out),
+            "float_served_mb": _served_mb(source), **memory_mb()}
 
 
 def stats_build(args: dict) -> dict:
@@ -150,30 +188,69 @@ def stats_build(args: dict) -> dict:
     return {**out, **memory_mb()}
 
 
+def _candidate_search(work: Path, n: int, args: dict, suffix: str):
+    """The serving search of a built structure and the fields in ``bm25-F-N{suffix}``: (spec, search,
+    the loaded fields)."""
+    from retrieval.index.dense import DenseSearch
+    from retrieval.index.moments import DenseMoments
+    from retrieval.index.postings import FieldPostings
+    from retrieval.search.candidates import CandidateSearch, DenseSide
+
+    spec, index, _ = _open_dense(work, n, args)
+    vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r")
+    search_dense = DenseSearch(index, spec, vectors if spec.type == "ivfpq" else None)
+    # IVF-SQ decodes any row's cosine from its codes: the exact vectors are not read per query.
+    dense = DenseSide(search_dense, None if search_dense.decodes_rows else vectors,
+                      DenseMoments.load(work / f"gen-{n}"))
+    served = {f: _load_bm25(work, n, f, suffix) for f in ("vi", "fold")}
+    fields = {f: FieldPostings.open(served[f], _bm25_dir(work, n, f, suffix)) for f in served}
+    return spec, CandidateSearch(dense, {"bm25": fields["vi"], "bm25_fold": fields["fold"]}, n), served
+
+
+def hybrid_ab(args: dict) -> dict:
+    """Latency of two serving configurations interleaved question by question in one process (same
+    machine load for both): ``a`` and ``b`` each {name, spec, suffix}; rows each returns, compared."""
+    from retrieval.search.searcher import WEIGHTS
+
+    work, n = _files(args)
+    searches = {k: _candidate_search(work, n, {**args, **args[k]}, args[k].get("suffix", ""))[1] for k in ("a", "b")}
+    queries, _ = _queries(work, n)
+    tokens = {f: _query_tokens(work, n, f) for f in ("vi", "fold")}
+    times = {k: [] for k in searches}
+    same = []
+    for i in range(len(queries)):
+        rows = {}
+        for k in (("a", "b") if i % 2 == 0 else ("b", "a")):
+            t0 = time.perf_counter()
+            rows[k] = searches[k].search(queries[i], {"bm25": tokens["vi"][i], "bm25_fold": tokens["fold"][i]},
+                                         WEIGHTS["accented"], 10).rows
+            if i >= 5:   # the first few warm the maps, as ``timed`` does
+                times[k].append(time.perf_counter() - t0)
+        same.append(len(set(rows["a"].tolist()) & set(rows["b"].tolist())) / 10)
+    return {**{k: latency_ms(v) for k, v in times.items()}, "top10_overlap": round(float(np.mean(same)), 4),
+            **memory_mb()}
+
+
 def hybrid(args: dict) -> dict:
     """The serving search at this size (``retrieval/search/candidates.py``, what ``Searcher`` runs
     above its threshold: the chosen dense structure + both BM25 fields), against the exhaustive
     fusion (``Searcher.method_scores``' functions: every row scored, exact cosines)."""
-    from retrieval.index.dense import DenseSearch
     from retrieval.index.hybrid import bm25_scores
-    from retrieval.index.moments import DenseMoments
-    from retrieval.index.postings import FieldPostings
-    from retrieval.search.candidates import CandidateSearch, DenseSide
     from retrieval.search.fusion import top_rows, weighted_zscore_fusion
     from retrieval.search.searcher import WEIGHTS
 
     work, n = _files(args)
+    suffix = args.get("suffix", "")   # "-compact8": the fields as the writer stores them above 10^5
     base = memory_mb()["rss_mb"]
-    spec, index, _ = _open_dense(work, n, args)
-    vectors = np.load(work / f"vectors-{n}.npy", mmap_mode="r")
-    dense = DenseSide(DenseSearch(index, spec, vectors if spec.type == "ivfpq" else None), vectors,
-                      DenseMoments.load(work / f"gen-{n}"))
-    bm25 = {f: _load_bm25(work, n, f) for f in ("vi", "fold")}
-    fields = {f: FieldPostings.open(bm25[f], work / f"bm25-{f}-{n}") for f in bm25}
-    search = CandidateSearch(dense, {"bm25": fields["vi"], "bm25_fold": fields["fold"]}, n)
+    spec, search, served = _candidate_search(work, n, args, suffix)
+    dense, vectors = search.dense, np.load(work / f"vectors-{n}.npy", mmap_mode="r")
     loaded = memory_mb()["rss_mb"] - base
+    files_mb = {"dense": round((work / f"dense-{n}-{args['name']}.faiss").stat().st_size / 2**20, 1),
+                "vectors_read_per_query": round((work / f"vectors-{n}.npy").stat().st_size / 2**20, 1)
+                if dense.vectors is not None or spec.type == "ivfpq" else 0.0,
+                **{f"bm25_{f}": _served_mb(_bm25_dir(work, n, f, suffix)) for f in served}}
     queries, _ = _queries(work, n)
-    tokens = {f: _query_tokens(work, n, f) for f in bm25}
+    tokens = {f: _query_tokens(work, n, f) for f in served}
     weights = WEIGHTS["accented"]
     items = list(range(len(queries)))
 
@@ -181,7 +258,10 @@ def hybrid(args: dict) -> dict:
         return search.search(queries[i], {"bm25": tokens["vi"][i], "bm25_fold": tokens["fold"][i]}, weights, 10)
 
     ranked, times = timed(candidates, items)
-    served = memory_mb()
+    after = memory_mb()
+    # The reference: every row scored from the float weights and exact cosines (loaded only now, so
+    # the figures above are the serving search's own).
+    bm25 = served if not suffix else {f: _load_bm25(work, n, f) for f in ("vi", "fold")}
     t0 = time.perf_counter()
     exhaustive, approximate, exhaustive_times = [], [], []
     for i in items[:args.get("exhaustive_questions") or len(items)]:
@@ -195,17 +275,18 @@ def hybrid(args: dict) -> dict:
         # unlisted row at the weakest listed one (which shrinks the dense deviation).
         listed = dense.search.scores(queries[i])
         approximate.append(top_rows(weighted_zscore_fusion({"dense": listed, **lexical}, weights), None, 10))
-    return {"loaded_mb": round(loaded, 1), "hybrid": latency_ms(times),
+    return {"loaded_mb": round(loaded, 1), "files_mb": files_mb, "suffix": suffix, "hybrid": latency_ms(times),
             "recall_at_10": round(_recall([r.rows for r in ranked], np.array(exhaustive)), 4),
             "scored_p50": int(np.median([r.scored for r in ranked])),
             "scored_p95": int(np.percentile([r.scored for r in ranked], 95)),
             "exhaustive": {**latency_ms(exhaustive_times), "questions": len(exhaustive),
                            "seconds": round(time.perf_counter() - t0, 1)},
             "exhaustive_listed_dense_recall_at_10": round(_recall(approximate, np.array(exhaustive)), 4),
-            **served, "peak_rss_after_exhaustive_mb": memory_mb()["peak_rss_mb"]}
+            **after, "peak_rss_after_exhaustive_mb": memory_mb()["peak_rss_mb"]}
 
 
-TASKS = {f.__name__: f for f in (dense_build, dense_serve, bm25_build, bm25_serve, stats_build, hybrid)}
+TASKS = {f.__name__: f for f in (dense_build, dense_serve, bm25_build, bm25_serve, bm25_compact, stats_build,
+                                  hybrid, hybrid_ab)}
 
 if __name__ == "__main__":
     task, raw = sys.argv[1], sys.argv[2]
