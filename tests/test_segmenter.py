@@ -28,48 +28,58 @@ def real_texts(corpus_files: list[Path]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def pyvi_tokenizer():
-    from pyvi import ViTokenizer
-
-    return ViTokenizer
+def segmenter():
+    return seg.load_segmenter()
 
 
-def test_the_segmentation_is_pyvis_on_real_text(corpus_files, pyvi_tokenizer):
-    ours = seg.CrfSegmenter.from_pyvi()
+@pytest.fixture(scope="module")
+def sklearn_crf():
+    """pyvi's CRF as pyvi itself loads it: unpickled with scikit-learn."""
+    with (seg.pyvi_folder() / "models" / "pyvi3.pkl").open("rb") as handle:
+        return pickle.load(handle)
+
+
+def test_the_tags_are_sklearn_crfsuites_on_real_text(corpus_files, segmenter, sklearn_crf):
+    assert isinstance(segmenter.model, seg.TaggerModel)
     texts = real_texts(corpus_files)
     assert len(texts) > 500
     # As written (capitals weigh in pyvi's features) and as the lexical field feeds it (NFC, lower case).
-    differ = [t[:80] for t in texts for form in (t, nfc(t).lower())
-              if ours.tokenize(form) != pyvi_tokenizer.tokenize(form)]
-    assert differ == []
+    sequences = [segmenter.sent2features(segmenter.sylabelize(form)[1], False)
+                 for t in texts for form in (t, nfc(t).lower())]
+    sequences = [s for s in sequences if s]
+    assert segmenter.model.predict(sequences) == [list(sklearn_crf.predict_single(s)) for s in sequences]
 
 
-def test_words_are_joined_by_the_model_not_by_the_word_list():
-    ours = seg.CrfSegmenter.from_pyvi()
-    assert ours.tokenize("sở y tế chủ trì phòng chống sốt xuất huyết").split() == \
+def test_words_are_joined_by_the_model_not_by_the_word_list(segmenter):
+    assert segmenter.tokenize("sở y tế chủ trì phòng chống sốt xuất huyết").split() == \
         ["sở", "y_tế", "chủ_trì", "phòng_chống", "sốt_xuất_huyết"]
-    assert ours.tokenize("") == "" and ours.tokenize("   ") == "   "   # pyvi returns text without syllables
+    assert segmenter.tokenize("") == "" and segmenter.tokenize("   ") == "   "   # pyvi returns text without syllables
 
 
 def test_segmenting_does_not_import_scikit_learn():
     code = ("import sys; from retrieval.index.lexical import vi_tokens; "
             "assert 'sốt_xuất_huyết' in vi_tokens('Phòng chống sốt xuất huyết'); "
-            "print(sorted(m for m in ('sklearn', 'scipy', 'pyvi.ViTokenizer') if m in sys.modules))")
+            "print(sorted(m for m in ('sklearn', 'scipy', 'sklearn_crfsuite') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert out.stdout.strip() == "[]"
 
 
-def test_an_unknown_pickle_is_refused_and_pyvi_itself_answers(tmp_path, monkeypatch, pyvi_tokenizer):
-    odd = tmp_path / "models" / "pyvi3.pkl"
-    odd.parent.mkdir()
-    odd.write_bytes(pickle.dumps(Path("x")))    # a global the reader does not know: never imported
+def test_a_pickle_without_a_crfsuite_model_is_refused():
     with pytest.raises(seg.SegmenterFormatError):
-        seg.read_crfsuite_model(odd)
-    monkeypatch.setattr(seg, "pyvi_folder", lambda: tmp_path)
-    assert seg.load_segmenter() is pyvi_tokenizer
+        seg.model_bytes(object())
+    with pytest.raises(seg.SegmenterFormatError):
+        seg.TaggerModel(b"not a CRFsuite file")
 
 
-def test_another_pyvi_release_loads_pyvi_itself(monkeypatch, pyvi_tokenizer):
-    monkeypatch.setattr(seg, "PYVI_VERSIONS", ("0.0.0",))
-    assert seg.load_segmenter() is pyvi_tokenizer
+@pytest.mark.parametrize("case", ["another release", "stand-ins fail"])
+def test_where_the_stand_ins_cannot_be_used_pyvi_loads_as_it_is(case, tmp_path):
+    """In a fresh process: pyvi imported as it is (with scikit-learn), and it still segments."""
+    patch = {"another release": "seg.PYVI_VERSIONS = ('0.0.0',)",
+             "stand-ins fail": "seg._MODEL_DATA = 'nothing'"}[case]
+    code = (f"import sys; from retrieval.index import segmenter as seg; {patch}; s = seg.load_segmenter(); "
+            "assert 'sốt_xuất_huyết' in s.tokenize('phòng chống sốt xuất huyết'); "
+            "print(type(s.model).__name__, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.split() == ["CRF", "True"]
