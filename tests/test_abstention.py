@@ -69,3 +69,16 @@ def test_answerable_paraphrase_is_answered(retrieval_service, question):
 def test_question_about_another_province_is_declined(retrieval_service, question):
     answer = retrieval_service.ask(question)
     assert answer.abstained and answer.citations == []
+
+
+def test_term_weights_read_from_the_index_equal_those_counted_from_every_passage(retrieval_service):
+    """The answerer's IDF reads each folded term's document frequency off the BM25 field's postings;
+    it must be what counting every passage's terms gives."""
+    from retrieval.answer.evidence import TermWeights
+
+    index = retrieval_service.index
+    counted = TermWeights.of_documents(index.store.tokens("fold"))
+    read = TermWeights(index.document_frequencies("fold"), len(index))
+    assert read.n == counted.n > 0
+    assert {t: read.df.get(t) for t in counted.df} == dict(counted.df)
+    assert read.df.get("không-có-trong-chỉ-mục") == 0

@@ -54,7 +54,7 @@ def test_a_list_the_loader_does_not_know_or_misses_is_refused(tmp_path):
 def test_question_words_are_never_topic_terms():
     from retrieval.answer.evidence import TermWeights
 
-    weights = TermWeights([])
+    weights = TermWeights.of_documents([])
     for word in V.question_words:
         assert weights.topic_terms(f"{word} sốt xuất huyết") == ["sot", "xuat", "huyet"], word
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Protocol, Sequence
 
 from retrieval.text import fold, folded_syllables
 from retrieval.vocabulary import vocabulary
@@ -40,21 +40,31 @@ class Evidence:
         return [float(getattr(self, name)) for name in names]
 
 
+class DocumentFrequency(Protocol):
+    def get(self, term: str, default: int = 0) -> int: ...
+
+
 FEATURES = ("coverage", "dense", "item_coverage", "near_coverage", "unknown", "bigrams", "other_place")
 
 
 class TermWeights:
     """Inverse document frequencies of folded syllables over the indexed passages."""
 
-    def __init__(self, documents: Iterable[Iterable[str]]):
+    def __init__(self, df: DocumentFrequency, n: int):
+        """``df``: passages holding a term (the index's folded BM25 field: ``document_frequencies``)."""
+        self.n = max(n, 1)
+        self.df = df
+        self._idf: dict[str, float] = {}   # one answer asks for the same terms' weights hundreds of times
+
+    @classmethod
+    def of_documents(cls, documents: Iterable[Iterable[str]]) -> "TermWeights":
+        """Counted from each document's terms."""
         df: Counter[str] = Counter()
         n = 0
         for tokens in documents:
             n += 1
             df.update(set(tokens))
-        self.n = max(n, 1)
-        self.df = df
-        self._idf: dict[str, float] = {}   # one answer asks for the same terms' weights hundreds of times
+        return cls(df, n)
 
     def idf(self, term: str) -> float:
         value = self._idf.get(term)

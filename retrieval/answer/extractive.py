@@ -119,7 +119,7 @@ class Answerer:
         self.searcher = searcher
         self.abstain = abstain or AbstainModel.load()
         index = searcher.index
-        self.weights = TermWeights(index.store.tokens("fold"))
+        self.weights = TermWeights(index.document_frequencies("fold"), len(index))
 
     def through(self, searcher: Searcher) -> "Answerer":
         """This answerer over another view of the same index (its statistics are the index's: shared)."""

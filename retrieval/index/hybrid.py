@@ -135,6 +135,21 @@ class HybridIndex:
         """BM25 of every passage (see ``bm25_scores``)."""
         return bm25_scores(self.bm25[field], tokens, len(self.passages))
 
+    def document_frequencies(self, field: str) -> "DocumentFrequencies":
+        return DocumentFrequencies(self.bm25[field])
+
+
+class DocumentFrequencies:
+    """How many passages hold each token of a BM25 field: the length of its postings (a mapping's
+    ``get``, read from the index rather than recounted from every passage's tokens)."""
+
+    def __init__(self, retriever):
+        self._vocab, self._indptr = retriever.vocab_dict, retriever.scores["indptr"]
+
+    def get(self, token: str, default: int = 0) -> int:
+        term = self._vocab.get(token)
+        return default if term is None else int(self._indptr[term + 1] - self._indptr[term])
+
 
 BINCOUNT_POSTINGS = 1 << 23   # postings gathered for one bincount: bounds memory at 10^6 passages
 
