@@ -94,7 +94,8 @@ class FieldPostings:
 
     def __init__(self, vocab: dict[str, int], scores: dict, stats: dict[str, np.ndarray], meta: dict):
         self.vocab = vocab
-        self.data, self.indices = scores["data"], scores["indices"]
+        # Plain ndarray views of bm25s' maps (np.memmap's own __getitem__ costs more than a lookup).
+        self.data, self.indices = np.asarray(scores["data"]), np.asarray(scores["indices"])
         self.indptr = np.asarray(scores["indptr"])
         self.rows = int(scores["num_docs"])
         self.stats, self.meta = stats, meta
@@ -138,6 +139,9 @@ class FieldPostings:
         postings, weights = self.postings(term)
         if not len(postings) or not len(rows):
             return
+        # Keys of the postings' own dtype: searchsorted would otherwise convert the whole (mapped,
+        # possibly million-long) postings array to the keys' dtype at every call.
+        rows = rows.astype(postings.dtype, copy=False) if rows[-1] <= np.iinfo(postings.dtype).max else rows
         if len(postings) < len(rows):
             pos = np.minimum(np.searchsorted(rows, postings), len(rows) - 1)
             hit = rows[pos] == postings

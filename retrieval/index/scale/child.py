@@ -23,6 +23,11 @@ def _queries(work: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.load(work / f"queries-{n}.npy"), np.load(work / f"truth-{n}.npy")
 
 
+def _tag(args: dict) -> str:
+    """The question set's file tag: the first set (settings are chosen on it) or the held-out one."""
+    return "heldout-" if args.get("questions") == "heldout" else ""
+
+
 def _recall(found: list[np.ndarray], truth: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(f[:k].tolist()) & set(t[:k].tolist())) / k for f, t in zip(found, truth)]))
 
@@ -102,10 +107,10 @@ def bm25_build(args: dict) -> dict:
     return result
 
 
-def _query_tokens(work: Path, n: int, field: str) -> list[list[str]]:
+def _query_tokens(work: Path, n: int, field: str, tag: str = "") -> list[list[str]]:
     from retrieval.index.scale.lexical_runs import query_names
 
-    stored = np.load(work / f"qtokens-{field}-{n}.npz")
+    stored = np.load(work / f"qtokens-{field}-{tag}{n}.npz")
     offsets = stored["offsets"]
     return [query_names(stored["tokens"][offsets[i]:offsets[i + 1]]) for i in range(len(offsets) - 1)]
 
@@ -172,8 +177,9 @@ def hybrid(args: dict) -> dict:
     fields = {f: FieldPostings.open(bm25[f], work / f"bm25-{f}-{n}") for f in bm25}
     search = CandidateSearch(dense, {"bm25": fields["vi"], "bm25_fold": fields["fold"]}, n)
     loaded = memory_mb()["rss_mb"] - base
-    queries, _ = _queries(work, n)
-    tokens = {f: _query_tokens(work, n, f) for f in bm25}
+    tag = _tag(args)
+    queries = np.load(work / f"queries-{tag}{n}.npy")
+    tokens = {f: _query_tokens(work, n, f, tag) for f in bm25}
     weights = WEIGHTS["accented"]
     items = list(range(len(queries)))
 
