@@ -39,7 +39,7 @@ from retrieval.index.postings import FieldPostings, QueryTerms
 
 DENSE_DEPTH = 1000        # rows taken from the dense structure: its last cosine bounds every other row
 LEXICAL_DEPTH = 4000      # first batch of rows holding essential terms given the weak terms' weights
-LEXICAL_MAX = 16_000      # ... and the deepest the batches go when the bound has not closed
+LEXICAL_MAX = 4000        # ... and the deepest the batches go when the bound has not closed
 LEXICAL_SCORED = 1000    # the lexically best rows scored fully whatever the bound (the dense structure's misses)
 SCORE_CHUNK = 500         # lexical candidates whose cosines are read at once (θ rises between chunks)
 SEED_POSTINGS = 4096      # without a dense list: the rarest query terms' postings scored first (a first θ)

@@ -205,6 +205,8 @@ def hybrid(args: dict) -> dict:
             "recall_at_10": round(_recall([r.rows for r in ranked], np.array(exhaustive)), 4),
             "scored_p50": int(np.median([r.scored for r in ranked])),
             "scored_p95": int(np.percentile([r.scored for r in ranked], 95)),
+            "questions": args.get("questions") or "first", "proven": round(float(np.mean(
+                [bool(r.trace.get("proven")) for r in ranked])), 3),
             "exhaustive": {**latency_ms(exhaustive_times), "questions": len(exhaustive),
                            "seconds": round(time.perf_counter() - t0, 1)},
             "exhaustive_listed_dense_recall_at_10": round(_recall(approximate, np.array(exhaustive)), 4),
