@@ -16,14 +16,18 @@ of a weighted sum, found from two lists, in the spirit of MaxScore:
 2. *Essential terms*: with the query terms sorted by the most each can add (c·max weight), the
    weakest ones, whose bounds together with that last cosine stay under θ, cannot lift a row holding
    none of the others into the top k; only rows holding an "essential" term are candidates.
-3. *Lexical list*: those rows ranked by their essential terms' weights; the best ``LEXICAL_DEPTH``
-   are scored exactly (cosine from the stored vectors, BM25 by binary search in each term's postings)
-   and the top k of both lists is the answer.
+3. *Lexical batches*: those rows' essential weights are summed over the postings (exact); best
+   first, a batch of ``LEXICAL_DEPTH`` rows gets the weak terms' exact weights too (lookups keyed in
+   the postings' own dtype), and a row whose exact lexical score plus the dense bound reaches θ gets
+   its cosine and is scored (the lexically best ``LEXICAL_SCORED`` whatever the bound: a row the
+   dense structure missed has a cosine above it). A row after the batch scores at most the batch's
+   last partial sum + the weak terms' bounds + the dense bound: under θ, the top k is proven; else
+   the next batch is twice as deep, up to ``LEXICAL_MAX`` rows.
 
 It departs from the exhaustive top k by the dense structure's misses, the sampled co-occurrence term
-(a near-tie at the k-th place may swap) and step 3's partial ranking (a row deep in the dense
-ranking that weak terms lift); ``make bench-scale`` measures the three together (recall@10 against
-the exhaustive fusion). Ranks reported per method are among the rows scored here, not the whole
+(a near-tie at the k-th place may swap) and, when the bound has not closed by ``LEXICAL_MAX``, a row
+deeper in the partial ranking; ``make bench-scale`` measures the three together (recall@10 against
+the exhaustive fusion, and how often the bound closed). Ranks reported per method are among the rows scored here, not the whole
 index (a row's dense rank is exact within the dense list; its BM25 rank counts only the candidates
 above it).
 """
@@ -190,7 +194,10 @@ class CandidateSearch:
             if rest < theta or depth >= self.lexical_max:
                 break
             depth *= 2
-        trace.update(union=len(rows), lexical=taken, proven=bool(rest < theta))
+        # bound: the most a row not scored can reach, in the fusion's units (the tests check it): a row
+        # after the batches, ``rest``; one left in a batch or outside the union, under θ (θ only rose).
+        trace.update(union=len(rows), lexical=taken, proven=bool(rest < theta), bound=max(rest, theta) - offset,
+                     scored_rows=pool.rows)
         return self._ranked(pool, coef, offset, k, allowed, score, trace)
 
     @staticmethod
@@ -204,7 +211,8 @@ class CandidateSearch:
         for start in range(0, len(order), SCORE_CHUNK):
             theta = kth_best(score.fused_raw(pool.scores, coef), k)
             chunk = order[start:start + SCORE_CHUNK]
-            chunk = np.sort(chunk[(dense_bound + lexical[chunk] >= theta) | (np.arange(start, start + len(chunk)) < always)])
+            forced = np.arange(start, start + len(chunk)) < always
+            chunk = np.sort(chunk[(dense_bound + lexical[chunk] >= theta) | forced])
             if not len(chunk):
                 break   # later rows score less
             scores = {m: v[chunk] if coef.get(m) else score.lexical(m, rows[chunk]) for m, v in signals.items()}
