@@ -176,14 +176,17 @@ class FieldPostings:
         indptr = self.stats["sample_indptr"]
         spans = [(indptr[t], indptr[t + 1]) for t in query.ids.tolist()]
         local = np.concatenate([self.stats["sample_local"][a:b] for a, b in spans])
-        w = np.concatenate([self.stats["sample_data"][a:b] for a, b in spans]).astype(np.float64)
-        lengths = [b - a for a, b in spans]
-        mw = np.repeat(query.counts, lengths) * w                  # m_t w_t of each sampled posting
+        # m_t w_t of each sampled posting, in float64 at once (a float64 factor on the float32 slice).
+        mw = np.concatenate([self.stats["sample_data"][a:b] * np.float64(m)
+                             for (a, b), m in zip(spans, query.counts.tolist())])
         s = np.bincount(local, weights=mw, minlength=size)        # each sampled row's score
         # Per row, Σ m²(w_t − μ_t)² over every query term = d − 2e + Σ m² μ_t² (absent terms have
         # w = 0), d = Σ m² w², e = Σ m² w μ_t over the terms it holds: only their means are needed,
-        # plain sums over the sampled postings (no bincount).
+        # plain sums (e per term: m_t μ_t times its sampled m w).
+        ends = np.cumsum([b - a for a, b in spans])
+        running = np.concatenate([[0.0], np.cumsum(mw)])
+        per_term = running[ends] - running[np.concatenate([[0], ends[:-1]])]
         d = float(np.square(mw).sum()) / size   # (not a BLAS dot: its threads spin on a busy machine)
-        e = float((mw * np.repeat(query.counts * mu_t, lengths)).sum()) / size
+        e = float((query.counts * mu_t * per_term).sum()) / size
         covariance = float(np.mean((s - mean) ** 2)) - d + 2 * e - float(m2 @ mu_t ** 2)
         return mean, max(own + covariance, 0.0) ** 0.5

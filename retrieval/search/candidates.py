@@ -27,9 +27,9 @@ of a weighted sum, found from two lists, in the spirit of MaxScore:
 It departs from the exhaustive top k by the dense structure's misses, the sampled co-occurrence term
 (a near-tie at the k-th place may swap) and, when the bound has not closed by ``LEXICAL_MAX``, a row
 deeper in the partial ranking; ``make bench-scale`` measures the three together (recall@10 against
-the exhaustive fusion, and how often the bound closed). Ranks reported per method are among the rows scored here, not the whole
-index (a row's dense rank is exact within the dense list; its BM25 rank counts only the candidates
-above it).
+the exhaustive fusion, and how often the bound closed). Ranks reported per method are among the
+rows scored here, not the whole index (a row's dense rank is exact within the dense list; its BM25
+rank counts only the candidates above it).
 """
 from __future__ import annotations
 
@@ -172,11 +172,8 @@ class CandidateSearch:
         # that stays under θ no row left can enter (the top k is proven); else the next batch, twice as
         # deep, up to ``lexical_max`` rows (where this departs from an exact top k: make bench-scale
         # measures it as recall@10 against exhaustive search, and how often the bound closed).
-        rows, raw = _union(self.n, [(m, *self.lexical[m].postings(term), count) for m, term, count, _ in lists[weak:]])
-        fresh = ~np.isin(rows, pool.rows)
-        if allowed is not None:
-            fresh &= allowed[rows]
-        rows, raw = rows[fresh], {m: v[fresh] for m, v in raw.items()}
+        rows, raw = _union(self.n, [(m, *self.lexical[m].postings(term), count)
+                                    for m, term, count, _ in lists[weak:]], pool.rows, allowed)
         partial = _Scorer.fused_raw(raw, coef)
         remaining = float(cumulative[weak - 1]) if weak else 0.0   # the most the weak terms add to a row
         order = _best_first(partial, self.lexical_max + 1)   # the rows batches can reach, and the next
@@ -249,9 +246,10 @@ def _best_first(values: np.ndarray, count: int) -> np.ndarray:
     return np.argsort(-values, kind="stable")
 
 
-def _union(n: int, lists: list[tuple[str, np.ndarray, np.ndarray, float]]) -> tuple[np.ndarray, dict]:
+def _union(n: int, lists: list[tuple[str, np.ndarray, np.ndarray, float]], scored: np.ndarray,
+           allowed: np.ndarray | None) -> tuple[np.ndarray, dict]:
     """Rows of any of the (method, rows, weights, factor) lists, ascending, with each method's
-    weighted sum there."""
+    weighted sum there; but the rows already ``scored`` and those not ``allowed``."""
     methods = sorted({m for m, _, _, _ in lists})
     every = {m: np.concatenate([np.asarray(r, dtype=np.int64) for x, r, _, _ in lists if x == m]) for m in methods}
     weights = {m: np.concatenate([np.asarray(w, dtype=np.float64) * f for x, _, w, f in lists if x == m])
@@ -260,12 +258,17 @@ def _union(n: int, lists: list[tuple[str, np.ndarray, np.ndarray, float]]) -> tu
         held = np.zeros(n, dtype=bool)
         for rows in every.values():
             held[rows] = True
+        held[scored] = False
+        if allowed is not None:
+            held &= allowed
         unique = np.flatnonzero(held)
         return unique, {m: np.bincount(every[m], weights=weights[m], minlength=n)[unique] for m in methods}
     unique, inverse = np.unique(np.concatenate(list(every.values())), return_inverse=True)
     split = np.cumsum([len(every[m]) for m in methods])[:-1]
-    return unique, {m: np.bincount(part, weights=weights[m], minlength=len(unique))
-                    for m, part in zip(methods, np.split(inverse, split))}
+    sums = {m: np.bincount(part, weights=weights[m], minlength=len(unique))
+            for m, part in zip(methods, np.split(inverse, split))}
+    keep = ~np.isin(unique, scored) & (allowed[unique] if allowed is not None else True)
+    return unique[keep], {m: v[keep] for m, v in sums.items()}
 
 
 class _Scorer:
