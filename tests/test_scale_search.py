@@ -157,3 +157,58 @@ def test_the_candidate_search_keeps_the_exhaustive_top_ten_of_a_synthetic_index(
         if sample >= len(vectors):
             assert ranked.fused == pytest.approx(fused[ranked.rows], abs=1e-4)
     assert np.mean(found) >= recall, np.mean(found)
+
+
+def flat_search(vectors, fields, **settings):
+    spec = DenseSpec(type="flat").resolved(len(vectors))
+    return CandidateSearch(DenseSide(DenseSearch(build(vectors, spec), spec), vectors, DenseMoments.of(vectors)),
+                           {m: f[2] for m, f in fields.items()}, len(vectors), **settings)
+
+
+def synthetic_questions(vectors, fields, count, seed):
+    """Questions near a passage, their tokens drawn from it, with every row's exhaustive fused score."""
+    rng = np.random.default_rng(seed)
+    weights = {"dense": 1.0, "bm25": 0.15, "bm25_fold": 0.25}
+    for row in rng.choice(len(vectors), count, replace=False):
+        q = vectors[row] + 0.3 * rng.standard_normal(vectors.shape[1]).astype(np.float32)
+        q /= np.linalg.norm(q)
+        tokens = {m: query_names(rng.choice(f[0].passage(int(row)), 10)) for m, f in fields.items()}
+        scores = {"dense": vectors @ q, **{m: bm25_scores(f[1], tokens[m], len(vectors)) for m, f in fields.items()}}
+        yield q, tokens, weights, weighted_zscore_fusion(scores, weights)
+
+
+def test_no_row_left_unscored_beats_the_closing_bound(tmp_path):
+    """The bound the lexical batches close on (the last batch's partial sum + every weak term's
+    largest weight + the dense list's last cosine) is above the exhaustive fused score of every row
+    the search did not score; with shallow batches it is reached on some questions, not on all."""
+    vectors, fields = synthetic(tmp_path, sample=5000)   # every row sampled: exact deviations
+    search = flat_search(vectors, fields, depth=30, seed_postings=100, lexical_depth=40, lexical_max=1280,
+                         lexical_scored=0)
+    proven, checked = [], 0
+    for q, tokens, weights, fused in synthetic_questions(vectors, fields, 30, seed=7):
+        ranked = search.search(q, tokens, weights, 10)
+        if "bound" not in ranked.trace:
+            continue   # the dense list alone settled it (no essential term)
+        unscored = np.setdiff1d(np.arange(len(vectors)), ranked.trace["scored_rows"])
+        assert fused[unscored].max() <= ranked.trace["bound"] + 1e-6
+        checked += 1
+        proven.append(ranked.trace["proven"])
+        if ranked.trace["proven"]:
+            assert ranked.rows.tolist() == top_rows(fused, None, 10).tolist()
+    assert checked >= 20 and 0 < sum(proven) < len(proven), proven
+
+
+def test_batches_deep_enough_give_the_exhaustive_top_ten(tmp_path):
+    """Exact deviations and an exact dense list: with batches allowed to every candidate the bound
+    always closes, and the top 10 (rows and scores) is the exhaustive fusion's, whichever few rows
+    the dense list and the first batch hold."""
+    vectors, fields = synthetic(tmp_path, sample=5000)
+    for depth, lexical in ((20, 10), (100, 50)):
+        search = flat_search(vectors, fields, depth=depth, seed_postings=100, lexical_depth=lexical,
+                             lexical_max=len(vectors), lexical_scored=0)
+        for q, tokens, weights, fused in synthetic_questions(vectors, fields, 25, seed=depth):
+            ranked = search.search(q, tokens, weights, 10)
+            assert ranked.trace.get("proven", True)
+            assert ranked.rows.tolist() == top_rows(fused, None, 10).tolist()
+            assert ranked.fused == pytest.approx(fused[ranked.rows], abs=1e-4)
+            assert ranked.scored < len(vectors)

@@ -26,7 +26,7 @@ from retrieval.index.impacts import SCALE_KEY, posting_terms, weights
 
 STATS_VERSION = 1
 STATS_FILE = "stats.json"
-SAMPLE_ROWS = 16_384      # rows whose scores estimate a query's co-occurrence term (see moments)
+SAMPLE_ROWS = 65_536      # rows whose scores estimate a query's co-occurrence term (see moments)
 _ARRAYS = ("term_sum", "term_sumsq", "term_max", "sample_indptr", "sample_local", "sample_data")
 _CHUNK = 8_000_000        # postings handled at once while building (bounded memory at 10^6 rows)
 
@@ -98,7 +98,8 @@ class FieldPostings:
 
     def __init__(self, vocab: "Mapping[str, int]", scores: dict, stats: dict[str, np.ndarray], meta: dict):
         self.vocab = vocab
-        self.data, self.indices = scores["data"], scores["indices"]
+        # Plain ndarray views of bm25s' maps (np.memmap's own __getitem__ costs more than a lookup).
+        self.data, self.indices = np.asarray(scores["data"]), np.asarray(scores["indices"])
         self.indptr = np.asarray(scores["indptr"])
         self.rows = int(scores["num_docs"])
         self.scale = scores.get(SCALE_KEY)   # a compact field's per-term scale (impacts.py); None: float weights
@@ -145,6 +146,9 @@ class FieldPostings:
         postings, weights = self.postings(term)
         if not len(postings) or not len(rows):
             return
+        # Keys of the postings' own dtype: searchsorted would otherwise convert the whole (mapped,
+        # possibly million-long) postings array to the keys' dtype at every call.
+        rows = rows.astype(postings.dtype, copy=False) if rows[-1] <= np.iinfo(postings.dtype).max else rows
         if len(postings) < len(rows):
             pos = np.minimum(np.searchsorted(rows, postings), len(rows) - 1)
             hit = rows[pos] == postings
@@ -179,12 +183,17 @@ class FieldPostings:
         indptr = self.stats["sample_indptr"]
         spans = [(indptr[t], indptr[t + 1]) for t in query.ids.tolist()]
         local = np.concatenate([self.stats["sample_local"][a:b] for a, b in spans])
-        w = np.concatenate([self.stats["sample_data"][a:b] for a, b in spans]).astype(np.float64)
-        lengths = [b - a for a, b in spans]
-        mw = np.repeat(query.counts, lengths) * w                  # m_t w_t of each sampled posting
+        # m_t w_t of each sampled posting, in float64 at once (a float64 factor on the float32 slice).
+        mw = np.concatenate([self.stats["sample_data"][a:b] * np.float64(m)
+                             for (a, b), m in zip(spans, query.counts.tolist())])
         s = np.bincount(local, weights=mw, minlength=size)        # each sampled row's score
-        d = np.bincount(local, weights=mw * mw, minlength=size)   # Σ m² w² over the terms it holds
-        e = np.bincount(local, weights=mw * np.repeat(query.counts * mu_t, lengths), minlength=size)  # Σ m² w μ_t
-        # Σ m²(w_t − μ_t)² over every query term = d − 2e + Σ m² μ_t² (absent terms have w = 0).
-        covariance = float(np.mean((s - mean) ** 2 - d + 2 * e)) - float(m2 @ mu_t ** 2)
+        # Per row, Σ m²(w_t − μ_t)² over every query term = d − 2e + Σ m² μ_t² (absent terms have
+        # w = 0), d = Σ m² w², e = Σ m² w μ_t over the terms it holds: only their means are needed,
+        # plain sums (e per term: m_t μ_t times its sampled m w).
+        ends = np.cumsum([b - a for a, b in spans])
+        running = np.concatenate([[0.0], np.cumsum(mw)])
+        per_term = running[ends] - running[np.concatenate([[0], ends[:-1]])]
+        d = float(np.square(mw).sum()) / size   # (not a BLAS dot: its threads spin on a busy machine)
+        e = float((query.counts * mu_t * per_term).sum()) / size
+        covariance = float(np.mean((s - mean) ** 2)) - d + 2 * e - float(m2 @ mu_t ** 2)
         return mean, max(own + covariance, 0.0) ** 0.5

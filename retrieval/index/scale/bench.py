@@ -32,6 +32,7 @@ SWEEPS = {"ivf": ("nprobe", [16, 64, 128, 256, 512]), "ivfpq": ("nprobe", [16, 3
 COMPACT_BITS = 8   # the writer's impacts above 10^5 passages (retrieval/index/bm25field.py)
 # The issue's targets at 10^6 passages.
 TARGET_HYBRID_P95_MS, TARGET_RECALL_LOSS, TARGET_INDEX_MB = 100.0, 0.01, 2048
+HELDOUT_SEED = 12      # the held-out questions' vectors (their tokens: the next seed)
 
 
 def exact_top10(vectors: np.ndarray, queries: np.ndarray, chunk: int = 100_000) -> np.ndarray:
@@ -54,6 +55,10 @@ def write_data(work: Path, n: int, model: VectorModel, shape: shapes.CorpusShape
     vectors.flush()
     queries, rows = model.queries(vectors, questions)
     np.save(work / f"queries-{n}.npy", queries)
+    # A held-out set (other seeds), for settings chosen on the first one: the hybrid child measures
+    # it only when asked ("questions": "heldout").
+    held, held_rows = model.queries(vectors, questions, seed=HELDOUT_SEED)
+    np.save(work / f"queries-heldout-{n}.npy", held)
     truth = exact_top10(vectors, queries)
     np.save(work / f"truth-{n}.npy", truth)
     top1 = float(np.median((queries * np.asarray(vectors[truth[:, 0]])).sum(axis=1)))
@@ -63,9 +68,10 @@ def write_data(work: Path, n: int, model: VectorModel, shape: shapes.CorpusShape
         corpus = token_corpus(field, n, seed=hash(name) % 1000)
         np.savez(work / f"tokens-{name}-{n}.npz", tokens=corpus.tokens, offsets=corpus.offsets,
                  vocabulary=corpus.vocabulary)
-        q = query_tokens(corpus, field, rows)
-        np.savez(work / f"qtokens-{name}-{n}.npz", tokens=np.concatenate(q).astype(np.int32),
-                 offsets=np.concatenate([[0], np.cumsum([len(x) for x in q])]))
+        for tag, picked, seed in (("", rows, 3), ("heldout-", held_rows, HELDOUT_SEED + 1)):
+            q = query_tokens(corpus, field, picked, seed=seed)
+            np.savez(work / f"qtokens-{name}-{tag}{n}.npz", tokens=np.concatenate(q).astype(np.int32),
+                     offsets=np.concatenate([[0], np.cumsum([len(x) for x in q])]))
         lexical[name] = {"vocabulary": corpus.vocabulary, "tokens": int(len(corpus.tokens))}
     return {"generate_s": round(time.perf_counter() - t0, 1), "nn_cosine_p50_first_200k": round(nn, 3),
             "query_top1_cosine_p50": round(top1, 3),

@@ -23,6 +23,11 @@ def _queries(work: Path, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.load(work / f"queries-{n}.npy"), np.load(work / f"truth-{n}.npy")
 
 
+def _tag(args: dict) -> str:
+    """The question set's file tag: the first set (settings are chosen on it) or the held-out one."""
+    return "heldout-" if args.get("questions") == "heldout" else ""
+
+
 def _recall(found: list[np.ndarray], truth: np.ndarray, k: int = 10) -> float:
     return float(np.mean([len(set(f[:k].tolist()) & set(t[:k].tolist())) / k for f, t in zip(found, truth)]))
 
@@ -102,10 +107,10 @@ def bm25_build(args: dict) -> dict:
     return result
 
 
-def _query_tokens(work: Path, n: int, field: str) -> list[list[str]]:
+def _query_tokens(work: Path, n: int, field: str, tag: str = "") -> list[list[str]]:
     from retrieval.index.scale.lexical_runs import query_names
 
-    stored = np.load(work / f"qtokens-{field}-{n}.npz")
+    stored = np.load(work / f"qtokens-{field}-{tag}{n}.npz")
     offsets = stored["offsets"]
     return [query_names(stored["tokens"][offsets[i]:offsets[i + 1]]) for i in range(len(offsets) - 1)]
 
@@ -249,8 +254,9 @@ def hybrid(args: dict) -> dict:
                 "vectors_read_per_query": round((work / f"vectors-{n}.npy").stat().st_size / 2**20, 1)
                 if dense.vectors is not None or spec.type == "ivfpq" else 0.0,
                 **{f"bm25_{f}": _served_mb(_bm25_dir(work, n, f, suffix)) for f in served}}
-    queries, _ = _queries(work, n)
-    tokens = {f: _query_tokens(work, n, f) for f in served}
+    tag = _tag(args)
+    queries = np.load(work / f"queries-{tag}{n}.npy")
+    tokens = {f: _query_tokens(work, n, f, tag) for f in served}
     weights = WEIGHTS["accented"]
     items = list(range(len(queries)))
 
@@ -279,6 +285,8 @@ def hybrid(args: dict) -> dict:
             "recall_at_10": round(_recall([r.rows for r in ranked], np.array(exhaustive)), 4),
             "scored_p50": int(np.median([r.scored for r in ranked])),
             "scored_p95": int(np.percentile([r.scored for r in ranked], 95)),
+            "questions": args.get("questions") or "first", "proven": round(float(np.mean(
+                [bool(r.trace.get("proven")) for r in ranked])), 3),
             "exhaustive": {**latency_ms(exhaustive_times), "questions": len(exhaustive),
                            "seconds": round(time.perf_counter() - t0, 1)},
             "exhaustive_listed_dense_recall_at_10": round(_recall(approximate, np.array(exhaustive)), 4),
