@@ -143,7 +143,9 @@ class FieldPostings:
     def add_weights(self, term: int, rows: np.ndarray, out: np.ndarray, factor: float = 1.0) -> None:
         """``out[i] += factor ·`` weight of ``term`` at ``rows[i]`` (rows ascending); by whichever of
         the two is shorter, so a frequent term never costs a pass over its whole postings."""
-        postings, weights = self.postings(term)
+        a, b = self.indptr[term], self.indptr[term + 1]
+        postings, weights = self.indices[a:b], self.data[a:b]   # still encoded: decoded where they hit
+        scale = 1.0 if self.scale is None else self.scale[term]
         if not len(postings) or not len(rows):
             return
         # Keys of the postings' own dtype: searchsorted would otherwise convert the whole (mapped,
@@ -152,11 +154,11 @@ class FieldPostings:
         if len(postings) < len(rows):
             pos = np.minimum(np.searchsorted(rows, postings), len(rows) - 1)
             hit = rows[pos] == postings
-            np.add.at(out, pos[hit], factor * weights[hit])
+            np.add.at(out, pos[hit], factor * (weights[hit] * scale))
         else:
             pos = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
             hit = postings[pos] == rows
-            out[hit] += factor * weights[pos[hit]]
+            out[hit] += factor * (weights[pos[hit]] * scale)
 
     def scores_at(self, query: QueryTerms, rows: np.ndarray) -> np.ndarray:
         """Exact BM25 of ``rows`` (ascending)."""
@@ -190,9 +192,11 @@ class FieldPostings:
         # Per row, Σ m²(w_t − μ_t)² over every query term = d − 2e + Σ m² μ_t² (absent terms have
         # w = 0), d = Σ m² w², e = Σ m² w μ_t over the terms it holds: only their means are needed,
         # plain sums (e per term: m_t μ_t times its sampled m w).
-        ends = np.cumsum([b - a for a, b in spans])
-        running = np.concatenate([[0.0], np.cumsum(mw)])
-        per_term = running[ends] - running[np.concatenate([[0], ends[:-1]])]
+        lengths = np.array([b - a for a, b in spans], dtype=np.int64)
+        starts, held = np.cumsum(lengths) - lengths, lengths > 0
+        per_term = np.zeros(len(spans))
+        if held.any():   # each held term's run of mw (an empty one would read its neighbour's first value)
+            per_term[held] = np.add.reduceat(mw, starts[held])
         d = float(np.square(mw).sum()) / size   # (not a BLAS dot: its threads spin on a busy machine)
         e = float((query.counts * mu_t * per_term).sum()) / size
         covariance = float(np.mean((s - mean) ** 2)) - d + 2 * e - float(m2 @ mu_t ** 2)

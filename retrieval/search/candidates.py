@@ -33,6 +33,7 @@ rank counts only the candidates above it).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,6 +48,7 @@ LEXICAL_MAX = 4000        # ... and the deepest the batches go when the bound ha
 LEXICAL_SCORED = 1000    # the lexically best rows scored fully whatever the bound (the dense structure's misses)
 SCORE_CHUNK = 500         # lexical candidates whose cosines are read at once (θ rises between chunks)
 SEED_POSTINGS = 4096      # without a dense list: the rarest query terms' postings scored first (a first θ)
+PARALLEL_TERMS = 8         # fewer query terms than twice this: their lookups stay on one core
 SCORE_ALL_ALLOWED = 20_000   # a filter leaving this few rows: score them all, no bounds needed
 # What each BM25 method reads (the index's field names).
 LEXICAL_FIELDS = {"bm25": "vi", "bm25_fold": "fold"}
@@ -97,12 +99,18 @@ class CandidateSearch:
         self.depth, self.seed_postings, self.lexical_depth = depth, seed_postings, lexical_depth
         self.score_all_allowed, self.lexical_max = score_all_allowed, max(lexical_max, lexical_depth)
         self.lexical_scored = lexical_scored
+        self._beside = ThreadPoolExecutor(1, thread_name_prefix="dense-list")
 
     def search(self, vector: np.ndarray | None, tokens: dict[str, list[str]], weights: dict[str, float],
                k: int = 10, allowed: np.ndarray | None = None) -> Ranked:
         """The top ``k`` rows by the weighted z-score fusion of the methods given (dense when
         ``vector`` is; a BM25 method for each entry of ``tokens``), among ``allowed`` rows."""
         q = None if vector is None or self.dense is None else np.asarray(vector, dtype=np.float32).ravel()
+        narrow = allowed is not None and allowed.sum() <= self.score_all_allowed
+        # The dense structure's list is read on the other core while the lexical statistics are computed
+        # (faiss leaves the GIL; one query's IVF scan runs on one thread).
+        listing = (self._beside.submit(self._dense_list, q, self.depth)
+                   if q is not None and weights.get("dense", 0.0) > 0 and not narrow else None)
         terms = {m: self.lexical[m].query(t) for m, t in tokens.items()}
         methods = (["dense"] if q is not None else []) + list(terms)
         moments = {m: self.lexical[m].moments(t) for m, t in terms.items()}
@@ -112,7 +120,7 @@ class CandidateSearch:
                 for m, (_, sd) in moments.items()}
         offset = sum(coef[m] * moments[m][0] for m in methods)
         score = _Scorer(self, q, terms)
-        if allowed is not None and allowed.sum() <= self.score_all_allowed:   # a narrow filter: all of it
+        if narrow:   # a narrow filter: all of it
             rows = np.flatnonzero(allowed)
             pool = _Pool(methods)
             pool.add(rows, score.all(rows))
@@ -130,7 +138,11 @@ class CandidateSearch:
                     seed.append(np.asarray(field.postings(term)[0], dtype=np.int64))
         depth = self.depth
         while True:
-            floor, listed = self._dense_list(q, depth) if uses_dense else (-np.inf, (np.zeros(0), np.zeros(0, np.int64)))
+            if listing is not None and depth == self.depth:
+                floor, listed = listing.result()
+            else:
+                floor, listed = (self._dense_list(q, depth) if uses_dense
+                                 else (-np.inf, (np.zeros(0), np.zeros(0, np.int64))))
             rows = np.unique(np.concatenate(seed + [listed[1]]))
             if allowed is not None:
                 rows = rows[allowed[rows]]
@@ -182,8 +194,7 @@ class CandidateSearch:
         while taken < min(len(order), self.lexical_max):
             batch = np.sort(order[taken:depth])
             signals = {m: raw[m][batch].copy() if m in raw else np.zeros(len(batch)) for m in terms}
-            for m, term, count, _ in lists[:weak]:
-                self.lexical[m].add_weights(term, rows[batch], signals[m], count)
+            self._add_weights([x[:3] for x in lists[:weak]], rows[batch], signals)
             lexical = _Scorer.fused_raw(signals, coef)
             self._score_above(pool, rows[batch], signals, lexical, dense_bound, coef, k, score,
                               self.lexical_scored if taken == 0 else 0)
@@ -197,6 +208,24 @@ class CandidateSearch:
         trace.update(union=len(rows), lexical=taken, proven=bool(rest < theta), bound=max(rest, theta) - offset,
                      scored_rows=pool.rows)
         return self._ranked(pool, coef, offset, k, allowed, score, trace)
+
+    def _add_weights(self, items: list[tuple[str, int, float]], rows: np.ndarray,
+                     out: dict[str, np.ndarray]) -> None:
+        """``out[method] +=`` each (method, term, count)'s weights at ``rows`` (ascending): half of the
+        terms on the other core (the lookups are numpy binary searches, which leave the GIL)."""
+        def add(part, into):
+            for m, term, count in part:
+                self.lexical[m].add_weights(term, rows, into[m], count)
+
+        if len(items) < 2 * PARALLEL_TERMS:
+            add(items, out)
+            return
+        other = {m: np.zeros_like(v) for m, v in out.items()}
+        beside = self._beside.submit(add, items[1::2], other)
+        add(items[::2], out)
+        beside.result()
+        for m, v in other.items():
+            out[m] += v
 
     @staticmethod
     def _score_above(pool: _Pool, rows: np.ndarray, signals: dict[str, np.ndarray], lexical: np.ndarray,
@@ -295,9 +324,10 @@ class _Scorer:
             missing = np.isnan(dense)
             dense[missing] = self.dense(rows[missing])
             out["dense"] = dense
-        for m, t in self.terms.items():
-            out[m] = self.search.lexical[m].scores_at(t, rows)
-        return out
+        lexical = {m: np.zeros(len(rows), dtype=np.float64) for m in self.terms}
+        self.search._add_weights([(m, term, count) for m, t in self.terms.items()
+                                  for term, count in zip(t.ids.tolist(), t.counts.tolist())], rows, lexical)
+        return {**out, **lexical}
 
     @staticmethod
     def fused_raw(scores: dict[str, np.ndarray], coef: dict[str, float]) -> np.ndarray:
