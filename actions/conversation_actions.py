@@ -47,6 +47,10 @@ class ActionResolveChoice(AssistantAction):
         turn = Turn.of(tracker)
         pending = turn.pending
         if pending is None:
+            if option_number(turn, 0) is None:
+                # Nothing to choose and no number in it: NLU took a question for a choice (a misheard
+                # voice note often reads like one): answer it as the fallback answers unsure messages.
+                return await ActionFallbackRetrieval(self.assistant).run(dispatcher, tracker, domain)
             dispatcher.utter_message(text="Hiện không có lựa chọn nào đang chờ. Bạn cứ đặt câu hỏi nhé.")
             return []
         number = option_number(turn, pending.count)

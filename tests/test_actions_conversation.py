@@ -16,6 +16,15 @@ def test_a_choice_with_nothing_pending_is_answered_politely(talk):
     assert talk().say("số 2", *CHOOSE).text == "Hiện không có lựa chọn nào đang chờ. Bạn cứ đặt câu hỏi nhé."
 
 
+def test_a_question_taken_for_a_choice_with_nothing_pending_is_answered_as_a_question(talk):
+    """NLU may read a (misheard) question as a choice; with nothing to choose and no number in it, it
+    is answered as the fallback answers, not turned away."""
+    question = "Ai chủ trì phòng chống sốt xuất huyết?"
+    taken = talk().say(question, *CHOOSE).text
+    assert "không có lựa chọn" not in taken
+    assert taken == talk().say(question, *FALLBACK).text
+
+
 def test_a_choice_out_of_range_asks_again_and_keeps_the_question(talk):
     conversation = talk()
     conversation.say("Kế hoạch 146/KH-UBND về việc gì?", "ask_document", "action_describe_document")
