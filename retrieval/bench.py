@@ -154,11 +154,17 @@ def embed_rate(embedder, passages: list[str]) -> float:
 def ingest_rate(shared: Path, index: Path) -> dict:
     """Ingest of the sample bulletins into an empty ``index``: seconds and passages/s end to end (the
     issue-19 target's figure: a fresh process, so the embedder's and segmenter's start-up included)."""
+    return ingest_counted(sorted((shared / "corpus").glob("*")), index)[0]
+
+
+def ingest_counted(paths: list[Path], index: Path) -> tuple[dict, list[str]]:
+    """``ingest`` into an empty ``index``, with the passages it made and their rate; and their texts."""
     from retrieval.index.hybrid import HybridIndex
 
-    ingested = ingest(sorted((shared / "corpus").glob("*")), index)
-    passages = len(HybridIndex.load(index))
-    return {**ingested, "passages": passages, "passages_per_s": round(passages / max(ingested["seconds"], 1e-9), 1)}
+    ingested = ingest(paths, index)
+    texts = [p.text for p in HybridIndex.load(index).passages]
+    rate = round(len(texts) / max(ingested["seconds"], 1e-9), 1)
+    return {**ingested, "passages": len(texts), "passages_per_s": rate}, texts
 
 
 VICOV_INGEST_SLICE = 300   # ViCoV19QA answers in the steady-rate measurement (longer than bulletin passages)
@@ -171,7 +177,6 @@ def ingest_steady(shared: Path, scratch: Path, cold: dict) -> dict:
     ingest spent on imports and on loading the encoder, tokenizer, segmenter and gazetteer), every
     archive page (same genre) and a slice of ViCoV19QA answers (longer: forum posts)."""
     from retrieval.goldset.split import archive_pages
-    from retrieval.index.hybrid import HybridIndex
 
     inputs = {"sample_again": sorted((shared / "corpus").glob("*")), "archive": archive_pages(shared / "archive")}
     vicov_corpus = shared / "benchmarks" / "vicov19qa" / "corpus.jsonl"
@@ -182,11 +187,9 @@ def ingest_steady(shared: Path, scratch: Path, cold: dict) -> dict:
         inputs["vicov_slice"] = [scratch / "vicov-slice.jsonl"]
     out: dict = {}
     for name, paths in inputs.items():
-        ingested = ingest(paths, scratch / f"steady-{name}")
-        texts = [p.text for p in HybridIndex.load(scratch / f"steady-{name}").passages]
-        out[name] = {"seconds": ingested["seconds"], "embed_seconds": ingested["embed_seconds"],
-                     "passages": len(texts), "chars_per_passage": round(sum(map(len, texts)) / max(len(texts), 1)),
-                     "passages_per_s": round(len(texts) / max(ingested["seconds"], 1e-9), 1)}
+        ingested, texts = ingest_counted(paths, scratch / f"steady-{name}")
+        out[name] = {key: ingested[key] for key in ("seconds", "embed_seconds", "passages", "passages_per_s")}
+        out[name]["chars_per_passage"] = round(sum(map(len, texts)) / max(len(texts), 1))
     out["startup_seconds"] = round(cold["seconds"] - out["sample_again"]["seconds"], 2)
     return out
 
@@ -331,6 +334,11 @@ def print_table(title: str, table: dict) -> None:
         print(f"{name:<28}{m['R@1']:>7.3f}{m['R@5']:>7.3f}{m['R@10']:>7.3f}{m['MRR@10']:>8.3f}")
 
 
+def write_results(results: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Retrieval benchmark")
     parser.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -359,14 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.only_ingest:
         print_ingest(results["ingest"], results["ingest_steady"])
         scratch.cleanup()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_results(results, args.out)
         return 0
     if args.only_speed:
         def checkpoint(partial: dict) -> None:   # a long run keeps what it has measured so far
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps({**results, "speed": partial, "partial": True}, ensure_ascii=False,
-                                           indent=2) + "\n", encoding="utf-8")
+            write_results({**results, "speed": partial, "partial": True}, args.out)
 
         results["speed"] = speed(args.shared, vicov_index(args.shared)[0], sample_index, args.limit,
                                  args.encoders.split(",") if args.encoders else None, checkpoint)
@@ -375,8 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         print_ingest(results["ingest"], results["ingest_steady"])
         print_speed(results["speed"])
         scratch.cleanup()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        write_results(results, args.out)
         print(f"\nwritten to {args.out}", file=sys.stderr)
         return 0
     results["sample"] = sample(args.shared, sample_index)
@@ -411,8 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     if "speed" in results:
         print_speed(results["speed"])
     print(f"  diacritic restoration: {json.dumps(results['diacritics'], ensure_ascii=False)[:400]}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_results(results, args.out)
     print(f"\nwritten to {args.out}", file=sys.stderr)
     return 0
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from fakes import HashingEmbedder
-from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, HybridIndex, bm25_dir, import_bm25s, read_dense
+from retrieval.index.bm25field import import_bm25s
+from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, HybridIndex, bm25_dir, read_dense
 from retrieval.search.searcher import Searcher
 
 QUERIES = ["Sở Y tế chủ trì việc gì?", "ke hoach 143 ve logistics", "phòng chống thiên tai năm 2024",

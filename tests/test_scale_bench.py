@@ -10,7 +10,7 @@ import pytest
 
 from conftest import CORPUS, SHARED
 from fakes import HashingEmbedder
-from retrieval.index.hybrid import import_bm25s
+from retrieval.index.bm25field import import_bm25s
 from retrieval.index.scale.lexical_runs import query_names, retriever_from
 from retrieval.index.scale.shape import FieldShape
 from retrieval.index.scale.synth import token_corpus

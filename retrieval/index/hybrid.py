@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
-from retrieval.index.bm25field import import_bm25s, load_field  # noqa: F401 - import_bm25s: re-exported
+from retrieval.index.bm25field import load_field
 from retrieval.index.dense import DenseSearch, read_vectors
 from retrieval.index.impacts import weights as posting_weights
 from retrieval.index.layout import current_generation

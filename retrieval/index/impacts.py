@@ -78,11 +78,13 @@ def load_scale(directory: Path) -> np.ndarray:
     return np.load(directory / SCALE_FILE)
 
 
+def decode(stored: np.ndarray, scale: np.ndarray | None, term: int | np.ndarray) -> np.ndarray:
+    """Float weights of ``stored`` postings of ``term`` (one for all, or one a posting): impacts times
+    their term's scale, or float weights as they are (``scale`` None)."""
+    return stored if scale is None else stored * scale[term]
+
+
 def weights(scores: dict, term: int | np.ndarray, start: int, end: int) -> np.ndarray:
     """Float weights of postings ``start``…``end - 1`` of a field's ``scores`` (bm25s' arrays, impacts
-    decoded when the field has them): ``term`` is their term, one for all or one a posting."""
-    data = scores["data"][start:end]
-    scale = scores.get(SCALE_KEY)
-    if scale is None:
-        return data
-    return data * scale[term]
+    decoded when the field has them)."""
+    return decode(scores["data"][start:end], scores.get(SCALE_KEY), term)

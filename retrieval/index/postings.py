@@ -22,7 +22,7 @@ from typing import Mapping  # noqa: F401 - the vocabulary: a dict or a TermLooku
 
 import numpy as np
 
-from retrieval.index.impacts import SCALE_KEY, posting_terms, weights
+from retrieval.index.impacts import SCALE_KEY, decode, posting_terms, weights
 
 STATS_VERSION = 1
 STATS_FILE = "stats.json"
@@ -129,9 +129,7 @@ class FieldPostings:
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows (ascending) holding ``term`` and its weight in each."""
         a, b = self.indptr[term], self.indptr[term + 1]
-        if self.scale is None:
-            return self.indices[a:b], self.data[a:b]
-        return self.indices[a:b], self.data[a:b] * self.scale[term]
+        return self.indices[a:b], decode(self.data[a:b], self.scale, term)
 
     def length(self, terms: np.ndarray) -> np.ndarray:
         return self.indptr[terms + 1] - self.indptr[terms]
@@ -144,8 +142,7 @@ class FieldPostings:
         """``out[i] += factor ·`` weight of ``term`` at ``rows[i]`` (rows ascending); by whichever of
         the two is shorter, so a frequent term never costs a pass over its whole postings."""
         a, b = self.indptr[term], self.indptr[term + 1]
-        postings, weights = self.indices[a:b], self.data[a:b]   # still encoded: decoded where they hit
-        scale = 1.0 if self.scale is None else self.scale[term]
+        postings, stored = self.indices[a:b], self.data[a:b]   # still encoded: decoded where they hit
         if not len(postings) or not len(rows):
             return
         # Keys of the postings' own dtype: searchsorted would otherwise convert the whole (mapped,
@@ -154,11 +151,11 @@ class FieldPostings:
         if len(postings) < len(rows):
             pos = np.minimum(np.searchsorted(rows, postings), len(rows) - 1)
             hit = rows[pos] == postings
-            np.add.at(out, pos[hit], factor * (weights[hit] * scale))
+            np.add.at(out, pos[hit], factor * decode(stored[hit], self.scale, term))
         else:
             pos = np.minimum(np.searchsorted(postings, rows), len(postings) - 1)
             hit = postings[pos] == rows
-            out[hit] += factor * (weights[pos[hit]] * scale)
+            out[hit] += factor * decode(stored[pos[hit]], self.scale, term)
 
     def scores_at(self, query: QueryTerms, rows: np.ndarray) -> np.ndarray:
         """Exact BM25 of ``rows`` (ascending)."""

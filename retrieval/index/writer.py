@@ -24,11 +24,11 @@ from retrieval.errors import IndexCorruptError, InputError, ModelMismatchError
 from retrieval.index import dense as dense_structure
 from retrieval.index import layout
 from retrieval.index.dense import VECTORS_FILE, DenseSpec
-from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir, import_bm25s
+from retrieval.index.hybrid import BM25_FIELDS, DENSE_FILE, DIACRITICS_FILE, STORE_FILE, bm25_dir
 from retrieval.index.lexical import fold_tokens, vi_tokens
 from retrieval.index.manifest import MANIFEST, InputEntry, Manifest
 from retrieval.index.moments import DenseMoments
-from retrieval.index.bm25field import compact_wanted, save_field
+from retrieval.index.bm25field import compact_wanted, import_bm25s, save_field
 from retrieval.index.store import InputRecord, PassageStore
 from retrieval.schema import PUBLIC, Passage, Task
 

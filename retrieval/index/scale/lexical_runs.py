@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.index.hybrid import import_bm25s
+from retrieval.index.bm25field import import_bm25s
 from retrieval.index.scale.synth import TokenCorpus
 
 K1, B = 1.5, 0.75
