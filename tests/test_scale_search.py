@@ -212,3 +212,37 @@ def test_batches_deep_enough_give_the_exhaustive_top_ten(tmp_path):
             assert ranked.rows.tolist() == top_rows(fused, None, 10).tolist()
             assert ranked.fused == pytest.approx(fused[ranked.rows], abs=1e-4)
             assert ranked.scored < len(vectors)
+
+
+@pytest.mark.parametrize("postings,count", [(40, 41), (400, 41), (4000, 41), (400, 5000)])
+def test_the_lexical_candidates_are_the_best_rows_of_the_essential_sums(postings, count):
+    """Whichever way the essential terms' weights are summed (over their rows when the lists are short,
+    in an array of every row when they are long) and however few rows are wanted, the candidates are
+    the rows with the largest positive sums, ties by row, without the rows already scored or not
+    allowed, and with each method's exact sum."""
+    from retrieval.search.candidates import _essential_rows
+
+    rng = np.random.default_rng(postings)
+    n = 20_000
+    lists = []
+    for method in ("bm25", "bm25", "bm25_fold", "bm25_fold", "bm25_fold"):
+        rows = np.sort(rng.choice(n, postings, replace=False)).astype(np.int32)
+        weights = rng.integers(0, 4, postings).astype(np.float32) * np.float32(0.5)   # ties, zeros
+        lists.append((method, rows, weights, float(rng.integers(1, 3))))
+    coef = {"bm25": 0.75, "bm25_fold": 0.5}   # exact in float32 too: the same ties
+    scored, allowed = rng.choice(n, 300, replace=False), rng.random(n) < 0.8
+    sums = {m: np.zeros(n) for m in coef}
+    for method, rows, weights, factor in lists:
+        sums[method][rows] += weights.astype(np.float64) * factor
+    partial = coef["bm25"] * sums["bm25"] + coef["bm25_fold"] * sums["bm25_fold"]
+    eligible = (partial > 0) & allowed
+    eligible[scored] = False
+    rows = np.flatnonzero(eligible)
+    expected = rows[np.lexsort((rows, -partial[rows]))][:count]
+
+    found = _essential_rows(n, lists, scored, allowed, coef, count)
+    assert found.rows.tolist() == expected.tolist()
+    assert found.union == len(rows)
+    assert found.partial == pytest.approx(partial[expected])
+    for method in coef:
+        assert found.sums[method] == pytest.approx(sums[method][expected])

@@ -33,6 +33,7 @@ rank counts only the candidates above it).
 """
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -69,7 +70,21 @@ class Ranked:
     signals: dict[str, np.ndarray] = field(default_factory=dict)   # method → raw score of each row
     ranks: dict[str, np.ndarray] = field(default_factory=dict)     # method → rank among the candidates
     scored: int = 0                                    # rows scored exactly (the work done)
-    trace: dict = field(default_factory=dict)          # rows and terms at each step (the bench reports them)
+    trace: dict = field(default_factory=dict)          # rows, terms and milliseconds of each step (the
+                                                       # bench reports them)
+
+
+class _Laps:
+    """Milliseconds spent in each step of one search (``trace["ms"]``: where a slow question's time goes)."""
+
+    def __init__(self):
+        self.ms: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.ms[step] = self.ms.get(step, 0.0) + (now - self._last) * 1000
+        self._last = now
 
 
 class _Pool:
@@ -105,6 +120,7 @@ class CandidateSearch:
                k: int = 10, allowed: np.ndarray | None = None) -> Ranked:
         """The top ``k`` rows by the weighted z-score fusion of the methods given (dense when
         ``vector`` is; a BM25 method for each entry of ``tokens``), among ``allowed`` rows."""
+        laps = _Laps()
         q = None if vector is None or self.dense is None else np.asarray(vector, dtype=np.float32).ravel()
         narrow = allowed is not None and allowed.sum() <= self.score_all_allowed
         # The dense structure's list is read on the other core while the lexical statistics are computed
@@ -112,6 +128,7 @@ class CandidateSearch:
         listing = (self._beside.submit(self._dense_list, q, self.depth)
                    if q is not None and weights.get("dense", 0.0) > 0 and not narrow else None)
         terms = {m: self.lexical[m].query(t) for m, t in tokens.items()}
+        laps.lap("terms")
         methods = (["dense"] if q is not None else []) + list(terms)
         moments = {m: self.lexical[m].moments(t) for m, t in terms.items()}
         if q is not None:
@@ -119,12 +136,13 @@ class CandidateSearch:
         coef = {m: weights.get(m, 0.0) / sd if weights.get(m, 0.0) and sd > 0 else 0.0
                 for m, (_, sd) in moments.items()}
         offset = sum(coef[m] * moments[m][0] for m in methods)
+        laps.lap("moments")
         score = _Scorer(self, q, terms)
         if narrow:   # a narrow filter: all of it
             rows = np.flatnonzero(allowed)
             pool = _Pool(methods)
             pool.add(rows, score.all(rows))
-            return self._ranked(pool, coef, offset, k, allowed, score, {"allowed": len(rows)})
+            return self._ranked(pool, coef, offset, k, allowed, score, {"allowed": len(rows)}, laps)
 
         # 1. Seed: the dense list (its cosines exact); without one, the rarest terms' postings.
         uses_dense = q is not None and coef["dense"] > 0
@@ -140,6 +158,7 @@ class CandidateSearch:
         while True:
             if listing is not None and depth == self.depth:
                 floor, listed = listing.result()
+                laps.lap("dense_wait")
             else:
                 floor, listed = (self._dense_list(q, depth) if uses_dense
                                  else (-np.inf, (np.zeros(0), np.zeros(0, np.int64))))
@@ -153,11 +172,12 @@ class CandidateSearch:
                 known = np.where(hit, listed[0][pos] if len(listed[0]) else 0.0, np.nan)
             pool = _Pool(methods)
             pool.add(rows, score.all(rows, known_dense=known))
+            laps.lap("seed")
             raw = score.fused_raw(pool.scores, coef)
             theta = kth_best(raw, k)
             dense_bound = coef["dense"] * floor if uses_dense else 0.0
             if dense_bound == -np.inf:   # the dense list holds every row: the seed has them all
-                return self._ranked(pool, coef, offset, k, allowed, score, trace)
+                return self._ranked(pool, coef, offset, k, allowed, score, trace, laps)
             # A row holding no query term scores at most the dense bound: under θ, it cannot enter the
             # top k; else the list is too short for this query, and is read deeper.
             if not uses_dense or dense_bound < theta or depth >= self.n:
@@ -176,8 +196,9 @@ class CandidateSearch:
         cumulative = np.cumsum([x[3] for x in lists])
         weak = int(np.searchsorted(dense_bound + cumulative >= theta, True)) if theta > -np.inf else 0
         trace.update(terms=len(lists), essential=len(lists) - weak)
+        laps.lap("essential")
         if weak == len(lists):
-            return self._ranked(pool, coef, offset, k, allowed, score, trace)
+            return self._ranked(pool, coef, offset, k, allowed, score, trace, laps)
         # 3. Lexical candidates: rows holding an essential term, by those terms' weights (exact: summed
         # over their postings). Best first, batch by batch, each row gets the weak terms' exact weights
         # too; a row whose lexical score with the dense bound reaches θ gets its cosine and is scored.
@@ -185,29 +206,35 @@ class CandidateSearch:
         # that stays under θ no row left can enter (the top k is proven); else the next batch, twice as
         # deep, up to ``lexical_max`` rows (where this departs from an exact top k: make bench-scale
         # measures it as recall@10 against exhaustive search, and how often the bound closed).
-        rows, raw = _union(self.n, [(m, *self.lexical[m].postings(term), count)
-                                    for m, term, count, _ in lists[weak:]], pool.rows, allowed)
-        partial = _Scorer.fused_raw(raw, coef)
+        # The rows batches can reach, and the next (its partial sum bounds every row after them).
+        essential = _essential_rows(self.n, [(m, *self.lexical[m].postings(term), count)
+                                             for m, term, count, _ in lists[weak:]],
+                                    pool.rows, allowed, coef, self.lexical_max + 1)
+        rows, partial = essential.rows, essential.partial
+        laps.lap("union")
         remaining = float(cumulative[weak - 1]) if weak else 0.0   # the most the weak terms add to a row
-        order = _best_first(partial, self.lexical_max + 1)   # the rows batches can reach, and the next
         taken, depth, theta, rest = 0, self.lexical_depth, kth_best(score.fused_raw(pool.scores, coef), k), np.inf
-        while taken < min(len(order), self.lexical_max):
-            batch = np.sort(order[taken:depth])
-            signals = {m: raw[m][batch].copy() if m in raw else np.zeros(len(batch)) for m in terms}
+        while taken < min(len(rows), self.lexical_max):
+            batch = np.arange(taken, min(depth, len(rows)))
+            batch = batch[np.argsort(rows[batch])]   # rows ascending, as the lookups want them
+            signals = {m: essential.sums[m][batch].copy() if m in essential.sums else np.zeros(len(batch))
+                       for m in terms}
             self._add_weights([x[:3] for x in lists[:weak]], rows[batch], signals)
+            laps.lap("weak")
             lexical = _Scorer.fused_raw(signals, coef)
             self._score_above(pool, rows[batch], signals, lexical, dense_bound, coef, k, score,
                               self.lexical_scored if taken == 0 else 0)
-            taken, theta = min(depth, len(order)), kth_best(score.fused_raw(pool.scores, coef), k)
-            rest = dense_bound + remaining + (partial[order[taken]] if taken < len(partial) else -np.inf)
+            laps.lap("scored")
+            taken, theta = min(depth, len(rows)), kth_best(score.fused_raw(pool.scores, coef), k)
+            rest = dense_bound + remaining + (partial[taken] if taken < len(partial) else -np.inf)
             if rest < theta or depth >= self.lexical_max:
                 break
             depth *= 2
         # bound: the most a row not scored can reach, in the fusion's units (the tests check it): a row
         # after the batches, ``rest``; one left in a batch or outside the union, under θ (θ only rose).
-        trace.update(union=len(rows), lexical=taken, proven=bool(rest < theta), bound=max(rest, theta) - offset,
+        trace.update(union=essential.union, lexical=taken, proven=bool(rest < theta), bound=max(rest, theta) - offset,
                      scored_rows=pool.rows)
-        return self._ranked(pool, coef, offset, k, allowed, score, trace)
+        return self._ranked(pool, coef, offset, k, allowed, score, trace, laps)
 
     def _add_weights(self, items: list[tuple[str, int, float]], rows: np.ndarray,
                      out: dict[str, np.ndarray]) -> None:
@@ -258,47 +285,85 @@ class CandidateSearch:
         return floor, (cosines[order].astype(np.float64), rows[order].astype(np.int64))
 
     def _ranked(self, pool: _Pool, coef: dict[str, float], offset: float, k: int, allowed, score,
-                trace: dict | None = None) -> Ranked:
+                trace: dict, laps: _Laps) -> Ranked:
         raw = score.fused_raw(pool.scores, coef)
         order = np.lexsort((pool.rows, -raw))[:k]   # best first; ties by row (as a stable sort of rows)
         signals = {m: s[order] for m, s in pool.scores.items()}
         ranks = {m: np.array([int((s > s[i]).sum()) + 1 for i in order], dtype=np.int64)
                  for m, s in pool.scores.items()}
+        laps.lap("rank")
         return Ranked(pool.rows[order], raw[order] - offset, signals, ranks, scored=len(pool.rows),
-                      trace=trace or {})
+                      trace={**trace, "ms": laps.ms})
 
 
 def _best_first(values: np.ndarray, count: int) -> np.ndarray:
     """Positions of the ``count`` largest values, largest first (ties by position)."""
     if len(values) > count:
-        top = np.argpartition(-values, count - 1)[:count]
+        kth = np.partition(values, len(values) - count)[len(values) - count]   # the count-th largest
+        above = np.flatnonzero(values > kth)
+        top = np.concatenate([above, np.flatnonzero(values == kth)[:count - len(above)]])   # ties: the first
         return top[np.lexsort((top, -values[top]))]
     return np.argsort(-values, kind="stable")
 
 
-def _union(n: int, lists: list[tuple[str, np.ndarray, np.ndarray, float]], scored: np.ndarray,
-           allowed: np.ndarray | None) -> tuple[np.ndarray, dict]:
-    """Rows of any of the (method, rows, weights, factor) lists, ascending, with each method's
-    weighted sum there; but the rows already ``scored`` and those not ``allowed``."""
+def _best_rows(values: np.ndarray, count: int) -> np.ndarray:
+    """``_best_first`` of an array of every row, most of it −inf: the ``count``-th largest is first
+    estimated on every 16th row, so only the few rows above that estimate are partitioned exactly."""
+    stride = 16
+    if len(values) > 64 * count:
+        sample = values[::stride]
+        cut = len(sample) - 2 * (count // stride + 1)   # twice the expected share: rarely too high
+        threshold = np.partition(sample, cut)[cut]
+        near = np.flatnonzero(values >= threshold if threshold > -np.inf else values > threshold)
+        if len(near) >= count or threshold == -np.inf:   # (−inf: ``near`` holds every candidate)
+            return near[_best_first(values[near], count)]
+    return _best_first(values, count)
+
+
+@dataclass(frozen=True)
+class _Essential:
+    """The rows holding an essential term (not scored yet, allowed), best first by those terms' weights."""
+
+    rows: np.ndarray              # the best ``count`` rows, best first
+    sums: dict[str, np.ndarray]   # method → the essential terms' weighted sum at each of them
+    partial: np.ndarray           # the fusion's share of those sums (descending)
+    union: int                    # how many rows hold an essential term (with a positive weight)
+
+
+def _essential_rows(n: int, lists: list[tuple[str, np.ndarray, np.ndarray, float]], scored: np.ndarray,
+                    allowed: np.ndarray | None, coef: dict[str, float], count: int) -> _Essential:
+    """The best ``count`` rows by the weighted sums of the (method, rows, weights, factor) lists. A row
+    whose sum is 0 (impacts round a tiny weight to 0) counts as holding none: it is bounded as they are."""
     methods = sorted({m for m, _, _, _ in lists})
-    every = {m: np.concatenate([np.asarray(r, dtype=np.int64) for x, r, _, _ in lists if x == m]) for m in methods}
-    weights = {m: np.concatenate([np.asarray(w, dtype=np.float64) * f for x, _, w, f in lists if x == m])
-               for m in methods}
-    if sum(len(v) for v in every.values()) > n // 16:   # long lists: a pass over an array of every row beats a sort
-        held = np.zeros(n, dtype=bool)
-        for rows in every.values():
-            held[rows] = True
-        held[scored] = False
+    if sum(len(r) for _, r, _, _ in lists) > n // 16:   # long lists: sums in an array of every row
+        # float32 and intp keys: these scattered adds are most of a long question's time, and both
+        # halve it; the best rows' sums are read back in float64 (as the rows scored are).
+        sums = {m: np.zeros(n, dtype=np.float32) for m in methods}
+        for m, rows, weights, factor in lists:   # a term's rows are distinct: one fancy add each
+            sums[m][np.asarray(rows).astype(np.intp)] += np.asarray(weights, dtype=np.float32) * np.float32(factor)
+        partial = np.zeros(n, dtype=np.float32)
+        for m, v in sums.items():
+            partial += np.float32(coef[m]) * v
+        partial[partial <= 0] = -np.inf
+        partial[scored] = -np.inf
         if allowed is not None:
-            held &= allowed
-        unique = np.flatnonzero(held)
-        return unique, {m: np.bincount(every[m], weights=weights[m], minlength=n)[unique] for m in methods}
+            partial[~allowed] = -np.inf
+        top = _best_rows(partial, count)
+        top = top[partial[top] > -np.inf]
+        best = {m: v[top].astype(np.float64) for m, v in sums.items()}
+        return _Essential(top, best, _Scorer.fused_raw(best, coef), int(np.count_nonzero(partial > -np.inf)))
+    every = {m: np.concatenate([np.asarray(r, dtype=np.int64) for x, r, _, _ in lists if x == m]) for m in methods}
     unique, inverse = np.unique(np.concatenate(list(every.values())), return_inverse=True)
     split = np.cumsum([len(every[m]) for m in methods])[:-1]
-    sums = {m: np.bincount(part, weights=weights[m], minlength=len(unique))
+    sums = {m: np.bincount(part, minlength=len(unique),
+                           weights=np.concatenate([np.asarray(w, dtype=np.float64) * f
+                                                   for x, _, w, f in lists if x == m]))
             for m, part in zip(methods, np.split(inverse, split))}
-    keep = ~np.isin(unique, scored) & (allowed[unique] if allowed is not None else True)
-    return unique[keep], {m: v[keep] for m, v in sums.items()}
+    partial = _Scorer.fused_raw(sums, coef)
+    keep = (partial > 0) & ~np.isin(unique, scored) & (allowed[unique] if allowed is not None else True)
+    unique, partial, sums = unique[keep], partial[keep], {m: v[keep] for m, v in sums.items()}
+    top = _best_first(partial, count)
+    return _Essential(unique[top], {m: v[top] for m, v in sums.items()}, partial[top], len(unique))
 
 
 class _Scorer:

@@ -236,6 +236,16 @@ def hybrid_ab(args: dict) -> dict:
             **memory_mb()}
 
 
+def _steps(ranked: list, times: list[float]) -> dict:
+    """Where the time goes: each step's median over every question, and its mean over the slowest
+    tenth (the questions the p95 is made of)."""
+    slow = np.argsort(times)[-max(1, len(times) // 10):]
+    steps = sorted({s for r in ranked for s in r.trace.get("ms", {})})
+    return {s: {"p50": round(float(np.median([r.trace["ms"].get(s, 0.0) for r in ranked])), 2),
+                "slowest_tenth": round(float(np.mean([ranked[i].trace["ms"].get(s, 0.0) for i in slow])), 2)}
+            for s in steps}
+
+
 def hybrid(args: dict) -> dict:
     """The serving search at this size (``retrieval/search/candidates.py``, what ``Searcher`` runs
     above its threshold: the chosen dense structure + both BM25 fields), against the exhaustive
@@ -282,6 +292,7 @@ def hybrid(args: dict) -> dict:
         listed = dense.search.scores(queries[i])
         approximate.append(top_rows(weighted_zscore_fusion({"dense": listed, **lexical}, weights), None, 10))
     return {"loaded_mb": round(loaded, 1), "files_mb": files_mb, "suffix": suffix, "hybrid": latency_ms(times),
+            "steps_ms": _steps(ranked, times),
             "recall_at_10": round(_recall([r.rows for r in ranked], np.array(exhaustive)), 4),
             "scored_p50": int(np.median([r.scored for r in ranked])),
             "scored_p95": int(np.percentile([r.scored for r in ranked], 95)),
