@@ -71,7 +71,7 @@ class Variant:
 
 def variants(model: str, only: list[str] | None = None) -> list[Variant]:
     from retrieval.embedding.embedder import E5_PROMPTS, SentenceTransformerEmbedder, _cpu_count
-    from retrieval.embedding.onnx_encoder import OnnxQueryEncoder
+    from retrieval.embedding.onnx_encoder import OnnxEncoder
     from retrieval.embedding.onnx_export import VARIANTS, ensure_exports
 
     def torch_encoder(storage: str | None):
@@ -91,7 +91,7 @@ def variants(model: str, only: list[str] | None = None) -> list[Variant]:
     exports = ensure_exports(Path(model), wanted)
 
     def onnx_encoder(variant: str):
-        return lambda: OnnxQueryEncoder(exports[variant], E5_PROMPTS[0], _cpu_count()).encode
+        return lambda: OnnxEncoder(exports[variant], E5_PROMPTS[0], _cpu_count()).encode
 
     # The base first, then the likeliest choices: a long run cut short keeps what matters most.
     onnx = {v: Variant(f"onnx-{v}", onnx_encoder(v)) for v in VARIANTS}

@@ -22,7 +22,7 @@ from retrieval.embedding.embedder import (
     passage_export_for,
     query_export_for,
 )
-from retrieval.embedding.onnx_encoder import QUERY_MAX_TOKENS, OnnxQueryEncoder
+from retrieval.embedding.onnx_encoder import QUERY_MAX_TOKENS, OnnxEncoder
 from retrieval.errors import ModelError
 from retrieval.goldset.load import load_gold
 
@@ -76,7 +76,7 @@ def test_the_default_model_encodes_queries_and_passages_through_their_exports(mo
 def test_onnx_vectors_agree_with_the_fp32_model(model_dir, export, gold_questions):
     texts = [turn.question for turn in gold_questions]
     torch_vectors = SentenceTransformerEmbedder(str(model_dir)).encode_queries(texts)
-    onnx_vectors = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=2).encode(texts)
+    onnx_vectors = OnnxEncoder(export, E5_PROMPTS[0], threads=2).encode(texts)
     assert onnx_vectors.shape == torch_vectors.shape and onnx_vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
     cosine = (onnx_vectors * torch_vectors).sum(axis=1)
@@ -98,13 +98,13 @@ def test_searches_find_the_same_documents_with_either_query_encoder(sample_index
 
 
 def test_a_query_is_encoded_the_same_alone_or_in_a_batch(export):
-    encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=2)
+    encoder = OnnxEncoder(export, E5_PROMPTS[0], threads=2)
     texts = ["Sở Y tế chủ trì việc gì?", "ke hoach 143 ve logistics la gi", "Ai ký Quyết định 924/QĐ-UBND?"]
     np.testing.assert_array_equal(encoder.encode(texts)[1], encoder.encode(texts[1:2])[0])
 
 
 def test_a_question_longer_than_the_cap_is_cut_not_refused(export):
-    encoder = OnnxQueryEncoder(export, E5_PROMPTS[0], threads=1)
+    encoder = OnnxEncoder(export, E5_PROMPTS[0], threads=1)
     question = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan " * 60
     assert len(encoder.tokens.encode_batch([E5_PROMPTS[0] + question], QUERY_MAX_TOKENS)[0].ids) == QUERY_MAX_TOKENS
     vector = encoder.encode([question])
@@ -116,10 +116,10 @@ def test_a_damaged_export_is_a_clear_error(export, tmp_path):
     shutil.copytree(export, broken)
     (broken / onnx_export.ONNX_FILE).write_bytes(b"not an onnx graph")
     with pytest.raises(ModelError, match="cannot load the ONNX query encoder"):
-        OnnxQueryEncoder(broken, E5_PROMPTS[0], threads=1)
+        OnnxEncoder(broken, E5_PROMPTS[0], threads=1)
     (broken / onnx_export.ONNX_FILE).unlink()
     with pytest.raises(ModelError, match="cannot load the ONNX query encoder"):
-        OnnxQueryEncoder(broken, E5_PROMPTS[0], threads=1)
+        OnnxEncoder(broken, E5_PROMPTS[0], threads=1)
 
 
 def test_a_damaged_export_falls_back_to_torch_logged(model_dir, export, tmp_path, caplog):
@@ -155,7 +155,7 @@ def test_passages_go_through_their_export_close_to_the_fp32_model(model_dir, exp
 
 
 def test_a_long_passage_can_be_read_whole_in_windows(model_dir, passage_export):
-    encoder = OnnxQueryEncoder(passage_export, E5_PROMPTS[0], threads=2)
+    encoder = OnnxEncoder(passage_export, E5_PROMPTS[0], threads=2)
     head = "Sở Y tế chủ trì phối hợp với các đơn vị liên quan. " * 60          # ~700 tokens
     tail = "Công an tỉnh bảo đảm an ninh trật tự trong dịp Tết Nguyên đán. " * 20
     whole, head_only = encoder.encode_passages([head + tail, head], E5_PROMPTS[1], windowed=True)
@@ -172,8 +172,8 @@ def test_passages_run_in_parallel_give_each_its_own_vector_in_order(passage_expo
     bit for bit, each in its passage's place, also when long passages are read in windows."""
     paragraphs = [p for f in corpus_files for p in f.read_text(encoding="utf-8").split("\n\n") if p.strip()][:24]
     texts = paragraphs + ["Sở Y tế chủ trì phối hợp với các đơn vị liên quan. " * 60 + paragraphs[0]]
-    alone = OnnxQueryEncoder(passage_export, E5_PROMPTS[0], threads=1)
-    together = OnnxQueryEncoder(passage_export, E5_PROMPTS[0], threads=1, workers=3)
+    alone = OnnxEncoder(passage_export, E5_PROMPTS[0], threads=1)
+    together = OnnxEncoder(passage_export, E5_PROMPTS[0], threads=1, workers=3)
     for windowed in (False, True):
         expected = np.stack([alone.encode_passages([t], E5_PROMPTS[1], windowed=windowed)[0] for t in texts])
         np.testing.assert_array_equal(together.encode_passages(texts, E5_PROMPTS[1], windowed=windowed), expected)

@@ -194,16 +194,16 @@ class SentenceTransformerEmbedder:
 
     @staticmethod
     def _onnx(export: Path, passages: bool = False):
-        from .onnx_encoder import OnnxQueryEncoder
+        from .onnx_encoder import OnnxEncoder
 
         # A query is one run on every core; passages are one run per core at a time (onnx_encoder).
         # Passages are read through the subset tokenizer, kept beside the exports (~0.5 s less to load;
         # subset_tokenizer.py). Queries keep the whole one: a server's first question in another script
         # would otherwise pay that load.
         if passages:
-            return OnnxQueryEncoder(export, E5_PROMPTS[0], threads=1, workers=_cpu_count(),
+            return OnnxEncoder(export, E5_PROMPTS[0], threads=1, workers=_cpu_count(),
                                     tokenizer_cache=Path(export).parent / "tokenizers")
-        return OnnxQueryEncoder(export, E5_PROMPTS[0], _cpu_count())
+        return OnnxEncoder(export, E5_PROMPTS[0], _cpu_count())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         encoder = self._onnx_queries() if texts else None

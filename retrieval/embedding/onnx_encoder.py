@@ -44,8 +44,9 @@ WINDOW_OVERLAP = 128      # tokens a window shares with the one before it
 PASSAGE_WINDOWS = False
 
 
-class OnnxQueryEncoder:
-    """``encode(texts)`` → float32, L2-normalised rows; ``prompt`` is prepended to every text.
+class OnnxEncoder:
+    """Queries (``encode``, ``prompt`` prepended) and passages (``encode_passages``) through one ONNX
+    export → float32, L2-normalised rows.
 
     ``threads``: ORT's intra-op threads of one run; ``workers``: runs at a time in ``encode_passages``
     (a passage encoder: ``threads=1``, ``workers`` = the cores)."""
