@@ -351,7 +351,10 @@ def _essential_rows(n: int, lists: list[tuple[str, np.ndarray, np.ndarray, float
         top = _best_rows(partial, count)
         top = top[partial[top] > -np.inf]
         best = {m: v[top].astype(np.float64) for m, v in sums.items()}
-        return _Essential(top, best, _Scorer.fused_raw(best, coef), int(np.count_nonzero(partial > -np.inf)))
+        exact = _Scorer.fused_raw(best, coef)
+        order = np.lexsort((top, -exact))   # float64's order of the rows float32 chose (a near-tie may swap)
+        return _Essential(top[order], {m: v[order] for m, v in best.items()}, exact[order],
+                          int(np.count_nonzero(partial > -np.inf)))
     every = {m: np.concatenate([np.asarray(r, dtype=np.int64) for x, r, _, _ in lists if x == m]) for m in methods}
     unique, inverse = np.unique(np.concatenate(list(every.values())), return_inverse=True)
     split = np.cumsum([len(every[m]) for m in methods])[:-1]
