@@ -186,3 +186,43 @@ def test_resolve_document_mention(question, expected):
 def test_find_mentions_lists_all():
     assert find_mentions("so sánh kế hoạch 143 và quyết định 924") == [
         DocMention("Kế hoạch", "143"), DocMention("Quyết định", "924")]
+
+
+def _numbers_of_the_shared_pages() -> list[str]:
+    from conftest import SHARED
+
+    pages = sorted((SHARED / "corpus").rglob("*.txt")) + sorted((SHARED / "archive").rglob("*.txt"))
+    found = [r.number for page in pages for r in find_references(page.read_text(encoding="utf-8"))]
+    return list(dict.fromkeys(found))
+
+
+def test_known_numbers_answer_a_mention_as_a_scan_of_every_number_would():
+    """A catalog looks a user's mention up by key and leading digits instead of reading every known
+    number: the numbers it gives, and their order, are those of ``mention_matches`` over all of them,
+    for every number cited on the sample and archive pages named whole, by its digits with and
+    without a type or a year, and typed without diacritics."""
+    from retrieval.ingest.references import KnownNumbers, mention_matches
+    from retrieval.text import fold
+
+    cited = _numbers_of_the_shared_pages()
+    assert len(cited) > 50
+    # Other documents sharing the cited ones' digits (another type, a year): short mentions fit several.
+    digits_of = [n.split("/")[0].split("-")[0] for n in cited[:30]]
+    numbers = cited + [f"{d}/TB-UBND" for d in digits_of] + [f"{d}/2024/QĐ-UBND" for d in digits_of]
+    numbers += [fold(n) for n in cited if fold(n) != n][:10]   # one key for two spellings: both answer
+    known = KnownNumbers(numbers)
+    texts = []
+    for number in numbers:
+        digits = number.split("/")[0].split("-")[0]
+        texts += [f"văn bản {number} nói gì", fold(f"cong van {number}"), f"kế hoạch {digits}", f"văn bản {digits}",
+                  f"quyết định số {digits}", f"văn bản {digits}/2024", f"chỉ thị {int(digits):04d}"
+                  if digits.isdigit() else number]
+    mentions = [m for text in texts for m in find_mentions(text)]
+    assert sum(m.is_prefix for m in mentions) > 100 and sum(not m.is_prefix for m in mentions) > 100
+    several = 0
+    for mention in mentions:
+        expected = [n for n in numbers if mention_matches(mention, n)]
+        assert known.matching(mention) == expected, mention
+        several += len(expected) > 1
+    assert several > 0   # short mentions that fit several documents are among them
+    assert all(n in known for n in numbers) and "1/XYZ-ABC" not in known

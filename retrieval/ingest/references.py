@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
-from typing import Iterable, NamedTuple
+from functools import lru_cache
+from typing import Iterable, Iterator, NamedTuple
 
 from retrieval.schema import DocumentRef
 from retrieval.text import fold, nfc
@@ -114,6 +115,7 @@ def _date_of(match: re.Match) -> str | None:
     return iso_date(int(d), int(m), int(y))
 
 
+@lru_cache(maxsize=1 << 16)   # a catalog normalises every number and mention once more at start
 def normalize_doc_number(number: str) -> str:
     """Canonical form of a document number: "924 /qđ-ubnd" → "924/QĐ-UBND".
 
@@ -125,6 +127,7 @@ def normalize_doc_number(number: str) -> str:
     return "".join(_CANONICAL_CASE.get(part, part) for part in re.split(r"([/\-])", text))
 
 
+@lru_cache(maxsize=1 << 16)
 def doc_number_key(number: str) -> str:
     """Looser key for lookups typed without diacritics: "221/qd-ttg" and "221/QĐ-TTg" agree."""
     return fold(normalize_doc_number(number)).upper()
@@ -419,15 +422,49 @@ def mention_matches(mention: DocMention, number: str) -> bool:
     return mention.doc_type is None or infer_doc_type(number) in (mention.doc_type, None)
 
 
+class KnownNumbers:
+    """Known document numbers, in their order, looked up by a user's mention without reading them
+    all: a province's years of directives name tens of thousands (a scan per question took 0.35–0.55 s
+    at 6·10⁴). ``matching(m)`` is exactly ``[n for n in numbers if mention_matches(m, n)]``."""
+
+    def __init__(self, numbers: Iterable[str]):
+        self.numbers = list(dict.fromkeys(numbers))
+        self._by_key: dict[str, list[str]] = {}
+        self._by_lead: dict[str, list[str]] = {}   # a prefix mention matches only its leading digits
+        for number in self.numbers:
+            self._by_key.setdefault(doc_number_key(number), []).append(number)
+            self._by_lead.setdefault(_leading_number(normalize_doc_number(number)).split("/")[0], []).append(number)
+
+    def __contains__(self, number: str) -> bool:
+        return number in self._by_key.get(doc_number_key(number), ())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.numbers)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def with_key(self, key: str) -> list[str]:
+        """The numbers whose ``doc_number_key`` is ``key`` ("221/qd-ttg" and "221/QĐ-TTg" share one)."""
+        return list(self._by_key.get(key, ()))
+
+    def matching(self, mention: DocMention) -> list[str]:
+        if not mention.is_prefix:
+            return self.with_key(doc_number_key(mention.number))
+        digits = mention.number.partition("/")[0]
+        pool = self._by_lead.get(str(int(digits)), []) if digits.isdigit() else self.numbers
+        return [number for number in pool if mention_matches(mention, number)]
+
+
 def resolve_document_mention(text: str, known_numbers: Iterable[str]) -> str | None:
     """The one known document number that ``text`` names ("kế hoạch 143" → "143/KH-UBND").
 
     None when the text names none, or when its mention fits several known documents.
     """
-    known = list(dict.fromkeys(known_numbers))
+    known = known_numbers if isinstance(known_numbers, KnownNumbers) else KnownNumbers(known_numbers)
     candidates: list[str] = []
     for mention in find_mentions(text):
-        hits = [k for k in known if mention_matches(mention, k)]
+        hits = known.matching(mention)
         if not mention.is_prefix and hits:
             return hits[0]
         candidates.extend(h for h in hits if h not in candidates)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -150,14 +151,21 @@ class Searcher:
             scores[method] = self.index.bm25_scores(LEXICAL_FIELDS[method], tokens)
         return scores
 
+    @cached_property
+    def known_numbers(self):
+        """``document_numbers`` looked up by key and leading digits (references.KnownNumbers)."""
+        from retrieval.ingest.references import KnownNumbers
+
+        return KnownNumbers(self.document_numbers)
+
     def resolve_document(self, mention: str) -> str:
         """The indexed document a user's mention names ("924/qd-ubnd", "kế hoạch 143", "143")."""
         from retrieval.ingest.references import normalize_doc_number, resolve_document_mention
 
         exact = normalize_doc_number(mention)
-        if exact in self.document_numbers:
+        if exact in self.known_numbers:
             return exact
-        found = resolve_document_mention(mention, self.document_numbers)
+        found = resolve_document_mention(mention, self.known_numbers)
         if found is None and mention.strip().isdigit():   # a bare number: "143"
             matches = [n for n in self.document_numbers if n.split("/")[0] == mention.strip()]
             found = matches[0] if len(matches) == 1 else None
