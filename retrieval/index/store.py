@@ -229,6 +229,11 @@ class PassageStore:
             "SELECT DISTINCT row FROM mentions WHERE doc_number = ? ORDER BY row", (number,))]
         return own, [r for r in mentioned if r not in set(own)]
 
+    def numbered_rows(self) -> Iterator[tuple[str, int]]:
+        """(document number, row) of every row that is a document's own item or names one."""
+        return iter(self.db.execute("SELECT doc_number, row FROM passages WHERE doc_number IS NOT NULL"
+                                    " UNION ALL SELECT doc_number, row FROM mentions"))
+
     def document_numbers(self) -> list[str]:
         return [n for (n,) in self.db.execute("SELECT DISTINCT doc_number FROM mentions ORDER BY doc_number")]
 

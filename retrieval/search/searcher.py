@@ -97,9 +97,10 @@ class Searcher:
         self.embedder = embedder
         self.visible = visible
         self.candidates = candidate_search(index) if len(index) > candidates_above else None
-        self.document_numbers = index.document_numbers if visible is None else [
-            number for number in index.document_numbers
-            if any(visible[row] for part in index.store.rows_for_document(number) for row in part)]
+        self.document_numbers = index.document_numbers
+        if visible is not None:   # one pass over the numbered rows (not two queries a number)
+            seen = {number for number, row in index.store.numbered_rows() if visible[row]}
+            self.document_numbers = [number for number in index.document_numbers if number in seen]
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None,
                methods: tuple[str, ...] = ALL_METHODS) -> list[Hit]:
