@@ -65,5 +65,7 @@ def test_quick_mode_writes_every_figure(reference, tmp_path):
     assert set(size["bm25"]) == {"vi", "fold"} and size["bm25"]["vi"]["serve"]["loaded_mb"] >= 0
     assert size["hybrid"]["hybrid"]["p95_ms"] > 0 and size["chosen"]["type"] == "ivf"
     assert size["hybrid"]["exhaustive"]["questions"] == 10 and size["hybrid"]["recall_at_10"] >= 0.9
+    steps = size["hybrid"]["steps_ms"]   # where a question's time goes, step by step
+    assert {"terms", "moments", "seed", "rank"} <= set(steps) and steps["moments"]["p50"] > 0
     assert size["stats"]["fold_stats_mb"] > 0
     assert not list((tmp_path / "work").iterdir())   # gigabytes at scale: nothing is left behind

@@ -248,6 +248,9 @@ def print_table(results: dict) -> None:
                   f"RSS {h['rss_mb']} MB, files served {sum(h['files_mb'].values()):.0f} MB "
                   f"({', '.join(f'{k} {v}' for k, v in h['files_mb'].items())}); statistics built in "
                   f"{size['stats']['dense_moments_s'] + size['stats']['vi_stats_s'] + size['stats']['fold_stats_s']:.1f} s")
+            steps = h.get("steps_ms", {})
+            print(f"{'':>9} where the slowest tenth's time goes (ms): "
+                  + ", ".join(f"{k} {v['slowest_tenth']}" for k, v in sorted(steps.items(), key=lambda x: -x[1]["slowest_tenth"])))
         if "milvus" in size:
             m = size["milvus"]
             if "error" in m:
