@@ -202,7 +202,7 @@ class SentenceTransformerEmbedder:
         # would otherwise pay that load.
         if passages:
             return OnnxEncoder(export, E5_PROMPTS[0], threads=1, workers=_cpu_count(),
-                                    tokenizer_cache=Path(export).parent / "tokenizers")
+                               tokenizer_cache=Path(export).parent / "tokenizers")
         return OnnxEncoder(export, E5_PROMPTS[0], _cpu_count())
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
