@@ -182,9 +182,18 @@ class Searcher:
             doc_mask[own + mentioned] = True
             mask &= doc_mask
         if filters.source:
-            mask &= np.array([p.source == filters.source for p in self.index.passages], dtype=bool)
+            mask &= self._sources == filters.source
         if filters.date_from or filters.date_to:
             lo, hi = filters.date_from or "0000-00-00", filters.date_to or "9999-99-99"
-            dates = [p.issued_date or p.bulletin_date for p in self.index.passages]
-            mask &= np.array([bool(d) and lo <= d <= hi for d in dates], dtype=bool)
+            mask &= (self._dates != "") & (self._dates >= lo) & (self._dates <= hi)
         return mask
+
+    # Every row's source and date as arrays, read once: a filtered question compares them at once
+    # instead of walking every passage.
+    @cached_property
+    def _sources(self) -> np.ndarray:
+        return np.array([p.source for p in self.index.passages], dtype=object)
+
+    @cached_property
+    def _dates(self) -> np.ndarray:
+        return np.array([p.issued_date or p.bulletin_date or "" for p in self.index.passages], dtype=str)
