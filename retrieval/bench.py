@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from retrieval import bench_lookups
 from retrieval.evaluation import retrieval_metrics
 from retrieval.settings import Settings
 from retrieval.text import fold
@@ -351,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the speed and memory section (issue 19), with the indexes it needs")
     parser.add_argument("--only-ingest", action="store_true",
                         help="only the ingest rates: the sample bulletins end to end, then the steady rate")
+    parser.add_argument("--only-lookups", action="store_true",
+                        help="only the per-question lookups (document catalog, task registry) at a province's size")
     parser.add_argument("--encoders", default=None,
                         help="only these query encoders beside torch-fp32 (comma-separated, e.g. onnx-int8,onnx-O2)")
     parser.add_argument("--skip-cv", action="store_true",
@@ -361,6 +364,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     scratch = tempfile.TemporaryDirectory()
     sample_index = Path(scratch.name) / "index"
+    if args.only_lookups:
+        ingest_rate(args.shared, sample_index)
+        results["lookups"] = bench_lookups.lookups(sample_index)
+        bench_lookups.print_lookups(results["lookups"])
+        scratch.cleanup()
+        write_results(results, args.out)
+        return 0
     if args.only_speed or args.only_ingest:
         results["ingest"] = ingest_rate(args.shared, sample_index)
         results["ingest_steady"] = ingest_steady(args.shared, Path(scratch.name), results["ingest"])
@@ -384,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nwritten to {args.out}", file=sys.stderr)
         return 0
     results["sample"] = sample(args.shared, sample_index)
+    results["lookups"] = bench_lookups.lookups(sample_index)
     results["ingest_steady"] = ingest_steady(args.shared, Path(scratch.name), results["sample"]["ingest"])
     print_table(f"Sample bulletins ({results['sample']['passages']} passages, document-level)",
                 results["sample"]["metrics"])
@@ -414,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  search latency (ViCoV19QA questions, longer): {results['vicov19qa']['search_latency']}")
     if "speed" in results:
         print_speed(results["speed"])
+    bench_lookups.print_lookups(results["lookups"])
     print(f"  diacritic restoration: {json.dumps(results['diacritics'], ensure_ascii=False)[:400]}")
     write_results(results, args.out)
     print(f"\nwritten to {args.out}", file=sys.stderr)

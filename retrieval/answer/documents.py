@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 from retrieval.ingest.references import KnownNumbers, doc_number_key, find_mentions
 from dataclasses import replace
@@ -94,6 +95,10 @@ class DocumentCatalog:
 
     def digests(self) -> list[Digest]:
         """Every bulletin with its items in order, newest week first."""
+        return list(self._digests)
+
+    @cached_property
+    def _digests(self) -> list[Digest]:   # the catalog never changes: read its passages once
         by_title: dict[tuple[str, str], Digest] = {}
         listed: set[tuple[str, str, str]] = set()   # (bulletin, source, heading): an item once
         for passage in self.passages:
