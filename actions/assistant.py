@@ -18,6 +18,7 @@ from actions.officials import Officials
 from retrieval.errors import ModelMismatchError
 from retrieval.feedback import FeedbackRecord, FeedbackStore
 from retrieval.follow.store import FollowStore
+from retrieval.schema import AUDIENCES
 from retrieval.service import Retrieval
 
 log = logging.getLogger(__name__)
@@ -103,4 +104,4 @@ class Assistant:
         return Core(self.retrieval().view(self.officials.audience(sender)), self.feedback, self.today())
 
     def warm_up(self) -> None:
-        self.retrieval().warm_up()
+        self.retrieval().warm_up(AUDIENCES)

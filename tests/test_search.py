@@ -104,3 +104,17 @@ def test_warm_up_loads_the_word_segmenter(tmp_path):
     _segmenter.cache_clear()
     Retrieval(tmp_path / "index", embedder=HashingEmbedder()).warm_up()
     assert _segmenter.cache_info().currsize == 1
+
+
+def test_warm_up_builds_each_audience_s_documents_and_tasks(hashing_index):
+    """A server warms every audience's view, so no audience's first question pays for its document
+    catalog and task registry (seconds at a province's 10⁵ passages)."""
+    from fakes import HashingEmbedder
+    from retrieval.schema import AUDIENCES
+    from retrieval.service import Retrieval
+
+    service = Retrieval(hashing_index, embedder=HashingEmbedder())
+    service.warm_up(AUDIENCES)
+    for audience in AUDIENCES:
+        built = service.view(audience).__dict__
+        assert {"searcher", "answerer", "documents", "tasks"} <= set(built), audience
