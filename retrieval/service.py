@@ -97,7 +97,7 @@ class Retrieval:
         """The rows this audience may read (None: all of them)."""
         if self.audience == "official":
             return None
-        mask = np.array([p.access == PUBLIC for p in self.index.passages], dtype=bool)
+        mask = self.index.passages.access.equal(PUBLIC)
         return None if mask.all() else mask
 
     def sees(self, access: str) -> bool:
@@ -132,12 +132,12 @@ class Retrieval:
         """The documents and bulletins of this index ("Công văn 704 nói gì?", "tuần này có gì mới?")."""
         from retrieval.answer.documents import DocumentCatalog
 
-        return DocumentCatalog([p for p in self.index.passages if self.sees(p.access)], self.searcher.document_numbers)
+        return DocumentCatalog(self.index.passages, self.searcher.document_numbers, self.visible)
 
     def warm_up(self, audiences: Iterable[str] = ()) -> None:
         """Load the model and statistics now (servers call this before taking requests), and what the
         first question would otherwise load: the word segmenter (pyvi's CRF, ~0.1 s) and the restorer's
-        tables; and each of ``audiences``' view: its searcher, documents and tasks (built once per
+        tables, each row's source and date; and each of ``audiences``' view: its searcher, documents and tasks (built once per
         audience: ~3 s at 10⁵ passages and 5·10⁴ tasks, ``bench --only-lookups``)."""
         from retrieval.index.lexical import load_segmenter
 
@@ -146,6 +146,7 @@ class Retrieval:
         if self.index.restorer is not None:
             self.index.restorer.restore("khoi dong")
         _ = self.answerer
+        _ = self.index.passages.sources, self.index.passages.dates   # what a filtered question compares
         for audience in audiences:
             view = self.view(audience)
             _ = view.answerer, view.documents, view.tasks

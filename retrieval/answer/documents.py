@@ -6,12 +6,13 @@ date, issuer and first sentence; a document only named inside other items is rep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from functools import cached_property
 
-from retrieval.ingest.references import KnownNumbers, doc_number_key, find_mentions
-from dataclasses import replace
+import numpy as np
 
+from retrieval.ingest.references import KnownNumbers, doc_number_key, find_mentions
 from retrieval.schema import Citation, Digest, DigestItem, DocumentInfo, DocumentRef, Passage
 from retrieval.text import split_sentences
 
@@ -24,19 +25,33 @@ _DIRECTED_BY = re.compile(r"[Đđ]ồng chí\s+(?P<name>(?:[A-ZĐÀ-Ỹ][\wÀ-�
 
 
 class DocumentCatalog:
-    def __init__(self, passages: Iterable[Passage], document_numbers: Iterable[str]):
-        self.passages = list(passages)
+    """``passages`` by row: a list, or an index's rows read from its store (``HybridIndex.passages``), so the
+    catalog keeps rows and reads a passage when a question needs it; ``visible``: the rows the
+    audience may read (None: every row)."""
+
+    def __init__(self, passages: Sequence[Passage], document_numbers: Iterable[str],
+                 visible: np.ndarray | None = None):
+        self._passages = passages
+        self._visible = visible
         self.known = KnownNumbers(document_numbers)
         # Looked up per question, so kept by key (scans of 10⁵ passages took ~0.5 s a question).
-        self._by_key: dict[str, list[Passage]] = {}      # a document's own items
-        self._naming: dict[str, list[Passage]] = {}      # the items that name it
-        self._by_id: dict[str, Passage] = {}
-        for passage in self.passages:
-            self._by_id.setdefault(passage.id, passage)
+        self._by_key: dict[str, list[int]] = {}      # rows of a document's own items
+        self._naming: dict[str, list[int]] = {}      # rows of the items that name it
+        # Every bulletin with its items, gathered in the same pass (a second would read every row again).
+        self._bulletins: dict[tuple[str, str], Digest] = {}
+        listed: set[tuple[str, str, str]] = set()   # (bulletin, source, heading): an item once
+        for row, passage in self._visible_rows():
+            if passage.bulletin_date:
+                self._add_to_digest(passage, listed)
             if passage.doc_number:
-                self._by_key.setdefault(doc_number_key(passage.doc_number), []).append(passage)
+                self._by_key.setdefault(doc_number_key(passage.doc_number), []).append(row)
             for key in dict.fromkeys(doc_number_key(m) for m in passage.mentions):
-                self._naming.setdefault(key, []).append(passage)
+                self._naming.setdefault(key, []).append(row)
+
+    def _visible_rows(self) -> Iterator[tuple[int, Passage]]:
+        for row, passage in enumerate(self._passages):
+            if self._visible is None or self._visible[row]:
+                yield row, passage
 
     def resolve(self, text: str) -> list[str]:
         """Known document numbers the user's text may name: one when it is clear ("704/UBND-KGVX",
@@ -54,7 +69,7 @@ class DocumentCatalog:
         key = doc_number_key(number)
         own = self._by_key.get(key)
         if own:
-            first = own[0]
+            first = self._passages[own[0]]
             sentences = split_sentences(first.text)
             directed = _DIRECTED_BY.search(first.text)
             return DocumentInfo(
@@ -63,7 +78,7 @@ class DocumentCatalog:
                 subject=first.heading,
                 summary=sentences[0] if sentences else "", details=sentences[1:1 + DETAIL_SENTENCES], bulletin=first.title,
                 bulletin_date=first.bulletin_date, source=first.source, passage_id=first.id)
-        naming = self._naming.get(key, [])
+        naming = [self._passages[row] for row in self._naming.get(key, ())]
         if not naming and not self.known.with_key(key):
             return None
         from retrieval.ingest.references import find_references, infer_doc_type, issuer_from_number
@@ -88,7 +103,10 @@ class DocumentCatalog:
     def naming_citation(self, info: DocumentInfo) -> Citation | None:
         """For a document only named elsewhere: the passage that names it, cited as its own document
         (the source of what is said of it), quoting the sentence that names it."""
-        passage = self._by_id.get(info.passage_id)
+        key = doc_number_key(info.document.number or "")
+        # ``get`` cites the first of the document's own items, else the first item naming it.
+        rows = [*self._by_key.get(key, ())[:1], *self._naming.get(key, ())[:1]]
+        passage = next((p for p in (self._passages[r] for r in rows) if p.id == info.passage_id), None)
         if passage is None:
             return None
         return Citation.from_passage(passage, quote=info.details[0] if info.details else "")
@@ -97,21 +115,17 @@ class DocumentCatalog:
         """Every bulletin with its items in order, newest week first."""
         return list(self._digests)
 
-    @cached_property
-    def _digests(self) -> list[Digest]:   # the catalog never changes: read its passages once
-        by_title: dict[tuple[str, str], Digest] = {}
-        listed: set[tuple[str, str, str]] = set()   # (bulletin, source, heading): an item once
-        for passage in self.passages:
-            if not passage.bulletin_date:
-                continue
-            digest = by_title.setdefault((passage.title, passage.source),
-                                         Digest(passage.title, passage.bulletin_date, passage.source))
-            item = (passage.title, passage.source, passage.heading)
-            if passage.heading == SUMMARY_HEADING or item in listed:
-                continue
+    def _add_to_digest(self, passage: Passage, listed: set[tuple[str, str, str]]) -> None:
+        digest = self._bulletins.setdefault((passage.title, passage.source),
+                                            Digest(passage.title, passage.bulletin_date, passage.source))
+        item = (passage.title, passage.source, passage.heading)
+        if passage.heading != SUMMARY_HEADING and item not in listed:
             listed.add(item)
             digest.items.append(DigestItem(passage.heading, passage.document, passage.id))
-        return sorted(by_title.values(), key=lambda d: d.week_start or "", reverse=True)
+
+    @cached_property
+    def _digests(self) -> list[Digest]:   # the catalog never changes: sorted once
+        return sorted(self._bulletins.values(), key=lambda d: d.week_start or "", reverse=True)
 
     @staticmethod
     def citation(info: DocumentInfo, quote: str = "") -> Citation:

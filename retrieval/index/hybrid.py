@@ -1,7 +1,8 @@
 """A loaded index generation: passages, dense FAISS matrix, two BM25 fields, diacritic statistics.
 
-Loaded once per process (the CLI, the action server) and kept in memory; everything here is
-read-only. Building and updating lives in ``writer``.
+Loaded once per process (the CLI, the action server); everything here is read-only. The arrays are
+memory-mapped and the passages read from the store by row (``rows``), so loading costs the same at
+10² and 10⁶ passages. Building and updating lives in ``writer``.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from retrieval.index.layout import current_generation
 from retrieval.index.manifest import Manifest
 from retrieval.index.moments import DenseMoments
 from retrieval.index.postings import FieldPostings
+from retrieval.index.rows import PassageRows
 from retrieval.index.store import PassageStore
-from retrieval.schema import Passage
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class HybridIndex:
     root: Path
     generation: Path
     manifest: Manifest
-    passages: list[Passage]
+    passages: PassageRows
     dense: "faiss.Index"  # noqa: F821 - faiss imported lazily
     bm25: dict[str, "bm25s.BM25"]  # noqa: F821
     store: PassageStore
@@ -54,7 +55,7 @@ class HybridIndex:
         manifest = Manifest.load(generation)
         try:
             store = PassageStore(generation / STORE_FILE)
-            passages = store.passages()
+            passages = PassageRows(store, store.count())
             dense = read_dense(generation / DENSE_FILE)
             # Memory-mapped: a generation's files never change once published (an update writes a
             # new one), and the pages are shared by every process serving the same generation.

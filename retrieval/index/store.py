@@ -216,6 +216,18 @@ class PassageStore:
         """All passages in row order."""
         return [self._passage(r[1:]) for r in self._passage_rows()]
 
+    def passages_between(self, start: int, stop: int) -> list[Passage]:
+        """The passages of rows ``start`` ≤ row < ``stop``, in row order (rows without gaps: see above)."""
+        return [self._passage(r[1:]) for r in self._passage_rows("WHERE p.row >= ? AND p.row < ?", (start, stop))]
+
+    def row_values(self, column: str) -> list[str]:
+        """One field of every passage in row order ("" where it has none): ``access``, ``source``, or
+        ``date`` (its document's date, else its bulletin's)."""
+        expression = {"access": self._access(), "source": "COALESCE(p.source, '')",
+                      "date": "COALESCE(NULLIF(p.issued_date, ''), NULLIF(p.bulletin_date, ''), '')"}[column]
+        return [value for (value,) in self.db.execute(
+            f"SELECT {expression} FROM passages p JOIN inputs i ON i.sha256 = p.input_sha256 ORDER BY p.row")]
+
     def tokens(self, field: str) -> Iterator[list[str]]:
         column = {"vi": "tokens_vi", "fold": "tokens_fold"}[field]
         for (raw,) in self.db.execute(f"SELECT {column} FROM passages ORDER BY row"):

@@ -182,18 +182,7 @@ class Searcher:
             doc_mask[own + mentioned] = True
             mask &= doc_mask
         if filters.source:
-            mask &= self._sources == filters.source
+            mask &= self.index.passages.sources.equal(filters.source)
         if filters.date_from or filters.date_to:
-            lo, hi = filters.date_from or "0000-00-00", filters.date_to or "9999-99-99"
-            mask &= (self._dates != "") & (self._dates >= lo) & (self._dates <= hi)
+            mask &= self.index.passages.dates.between(filters.date_from or "0000-00-00", filters.date_to or "9999-99-99")
         return mask
-
-    # Every row's source and date as arrays, read once: a filtered question compares them at once
-    # instead of walking every passage.
-    @cached_property
-    def _sources(self) -> np.ndarray:
-        return np.array([p.source for p in self.index.passages], dtype=object)
-
-    @cached_property
-    def _dates(self) -> np.ndarray:
-        return np.array([p.issued_date or p.bulletin_date or "" for p in self.index.passages], dtype=str)
