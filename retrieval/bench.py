@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from retrieval import bench_lookups
+from retrieval import bench_lookups, bench_passages
 from retrieval.evaluation import retrieval_metrics
 from retrieval.settings import Settings
 from retrieval.text import fold
@@ -368,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         ingest_rate(args.shared, sample_index)
         results["lookups"] = bench_lookups.lookups(sample_index)
         bench_lookups.print_lookups(results["lookups"])
+        results["passages_held"] = bench_passages.passages_cost(sample_index, Path(scratch.name))
+        bench_passages.print_passages_cost(results["passages_held"])
         scratch.cleanup()
         write_results(results, args.out)
         return 0
@@ -395,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results["sample"] = sample(args.shared, sample_index)
     results["lookups"] = bench_lookups.lookups(sample_index)
+    results["passages_held"] = bench_passages.passages_cost(sample_index, Path(scratch.name))
     results["ingest_steady"] = ingest_steady(args.shared, Path(scratch.name), results["sample"]["ingest"])
     print_table(f"Sample bulletins ({results['sample']['passages']} passages, document-level)",
                 results["sample"]["metrics"])
@@ -426,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     if "speed" in results:
         print_speed(results["speed"])
     bench_lookups.print_lookups(results["lookups"])
+    bench_passages.print_passages_cost(results["passages_held"])
     print(f"  diacritic restoration: {json.dumps(results['diacritics'], ensure_ascii=False)[:400]}")
     write_results(results, args.out)
     print(f"\nwritten to {args.out}", file=sys.stderr)

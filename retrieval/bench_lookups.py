@@ -27,16 +27,20 @@ def shifted(number: str, copy: int) -> str:
     return _LEADING_DIGITS.sub(lambda m: str(int(m.group()) + 1000 * copy), number) if copy else number
 
 
+def copy_of(passage: Passage, copy: int) -> Passage:
+    """``passage`` as it reads in copy ``copy``: its own id, bulletin (source) and documents."""
+    document = passage.document
+    if document is not None and document.number:
+        document = replace(document, number=shifted(document.number, copy))
+    return replace(passage, id=f"{passage.id}#{copy}", source=f"{passage.source}#{copy}",
+                   document=document, mentions=[shifted(m, copy) for m in passage.mentions])
+
+
 def copied(passages: list[Passage], numbers: list[str], count: int) -> tuple[list[Passage], list[str]]:
     """``count`` passages: ``passages`` copied, each copy with its own documents and bulletins."""
     out, known = [], []
     for copy in range(-(-count // len(passages))):
-        for passage in passages[:count - len(out)]:
-            document = passage.document
-            if document is not None and document.number:
-                document = replace(document, number=shifted(document.number, copy))
-            out.append(replace(passage, id=f"{passage.id}#{copy}", source=f"{passage.source}#{copy}",
-                               document=document, mentions=[shifted(m, copy) for m in passage.mentions]))
+        out += [copy_of(passage, copy) for passage in passages[:count - len(out)]]
         known += [shifted(n, copy) for n in numbers]
     return out, known
 

@@ -29,11 +29,12 @@ class DocumentCatalog:
     catalog keeps rows and reads a passage when a question needs it; ``visible``: the rows the
     audience may read (None: every row)."""
 
-    def __init__(self, passages: Sequence[Passage], document_numbers: Iterable[str],
+    def __init__(self, passages: Sequence[Passage], document_numbers: Iterable[str] | KnownNumbers,
                  visible: np.ndarray | None = None):
         self._passages = passages
         self._visible = visible
-        self.known = KnownNumbers(document_numbers)
+        # The searcher's own lookup when it is given (tens of MB at 6·10⁴ numbers: one per audience).
+        self.known = document_numbers if isinstance(document_numbers, KnownNumbers) else KnownNumbers(document_numbers)
         # Looked up per question, so kept by key (scans of 10⁵ passages took ~0.5 s a question).
         self._by_key: dict[str, list[int]] = {}      # rows of a document's own items
         self._naming: dict[str, list[int]] = {}      # rows of the items that name it
