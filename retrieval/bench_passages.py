@@ -7,7 +7,8 @@ fresh process two ways, each with what a server builds for the public audience a
 rows, each row's source and date, its document catalog):
 - ``held``: every passage an object in a list (how the index loaded them before ``PassageRows``);
 - ``rows``: read from the store by row (``HybridIndex.passages`` today).
-Reported: seconds, the process's RSS growth, and a passage read's microseconds (what a hit costs).
+Reported: seconds, the process's RSS growth, a passage read's microseconds (what a hit costs) and a
+document's description with its citation (``DocumentCatalog.get``, its own and naming items read).
 """
 from __future__ import annotations
 
@@ -96,11 +97,21 @@ def measure(store_path: Path, mode: str, reads: int = READS) -> dict:
         t0 = time.perf_counter()
         _ = passages[row].text
         times.append(time.perf_counter() - t0)
+    # A question about a document: its description and citation (own items and naming items read).
+    looked = []
+    for number in random.Random(1).sample(numbers, min(reads // 10, len(numbers))):
+        t0 = time.perf_counter()
+        info = catalog.get(number)
+        if info is not None:
+            catalog.naming_citation(info)
+        looked.append(time.perf_counter() - t0)
     assert len(filters) == 2   # kept alive until RSS is read
     return {"mode": mode, "passages": len(passages), "visible": int(visible.sum()), "digests": len(digests),
             "load_s": round(seconds, 2), "rss_mb": round(grown, 1),
             "read_us_p50": round(float(np.median(times)) * 1e6, 1),
-            "read_us_p95": round(float(np.percentile(times, 95)) * 1e6, 1)}
+            "read_us_p95": round(float(np.percentile(times, 95)) * 1e6, 1),
+            "document_ms_p50": round(float(np.median(looked)) * 1e3, 2),
+            "document_ms_p95": round(float(np.percentile(looked, 95)) * 1e3, 2)}
 
 
 def passages_cost(index: Path, scratch: Path, count: int = PASSAGES) -> dict:
@@ -123,7 +134,8 @@ def print_passages_cost(result: dict) -> None:
           f"{held['digests']:,} bulletins), public audience's start-up builds included:")
     for r in (held, rows):
         print(f"  {r['mode']:<6} load {r['load_s']:>6} s   RSS +{r['rss_mb']:>7} MB   "
-              f"a passage read p50/p95 {r['read_us_p50']}/{r['read_us_p95']} µs")
+              f"a passage read p50/p95 {r['read_us_p50']}/{r['read_us_p95']} µs   "
+              f"a document's description p50/p95 {r['document_ms_p50']}/{r['document_ms_p95']} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
