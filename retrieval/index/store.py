@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from retrieval.errors import IndexCorruptError
-from retrieval.schema import PUBLIC, Passage, Task
+from retrieval.schema import DOCUMENT_FIELDS, PUBLIC, DocumentRef, Passage, Task
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inputs (
@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS tasks (
 
 # The flat record (document fields spread); a passage's access is its input's, read by a join.
 _PASSAGE_COLUMNS = [c for c in Passage(id="", text="").to_dict() if c != "access"]
+_DOC_AT = [_PASSAGE_COLUMNS.index(c) for c in DOCUMENT_FIELDS]   # DocumentRef's fields, in its order
+_OTHER_AT = [(i, c) for i, c in enumerate(_PASSAGE_COLUMNS) if c not in DOCUMENT_FIELDS]
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,11 @@ class PassageStore:
 
     @staticmethod
     def _passage(row: tuple) -> Passage:
-        data = dict(zip([*_PASSAGE_COLUMNS, "access"], row))
-        data["mentions"] = json.loads(data["mentions"] or "[]")
-        data["extra"] = json.loads(data["extra"] or "{}")
-        return Passage.from_dict(data)
+        # By position, not through ``Passage.from_dict``: a served index reads every row once at
+        # start (the document catalog), and the generic path took half of that time.
+        document = DocumentRef(row[_DOC_AT[0]] or "", *(row[i] for i in _DOC_AT[1:])) \
+            if any(row[i] for i in _DOC_AT) else None
+        values = {name: row[i] for i, name in _OTHER_AT}
+        mentions, extra = values.pop("mentions"), values.pop("extra")
+        return Passage(document=document, mentions=json.loads(mentions) if mentions and mentions != "[]" else [],
+                       extra=json.loads(extra) if extra and extra != "{}" else {}, access=row[-1], **values)
