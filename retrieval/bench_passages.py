@@ -84,7 +84,7 @@ def measure(store_path: Path, mode: str, reads: int = READS) -> dict:
         passages = PassageRows(store, store.count())
         visible = passages.access.equal(PUBLIC)
         filters = (passages.sources, passages.dates)
-        catalog = DocumentCatalog(passages, numbers, visible)
+        catalog = DocumentCatalog(passages, numbers, visible, outlines=passages.outlines())
     else:
         raise ValueError(f"unknown mode {mode!r} (held, rows)")
     digests = catalog.digests()
@@ -116,9 +116,16 @@ def measure(store_path: Path, mode: str, reads: int = READS) -> dict:
 
 def passages_cost(index: Path, scratch: Path, count: int = PASSAGES) -> dict:
     """Both ways of loading a store of ``count`` copied passages, each in its own fresh process."""
-    store = scratch / f"store-{count}.sqlite"
+    from retrieval.index.layout import current_generation
+
+    # Named by what it copies (a generation never changes) and written under another name first:
+    # a store left by an interrupted run or copied from another index is never taken for this one.
+    store = scratch / f"store-{current_generation(index).name}-{count}.sqlite"
     if not store.exists():
-        write_store(index, store, count)
+        partial = store.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        write_store(index, partial, count)
+        partial.rename(store)
     out = {}
     for mode in ("held", "rows"):
         run = subprocess.run([sys.executable, "-m", "retrieval.bench_passages", "--measure", mode, str(store)],

@@ -132,7 +132,8 @@ class Retrieval:
         """The documents and bulletins of this index ("Công văn 704 nói gì?", "tuần này có gì mới?")."""
         from retrieval.answer.documents import DocumentCatalog
 
-        return DocumentCatalog(self.index.passages, self.searcher.known_numbers, self.visible)
+        return DocumentCatalog(self.index.passages, self.searcher.known_numbers, self.visible,
+                               outlines=self.index.passages.outlines())
 
     def warm_up(self, audiences: Iterable[str] = ()) -> None:
         """Load the model and statistics now (servers call this before taking requests), and what the

@@ -31,7 +31,7 @@ def test_the_copied_store_has_distinct_passages_and_some_internal_inputs(copied_
     assert all(tokens for tokens in store.tokens("vi"))   # rows as long as real ones
 
 
-def test_both_ways_load_the_same_rows_catalog_and_digests(copied_store):
+def test_both_ways_load_as_many_rows_public_rows_and_bulletins(copied_store):
     held, rows = measure(copied_store, "held", reads=50), measure(copied_store, "rows", reads=50)
     for key in ("passages", "visible", "digests"):
         assert held[key] == rows[key], key

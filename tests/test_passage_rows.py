@@ -4,7 +4,10 @@ threads; and each row's access, source and date as compact per-row codes that fi
 from __future__ import annotations
 
 import random
+import shutil
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,12 +15,13 @@ from conftest import REPO
 from fakes import HashingEmbedder
 
 from retrieval.answer.documents import DocumentCatalog
+from retrieval.errors import IndexCorruptError
 from retrieval.index.hybrid import STORE_FILE, HybridIndex
 from retrieval.index.layout import current_generation
 from retrieval.index.rows import PassageRows, RowValues
-from retrieval.index.store import PassageStore
+from retrieval.index.store import _PASSAGE_COLUMNS, PassageStore
 from retrieval.pipeline import ingest
-from retrieval.schema import PUBLIC
+from retrieval.schema import INTERNAL, PUBLIC, Passage
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +56,63 @@ def test_a_loaded_index_gives_every_passage_by_row(mixed_index, held):
 
 def test_iteration_reads_batches_in_row_order(mixed_index, held):
     assert list(rows_of(mixed_index, batch=7)) == held   # batches that do not divide the count
+
+
+def test_outlines_are_the_passages_without_their_text(mixed_index, held):
+    outlines = list(rows_of(mixed_index, batch=7).outlines())
+    assert outlines == [replace(p, text="", extra={}) for p in held]
+    assert all(p.text for p in held) and any(p.document for p in outlines)
+
+
+def test_many_rows_come_in_the_order_asked_and_are_not_kept(mixed_index, held):
+    rows = rows_of(mixed_index)
+    asked = [9, 2, 9, len(held) - 1, 0]
+    assert [p.id for p in rows.many(asked)] == [held[r].id for r in asked]
+    assert rows.many([]) == [] and rows._read.cache_info().currsize == 0
+    with pytest.raises(IndexError):
+        rows.many([1, len(held)])
+
+
+@pytest.mark.parametrize("document", [
+    dict.fromkeys(["doc_number", "doc_type", "issued_date", "issuer", "signer"]),           # none
+    {"doc_number": "", "doc_type": "", "issued_date": None, "issuer": "", "signer": None},  # empty
+    {"doc_number": None, "doc_type": None, "issued_date": None, "issuer": "UBND tỉnh", "signer": None},
+    {"doc_number": "143/KH-UBND", "doc_type": "Kế hoạch", "issued_date": "2022-06-20", "issuer": "UBND tỉnh",
+     "signer": "Hồ Tiến Thiệu"}])
+@pytest.mark.parametrize("lists", [("[]", "{}"), ("", ""), ('["704/UBND-KGVX"]', '{"lang": "vi"}')])
+def test_a_record_decodes_as_the_generic_path_does(document, lists):
+    """The store decodes a row by position; it must give what ``Passage.from_dict`` gives."""
+    data = {"id": "a:01", "text": "Nội dung", "source": None, "title": "T", "heading": "",
+            "bulletin_date": "2024-06-03", **document, "mentions": lists[0], "extra": lists[1]}
+    record = (5, *(data[c] for c in _PASSAGE_COLUMNS), INTERNAL)
+    generic = Passage.from_dict({**data, "access": INTERNAL, "mentions": eval_json(lists[0], []),
+                                 "extra": eval_json(lists[1], {})})
+    assert PassageStore.decode(record) == (5, generic)
+
+
+def eval_json(raw: str, empty):
+    import json
+
+    return json.loads(raw) if raw else empty
+
+
+def test_a_store_missing_rows_is_refused_at_load_and_at_read(mixed_index, held, tmp_path):
+    copy = tmp_path / "index"
+    shutil.copytree(mixed_index, copy, symlinks=True)
+    rows = rows_of(copy)
+    rows._count += 1   # an index that counts one row more than the store holds
+    with pytest.raises(IndexCorruptError):
+        rows[len(held)]
+    with pytest.raises(IndexCorruptError):
+        list(rows)
+    with pytest.raises(IndexCorruptError):
+        rows.access
+    db = sqlite3.connect(current_generation(copy) / STORE_FILE)   # a passage whose input record is gone
+    db.execute("DELETE FROM inputs WHERE sha256 = (SELECT input_sha256 FROM passages WHERE row = 0)")
+    db.commit()
+    db.close()
+    with pytest.raises(IndexCorruptError, match="inconsistent"):
+        HybridIndex.load(copy)
 
 
 def test_only_the_recent_rows_are_kept(mixed_index, held):
@@ -101,7 +162,7 @@ def test_a_catalog_over_the_visible_rows_is_the_catalog_of_those_passages(mixed_
     visible = index.passages.access.equal(PUBLIC)
     assert not visible.all()
     numbers = index.document_numbers
-    by_rows = DocumentCatalog(index.passages, numbers, visible)
+    by_rows = DocumentCatalog(index.passages, numbers, visible, outlines=index.passages.outlines())
     by_list = DocumentCatalog([p for p in held if p.access == PUBLIC], numbers)
     assert by_rows.digests() == by_list.digests() and by_rows.digests()
     own = {p.doc_number for p in held if p.doc_number}

@@ -6,7 +6,7 @@ date, issuer and first sentence; a document only named inside other items is rep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from functools import cached_property
 
@@ -30,9 +30,10 @@ class DocumentCatalog:
     audience may read (None: every row)."""
 
     def __init__(self, passages: Sequence[Passage], document_numbers: Iterable[str] | KnownNumbers,
-                 visible: np.ndarray | None = None):
+                 visible: np.ndarray | None = None, outlines: Iterable[Passage] | None = None):
+        """``outlines``: the same passages in row order without their text, when they are cheaper to
+        read that way (``PassageRows.outlines()``); the build reads no text."""
         self._passages = passages
-        self._visible = visible
         # The searcher's own lookup when it is given (tens of MB at 6·10⁴ numbers: one per audience).
         self.known = document_numbers if isinstance(document_numbers, KnownNumbers) else KnownNumbers(document_numbers)
         # Looked up per question, so kept by key (scans of 10⁵ passages took ~0.5 s a question).
@@ -41,7 +42,9 @@ class DocumentCatalog:
         # Every bulletin with its items, gathered in the same pass (a second would read every row again).
         self._bulletins: dict[tuple[str, str], Digest] = {}
         listed: set[tuple[str, str, str]] = set()   # (bulletin, source, heading): an item once
-        for row, passage in self._visible_rows():
+        for row, passage in enumerate(passages if outlines is None else outlines):
+            if visible is not None and not visible[row]:
+                continue
             if passage.bulletin_date:
                 self._add_to_digest(passage, listed)
             if passage.doc_number:
@@ -49,10 +52,10 @@ class DocumentCatalog:
             for key in dict.fromkeys(doc_number_key(m) for m in passage.mentions):
                 self._naming.setdefault(key, []).append(row)
 
-    def _visible_rows(self) -> Iterator[tuple[int, Passage]]:
-        for row, passage in enumerate(self._passages):
-            if self._visible is None or self._visible[row]:
-                yield row, passage
+    def _read(self, rows: list[int]) -> list[Passage]:
+        """The passages of ``rows``: in one read when the sequence reads from a store."""
+        many = getattr(self._passages, "many", None)
+        return many(rows) if many else [self._passages[row] for row in rows]
 
     def resolve(self, text: str) -> list[str]:
         """Known document numbers the user's text may name: one when it is clear ("704/UBND-KGVX",
@@ -79,7 +82,7 @@ class DocumentCatalog:
                 subject=first.heading,
                 summary=sentences[0] if sentences else "", details=sentences[1:1 + DETAIL_SENTENCES], bulletin=first.title,
                 bulletin_date=first.bulletin_date, source=first.source, passage_id=first.id)
-        naming = [self._passages[row] for row in self._naming.get(key, ())]
+        naming = self._read(self._naming.get(key, []))
         if not naming and not self.known.with_key(key):
             return None
         from retrieval.ingest.references import find_references, infer_doc_type, issuer_from_number
@@ -107,7 +110,7 @@ class DocumentCatalog:
         key = doc_number_key(info.document.number or "")
         # ``get`` cites the first of the document's own items, else the first item naming it.
         rows = [*self._by_key.get(key, ())[:1], *self._naming.get(key, ())[:1]]
-        passage = next((p for p in (self._passages[r] for r in rows) if p.id == info.passage_id), None)
+        passage = next((p for p in self._read(rows) if p.id == info.passage_id), None)
         if passage is None:
             return None
         return Citation.from_passage(passage, quote=info.details[0] if info.details else "")

@@ -55,7 +55,8 @@ class HybridIndex:
         manifest = Manifest.load(generation)
         try:
             store = PassageStore(generation / STORE_FILE)
-            passages = PassageRows(store, store.count())
+            # Only rows whose input is recorded can be read: a store missing some fails the check below.
+            passages = PassageRows(store, store.readable_count())
             dense = read_dense(generation / DENSE_FILE)
             # Memory-mapped: a generation's files never change once published (an update writes a
             # new one), and the pages are shared by every process serving the same generation.

@@ -56,6 +56,8 @@ CREATE TABLE IF NOT EXISTS tasks (
 _PASSAGE_COLUMNS = [c for c in Passage(id="", text="").to_dict() if c != "access"]
 _DOC_AT = [_PASSAGE_COLUMNS.index(c) for c in DOCUMENT_FIELDS]   # DocumentRef's fields, in its order
 _OTHER_AT = [(i, c) for i, c in enumerate(_PASSAGE_COLUMNS) if c not in DOCUMENT_FIELDS]
+_TEXT_COLUMNS = {"text": "''", "extra": "'{}'"}   # read as these when a walk leaves the text out
+_SQL_VARIABLES = 900   # below SQLite's oldest limit on a statement's parameters (999)
 
 
 @dataclass(frozen=True)
@@ -191,8 +193,10 @@ class PassageStore:
                 self.db.execute("INSERT INTO mentions VALUES (?, ?)", (number, row))
         return rows
 
-    def _passage_rows(self, where: str = "", params: tuple = ()) -> list[tuple]:
-        cols = ", ".join(f"p.{c}" for c in _PASSAGE_COLUMNS)
+    def _passage_rows(self, where: str = "", params: tuple = (), text: bool = True) -> list[tuple]:
+        # Without text: the text and extra columns read as empty (what a walk over every row's
+        # numbers, titles and headings needs; most of a row's bytes are its text).
+        cols = ", ".join(f"p.{c}" if text or c not in _TEXT_COLUMNS else _TEXT_COLUMNS[c] for c in _PASSAGE_COLUMNS)
         return self.db.execute(f"SELECT p.row, {cols}, {self._access()} FROM passages p"
                                f" JOIN inputs i ON i.sha256 = p.input_sha256 {where} ORDER BY p.row", params).fetchall()
 
@@ -218,9 +222,28 @@ class PassageStore:
         """All passages in row order."""
         return [self._passage(r[1:]) for r in self._passage_rows()]
 
-    def passages_between(self, start: int, stop: int) -> list[Passage]:
-        """The passages of rows ``start`` ≤ row < ``stop``, in row order (rows without gaps: see above)."""
-        return [self._passage(r[1:]) for r in self._passage_rows("WHERE p.row >= ? AND p.row < ?", (start, stop))]
+    # Records (a row's columns as read) are decoded apart with ``decode``: a reader shared by threads
+    # holds its lock only for the read.
+    def records_between(self, start: int, stop: int, text: bool = True) -> list[tuple]:
+        """The records of rows ``start`` ≤ row < ``stop``, in row order (rows without gaps: see above)."""
+        return self._passage_rows("WHERE p.row >= ? AND p.row < ?", (start, stop), text)
+
+    def records_at(self, rows: list[int]) -> list[tuple]:
+        """The records of ``rows`` (in row order, each once), in one query."""
+        found: list[tuple] = []
+        for at in range(0, len(rows), _SQL_VARIABLES):
+            chunk = rows[at:at + _SQL_VARIABLES]
+            found += self._passage_rows(f"WHERE p.row IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        return sorted(found)
+
+    @classmethod
+    def decode(cls, record: tuple) -> tuple[int, Passage]:
+        """A record's row and passage."""
+        return record[0], cls._passage(record[1:])
+
+    def readable_count(self) -> int:
+        """Passages whose input is recorded (what the readers above return): ``count`` on a sound store."""
+        return self.db.execute("SELECT COUNT(*) FROM passages p JOIN inputs i ON i.sha256 = p.input_sha256").fetchone()[0]
 
     def row_values(self, column: str) -> list[str]:
         """One field of every passage in row order ("" where it has none): ``access``, ``source``, or
