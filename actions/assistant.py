@@ -12,7 +12,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from actions.officials import Officials
 from retrieval.errors import ModelMismatchError
@@ -44,17 +44,29 @@ class Core:
 
 class LiveRetrieval:
     """The Retrieval of an index folder's current generation: a re-ingest (new `current` link) is
-    picked up on the next request without restarting the server, keeping the loaded model."""
+    picked up without restarting the server, keeping the loaded model.
 
-    def __init__(self, index_dir: Path, model: str | None = None, embedder=None):
+    By default the request that sees the new link loads it. A server passes ``background=True``: the
+    new generation is then loaded and warmed (``audiences``' views: searcher, documents, tasks; seconds
+    at 10⁵ passages) in a thread while the one held keeps answering, and swapped in when ready, so no
+    question waits for a re-ingest. A generation that fails to load is logged and not tried again; the
+    held one goes on answering."""
+
+    def __init__(self, index_dir: Path, model: str | None = None, embedder=None,
+                 background: bool = False, audiences: Iterable[str] = ()):
         """``embedder``: one already loaded (tests give a fast one); else the index's model, loaded
         on first use."""
         self.index_dir = index_dir
         self.model = model
         self._embedder = embedder
+        self._background = background
+        self._audiences = tuple(audiences)
         self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)   # notified when a background load ends
         self._held: Retrieval | None = None
         self._generation: str | None = None
+        self._loading: str | None = None   # the generation a background load is reading
+        self._failed: str | None = None    # the last generation that failed to load
 
     def _current_generation(self) -> str:
         current = self.index_dir / "current"
@@ -72,11 +84,38 @@ class LiveRetrieval:
     def __call__(self) -> Retrieval:
         generation = self._current_generation()
         with self._lock:
-            if self._held is None or self._generation != generation:
+            if self._held is None or (self._generation != generation and not self._background):
                 fresh = self._load(self._held)
                 self._held, self._generation = fresh, generation
                 log.info("index loaded: %s (%d passages)", generation, len(fresh.index))
+            elif self._generation != generation and generation not in (self._loading, self._failed):
+                if self._loading is None:
+                    self._loading = generation
+                    threading.Thread(target=self._load_in_background, args=(generation, self._held),
+                                     name="index-load", daemon=True).start()
             return self._held
+
+    def _load_in_background(self, generation: str, previous: Retrieval) -> None:
+        failed = False
+        try:
+            fresh = self._load(previous)
+            fresh.warm_up(self._audiences)
+        except Exception:   # a damaged or half-copied generation must not stop the held one answering
+            log.exception("index %s could not be loaded; still answering from %s", generation, self._generation)
+            failed = True
+        with self._lock:
+            if failed:
+                self._failed = generation
+            else:
+                self._held, self._generation = fresh, generation
+                log.info("index loaded in the background: %s (%d passages)", generation, len(fresh.index))
+            self._loading = None
+            self._settled.notify_all()
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Wait until no background load runs (False: still loading after ``timeout`` seconds)."""
+        with self._lock:
+            return self._settled.wait_for(lambda: self._loading is None, timeout)
 
 
 def pinned_or_real_today(pinned: dt.date | str | None) -> Callable[[], str]:

@@ -34,6 +34,7 @@ from actions.task_actions import ActionAgencyTasks, ActionAnswerDeadline, Action
 from retrieval.errors import TrolyaoError
 from retrieval.feedback import FeedbackStore
 from retrieval.follow.store import follow_store
+from retrieval.schema import AUDIENCES
 from retrieval.settings import Settings
 
 DEFAULT_PORT = 5055
@@ -57,7 +58,8 @@ def executor_for(assistant: Assistant) -> ActionExecutor:
 
 def assistant_for(settings: Settings) -> Assistant:
     """The settings' index (reloaded on a new generation), feedback store and pinned day, if any."""
-    return Assistant(LiveRetrieval(settings.index_dir, settings.model), FeedbackStore(settings.feedback_path),
+    return Assistant(LiveRetrieval(settings.index_dir, settings.model, background=True, audiences=AUDIENCES),
+                     FeedbackStore(settings.feedback_path),
                      pinned_or_real_today(settings.today),
                      officials_for(settings), settings.reports_dir,
                      follow_store(settings))
