@@ -88,23 +88,21 @@ class LiveRetrieval:
                 fresh = self._load(self._held)
                 self._held, self._generation = fresh, generation
                 log.info("index loaded: %s (%d passages)", generation, len(fresh.index))
-            elif self._generation != generation and generation not in (self._loading, self._failed):
-                if self._loading is None:
-                    self._loading = generation
-                    threading.Thread(target=self._load_in_background, args=(generation, self._held),
-                                     name="index-load", daemon=True).start()
+            elif self._loading is None and generation not in (self._generation, self._failed):
+                self._loading = generation   # one load at a time: a newer link is seen after it ends
+                threading.Thread(target=self._load_in_background, args=(generation, self._held),
+                                 name="index-load", daemon=True).start()
             return self._held
 
     def _load_in_background(self, generation: str, previous: Retrieval) -> None:
-        failed = False
         try:
             fresh = self._load(previous)
             fresh.warm_up(self._audiences)
         except Exception:   # a damaged or half-copied generation must not stop the held one answering
             log.exception("index %s could not be loaded; still answering from %s", generation, self._generation)
-            failed = True
+            fresh = None
         with self._lock:
-            if failed:
+            if fresh is None:
                 self._failed = generation
             else:
                 self._held, self._generation = fresh, generation

@@ -138,8 +138,8 @@ class Retrieval:
     def warm_up(self, audiences: Iterable[str] = ()) -> None:
         """Load the model and statistics now (servers call this before taking requests), and what the
         first question would otherwise load: the word segmenter (pyvi's CRF, ~0.1 s) and the restorer's
-        tables, each row's source and date; and each of ``audiences``' view: its searcher, documents and tasks (built once per
-        audience: ~3 s at 10⁵ passages and 5·10⁴ tasks, ``bench --only-lookups``)."""
+        tables, each row's source and date; and each of ``audiences``' view: its searcher, documents
+        and tasks (built once per audience: ~3 s at 10⁵ passages and 5·10⁴ tasks, ``bench --only-lookups``)."""
         from retrieval.index.lexical import load_segmenter
 
         self.embedder.encode_queries(["khởi động"])

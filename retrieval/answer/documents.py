@@ -108,9 +108,10 @@ class DocumentCatalog:
         """For a document only named elsewhere: the passage that names it, cited as its own document
         (the source of what is said of it), quoting the sentence that names it."""
         key = doc_number_key(info.document.number or "")
-        # ``get`` cites the first of the document's own items, else the first item naming it.
+        # ``get`` cites the first of the document's own items, else the first item naming it: at most
+        # two rows, read through the recent ones (``get`` has just read them).
         rows = [*self._by_key.get(key, ())[:1], *self._naming.get(key, ())[:1]]
-        passage = next((p for p in self._read(rows) if p.id == info.passage_id), None)
+        passage = next((p for p in (self._passages[r] for r in rows) if p.id == info.passage_id), None)
         if passage is None:
             return None
         return Citation.from_passage(passage, quote=info.details[0] if info.details else "")

@@ -3,7 +3,7 @@
 A serving process needs a passage's text for the few rows a question returns, and each row's
 access, source and date for the whole index. Holding every passage as an object (with the document
 catalog) cost +370 MB at 10⁵ passages and +3.5 GB at 10⁶, per process and per worker; read by row
-+123 MB and +935 MB (``bench_passages``). A row is one indexed SQLite read (the row is the table's
++118 MB and +926 MB (``bench_passages``). A row is one indexed SQLite read (the row is the table's
 key), the recent ones are kept, and the per-row fields are codes, 4 bytes a row.
 """
 from __future__ import annotations

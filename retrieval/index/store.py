@@ -58,6 +58,8 @@ _DOC_AT = [_PASSAGE_COLUMNS.index(c) for c in DOCUMENT_FIELDS]   # DocumentRef's
 _OTHER_AT = [(i, c) for i, c in enumerate(_PASSAGE_COLUMNS) if c not in DOCUMENT_FIELDS]
 _TEXT_COLUMNS = {"text": "''", "extra": "'{}'"}   # read as these when a walk leaves the text out
 _SQL_VARIABLES = 900   # below SQLite's oldest limit on a statement's parameters (999)
+# The passages a reader can read: those whose input is recorded (the join gives their access level).
+_READABLE = "passages p JOIN inputs i ON i.sha256 = p.input_sha256"
 
 
 @dataclass(frozen=True)
@@ -197,8 +199,8 @@ class PassageStore:
         # Without text: the text and extra columns read as empty (what a walk over every row's
         # numbers, titles and headings needs; most of a row's bytes are its text).
         cols = ", ".join(f"p.{c}" if text or c not in _TEXT_COLUMNS else _TEXT_COLUMNS[c] for c in _PASSAGE_COLUMNS)
-        return self.db.execute(f"SELECT p.row, {cols}, {self._access()} FROM passages p"
-                               f" JOIN inputs i ON i.sha256 = p.input_sha256 {where} ORDER BY p.row", params).fetchall()
+        return self.db.execute(f"SELECT p.row, {cols}, {self._access()} FROM {_READABLE} {where} ORDER BY p.row",
+                               params).fetchall()
 
     def passages_of_input(self, sha256: str) -> list[tuple[int, Passage]]:
         return [(r[0], self._passage(r[1:])) for r in self._passage_rows("WHERE p.input_sha256 = ?", (sha256,))]
@@ -243,7 +245,7 @@ class PassageStore:
 
     def readable_count(self) -> int:
         """Passages whose input is recorded (what the readers above return): ``count`` on a sound store."""
-        return self.db.execute("SELECT COUNT(*) FROM passages p JOIN inputs i ON i.sha256 = p.input_sha256").fetchone()[0]
+        return self.db.execute(f"SELECT COUNT(*) FROM {_READABLE}").fetchone()[0]
 
     def row_values(self, column: str) -> list[str]:
         """One field of every passage in row order ("" where it has none): ``access``, ``source``, or
@@ -251,7 +253,7 @@ class PassageStore:
         expression = {"access": self._access(), "source": "COALESCE(p.source, '')",
                       "date": "COALESCE(NULLIF(p.issued_date, ''), NULLIF(p.bulletin_date, ''), '')"}[column]
         return [value for (value,) in self.db.execute(
-            f"SELECT {expression} FROM passages p JOIN inputs i ON i.sha256 = p.input_sha256 ORDER BY p.row")]
+            f"SELECT {expression} FROM {_READABLE} ORDER BY p.row")]
 
     def tokens(self, field: str) -> Iterator[list[str]]:
         column = {"vi": "tokens_vi", "fold": "tokens_fold"}[field]
